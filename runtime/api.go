@@ -1,0 +1,277 @@
+package runtime
+
+import "context"
+
+// call is an API request: fn runs in the supervisor's goroutine, then done
+// is closed.
+type call struct {
+	fn   func()
+	done chan struct{}
+}
+
+// exec runs fn in the loop of the supervisor whose mailbox is mb and which
+// closes exited when it stops. It returns ctx's error if ctx ends first (fn
+// may still run later, as an OTP call that timed out is still handled), and
+// ErrNoProc if the supervisor has exited without running fn.
+func exec(ctx context.Context, mb *mailbox, exited <-chan struct{}, fn func()) error {
+	c := &call{fn: fn, done: make(chan struct{})}
+	mb.push(c)
+	select {
+	case <-c.done:
+		return nil
+	case <-exited:
+		select {
+		case <-c.done:
+			return nil
+		default:
+			return ErrNoProc
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ChildInfo describes one child, as OTP's which_children does.
+type ChildInfo struct {
+	ID string
+	// Handle is the running process; zero when the child is not running
+	// (OTP's undefined) or is being restarted.
+	Handle     Handle
+	Restarting bool
+	Type       ChildType
+}
+
+// Counts is OTP's count_children.
+type Counts struct {
+	Specs       int // child specs, running or not
+	Active      int // children whose process is alive
+	Supervisors int // specs of type supervisor
+	Workers     int // specs of type worker
+}
+
+func (c *child) info() ChildInfo {
+	var h Handle
+	if c.proc != nil {
+		h = c.proc.handle()
+	}
+	return ChildInfo{ID: c.spec.ID, Handle: h, Restarting: c.restarting, Type: c.spec.Type}
+}
+
+// StartChild adds a child at the end of the start order and starts it
+// (OTP's start_child). It returns the new process's handle, or the zero
+// Handle when the start function returned ErrIgnore (the spec is then kept,
+// unless the child is temporary). Errors:
+//
+//   - a *SpecError for an invalid spec;
+//   - *AlreadyStartedError (ErrAlreadyStarted) when a child with that id runs;
+//   - ErrAlreadyPresent when its spec exists but it is not running;
+//   - *StartChildError when the start function fails; nothing is kept.
+func (s *Supervisor) StartChild(ctx context.Context, spec ChildSpec) (Handle, error) {
+	if err := checkChildSpec(spec, s.flags.AutoShutdown, true); err != nil {
+		return Handle{}, err
+	}
+	spec.Shutdown = spec.Shutdown.orDefault(spec.Type)
+	var h Handle
+	var err error
+	callErr := exec(ctx, &s.mbox, s.done, func() {
+		if old, ok := s.byID[spec.ID]; ok {
+			if old.proc != nil && old.proc.handle().Alive() {
+				err = &AlreadyStartedError{Handle: old.proc.handle()}
+			} else {
+				err = ErrAlreadyPresent
+			}
+			return
+		}
+		c := &child{spec: spec}
+		startErr, ignored := s.startChild(c, true)
+		switch {
+		case startErr != nil:
+			err = &StartChildError{ID: spec.ID, Reason: startErr}
+			return
+		case ignored && spec.Restart == Temporary:
+			return
+		}
+		s.children = append(s.children, c)
+		s.byID[spec.ID] = c
+		if c.proc != nil {
+			h = c.proc.handle()
+		}
+	})
+	if callErr != nil {
+		return Handle{}, callErr
+	}
+	return h, err
+}
+
+// TerminateChild stops the child with that id, as its Shutdown says (OTP's
+// terminate_child). A temporary child's spec is then deleted; any other is
+// kept, stopped, and can be restarted with RestartChild. Terminating a
+// stopped child is a no-op; terminating one being restarted cancels the
+// restart. The error is ErrNotFound for an unknown id.
+func (s *Supervisor) TerminateChild(ctx context.Context, id string) error {
+	var err error
+	callErr := exec(ctx, &s.mbox, s.done, func() {
+		c, ok := s.byID[id]
+		if !ok {
+			err = ErrNotFound
+			return
+		}
+		if c.proc != nil {
+			s.shutdown(c)
+		}
+		c.settle()
+		if c.spec.Restart == Temporary {
+			s.remove(c)
+			s.compact()
+		}
+	})
+	if callErr != nil {
+		return callErr
+	}
+	return err
+}
+
+// RestartChild starts again a child that is stopped (OTP's restart_child).
+// It does not count towards the restart intensity. It returns the new handle,
+// or the zero Handle if the start function returned ErrIgnore. Errors:
+// ErrNotFound, ErrRunning, ErrRestarting, or *StartChildError (the spec stays).
+func (s *Supervisor) RestartChild(ctx context.Context, id string) (Handle, error) {
+	var h Handle
+	var err error
+	callErr := exec(ctx, &s.mbox, s.done, func() {
+		c, ok := s.byID[id]
+		switch {
+		case !ok:
+			err = ErrNotFound
+		case c.restarting:
+			err = ErrRestarting
+		case c.proc != nil:
+			err = ErrRunning
+		default:
+			startErr, _ := s.startChild(c, true)
+			if startErr != nil {
+				err = &StartChildError{ID: id, Reason: startErr}
+			} else if c.proc != nil {
+				h = c.proc.handle()
+			}
+		}
+	})
+	if callErr != nil {
+		return Handle{}, callErr
+	}
+	return h, err
+}
+
+// DeleteChild deletes the spec of a stopped child (OTP's delete_child).
+// Errors: ErrNotFound, ErrRunning, ErrRestarting.
+func (s *Supervisor) DeleteChild(ctx context.Context, id string) error {
+	var err error
+	callErr := exec(ctx, &s.mbox, s.done, func() {
+		c, ok := s.byID[id]
+		switch {
+		case !ok:
+			err = ErrNotFound
+		case c.restarting:
+			err = ErrRestarting
+		case c.proc != nil:
+			err = ErrRunning
+		default:
+			s.remove(c)
+			s.compact()
+		}
+	})
+	if callErr != nil {
+		return callErr
+	}
+	return err
+}
+
+// WhichChildren lists the children, newest first: the reverse of the start
+// order, as OTP's which_children.
+func (s *Supervisor) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
+	var out []ChildInfo
+	err := exec(ctx, &s.mbox, s.done, func() {
+		out = make([]ChildInfo, 0, len(s.children))
+		for i := len(s.children) - 1; i >= 0; i-- {
+			out = append(out, s.children[i].info())
+		}
+	})
+	return out, err
+}
+
+// WhichChild describes the child with that id (OTP 28's which_child), or
+// returns ErrNotFound.
+func (s *Supervisor) WhichChild(ctx context.Context, id string) (ChildInfo, error) {
+	var out ChildInfo
+	var err error
+	callErr := exec(ctx, &s.mbox, s.done, func() {
+		c, ok := s.byID[id]
+		if !ok {
+			err = ErrNotFound
+			return
+		}
+		out = c.info()
+	})
+	if callErr != nil {
+		return ChildInfo{}, callErr
+	}
+	return out, err
+}
+
+// CountChildren counts the children as OTP's count_children does.
+func (s *Supervisor) CountChildren(ctx context.Context) (Counts, error) {
+	var n Counts
+	err := exec(ctx, &s.mbox, s.done, func() {
+		for _, c := range s.children {
+			n.Specs++
+			if c.spec.Type == TypeSupervisor {
+				n.Supervisors++
+			} else {
+				n.Workers++
+			}
+			if c.proc != nil && c.proc.handle().Alive() {
+				n.Active++
+			}
+		}
+	})
+	return n, err
+}
+
+// GetChildSpec returns the spec of the child with that id, defaults filled
+// in (OTP's get_childspec), or ErrNotFound.
+func (s *Supervisor) GetChildSpec(ctx context.Context, id string) (ChildSpec, error) {
+	var out ChildSpec
+	var err error
+	callErr := exec(ctx, &s.mbox, s.done, func() {
+		c, ok := s.byID[id]
+		if !ok {
+			err = ErrNotFound
+			return
+		}
+		out = c.spec
+	})
+	if callErr != nil {
+		return ChildSpec{}, callErr
+	}
+	return out, err
+}
+
+// Stop stops the supervisor, its children first in reverse start order, and
+// waits until it has exited (OTP's supervisor:stop). If ctx ends first, Stop
+// returns ctx's error and the supervisor still finishes stopping. Stopping a
+// supervisor that has already exited returns nil.
+func (s *Supervisor) Stop(ctx context.Context) error {
+	err := exec(ctx, &s.mbox, s.done, func() { s.stopping = true })
+	if err == ErrNoProc {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

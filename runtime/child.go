@@ -1,0 +1,159 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"runtime/debug"
+	"time"
+
+	"github.com/arborgo/arbor/clock"
+)
+
+// child is a supervisor's record of one child spec and its current process.
+// It is owned by the supervisor's goroutine; only spec, which never changes
+// after the record is made, may be read from elsewhere (by process.String).
+type child struct {
+	spec ChildSpec // with Shutdown resolved
+	proc *process  // the running incarnation; nil is OTP's undefined
+	// restarting is OTP's {restarting, _}: a restart failed or is delayed,
+	// and a retry message is pending. It is only valid while retryTag
+	// matches that message's tag; anything that settles the child bumps it.
+	restarting  bool
+	retryTag    uint64
+	retryTimer  clock.Timer // a delayed restart's timer, stopped when the child settles
+	incarnation uint64
+	removed     bool  // deleted; the supervisor drops it from its list
+	startErr    error // the latest start error, for startChildren's caller
+
+	// Backoff state: the delay of the next restart, and when the latest
+	// incarnation started.
+	backoffDelay time.Duration
+	startedAt    time.Time
+
+	// index in a dynamic supervisor's slice of children.
+	slot int
+}
+
+func (c *child) offender() Offender {
+	var h Handle
+	if c.proc != nil {
+		h = c.proc.handle()
+	}
+	return Offender{
+		Handle:      h,
+		ID:          c.spec.ID,
+		Restart:     c.spec.Restart,
+		Shutdown:    c.spec.Shutdown,
+		Type:        c.spec.Type,
+		Significant: c.spec.Significant,
+	}
+}
+
+// settle marks the end of any pending restart: a retry message still in the
+// mailbox will find its tag stale and do nothing.
+func (c *child) settle() {
+	c.restarting = false
+	c.retryTag++
+	if c.retryTimer != nil {
+		c.retryTimer.Stop()
+		c.retryTimer = nil
+	}
+}
+
+// retry is the message a supervisor sends itself to try a restart again
+// (OTP's try_again_restart) or to restart after a backoff delay.
+type retry struct {
+	c   *child
+	tag uint64
+	// counted is set when the restart has already been counted towards the
+	// intensity (the delay of a backoff); a retry after a failed start
+	// counts again, as in OTP.
+	counted bool
+}
+
+// errNilService is the start error of a start function that returned neither
+// a service nor an error: OTP's bad_return.
+var errNilService = errors.New("bad_return: start function returned a nil service and a nil error")
+
+// callStart runs a start function, turning a panic into a *PanicError.
+func callStart(start StartFunc, ctx context.Context) (svc Service, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			svc, err = nil, &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	svc, err = start(ctx)
+	if err == nil && svc == nil {
+		err = errNilService
+	}
+	return svc, err
+}
+
+// runProcess is the body of a child's goroutine: Serve, then report the exit.
+func runProcess(p *process, svc Service) {
+	p.exit(classifyExit(serve(p, svc), p.cancelCause()))
+}
+
+func serve(p *process, svc Service) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return svc.Serve(p)
+}
+
+// expectedStopReason reports whether reason is how a child stopped by its
+// supervisor is expected to exit (OTP's shutdown/1 result check): shutdown
+// or {shutdown, _}, and normal too for a child that is not permanent.
+func expectedStopReason(reason error, restart Restart) bool {
+	if IsShutdown(reason) {
+		return true
+	}
+	return reason == nil && restart != Permanent
+}
+
+// nextBackoff returns the delay before c's next restart and advances c's
+// backoff state. A child that stayed up for at least Max starts again from Min.
+func nextBackoff(c *child, now time.Time) time.Duration {
+	b := c.spec.Backoff
+	if c.backoffDelay == 0 || now.Sub(c.startedAt) >= b.Max {
+		c.backoffDelay = b.Min
+	}
+	d := c.backoffDelay
+	c.backoffDelay = min(2*c.backoffDelay, b.Max)
+	if b.Jitter > 0 {
+		d = time.Duration(float64(d) * (1 + b.Jitter*(2*rand.Float64()-1)))
+	}
+	return max(d, 0)
+}
+
+func checkBackoff(b *Backoff) bool {
+	return b == nil || (b.Min > 0 && b.Max >= b.Min && b.Jitter >= 0 && b.Jitter <= 1)
+}
+
+// checkChildSpec validates a child spec as OTP's check_childspec does, in
+// OTP's order; the first failure wins.
+func checkChildSpec(cs ChildSpec, auto AutoShutdown, requireID bool) error {
+	bad := func(term string, v any) error { return &SpecError{Term: term, Child: cs.ID, Value: v} }
+	switch {
+	case requireID && cs.ID == "":
+		return bad("missing_id", cs.ID)
+	case cs.Start == nil:
+		return bad("missing_start", nil)
+	case cs.Restart > Temporary:
+		return bad("invalid_restart_type", cs.Restart)
+	case cs.Significant && auto == Never:
+		return bad("bad_combination", "auto_shutdown never with significant true")
+	case cs.Significant && cs.Restart == Permanent:
+		return bad("bad_combination", "restart permanent with significant true")
+	case cs.Type > TypeSupervisor:
+		return bad("invalid_child_type", cs.Type)
+	case cs.Shutdown < minShutdown:
+		return bad("invalid_shutdown", int64(cs.Shutdown))
+	case !checkBackoff(cs.Backoff):
+		return bad("invalid_backoff", *cs.Backoff)
+	}
+	return nil
+}

@@ -1,0 +1,182 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. They are OTP's atoms; compare with errors.Is.
+var (
+	// ErrIgnore is what a start function returns for OTP's ignore: the child
+	// has nothing to do. Its spec is kept (dropped if temporary) without a process.
+	ErrIgnore = errors.New("ignore")
+
+	// ErrShutdown is OTP's shutdown exit reason. Use Shutdown to make
+	// {shutdown, Reason}.
+	ErrShutdown = errors.New("shutdown")
+
+	// ErrKilled is the reason the supervisor records for a child it gave up
+	// waiting for (OTP's killed): Go cannot kill a goroutine.
+	ErrKilled = errors.New("killed")
+
+	// ErrNoProc means the process is not running (OTP's noproc): a Down for
+	// a process that was already gone, or a call to a supervisor that has exited.
+	ErrNoProc = errors.New("noproc")
+
+	// ErrAlreadyStarted is matched by *AlreadyStartedError.
+	ErrAlreadyStarted = errors.New("already_started")
+	// ErrAlreadyPresent: start_child for an id whose spec exists but is not running.
+	ErrAlreadyPresent = errors.New("already_present")
+	// ErrNotFound: no child with that id (or handle).
+	ErrNotFound = errors.New("not_found")
+	// ErrRunning: restart_child or delete_child of a running child.
+	ErrRunning = errors.New("running")
+	// ErrRestarting: restart_child or delete_child of a child being restarted.
+	ErrRestarting = errors.New("restarting")
+	// ErrMaxChildren: a dynamic supervisor already has max_children children.
+	ErrMaxChildren = errors.New("max_children")
+
+	// ErrReachedMaxRestartIntensity is matched by *IntensityError.
+	ErrReachedMaxRestartIntensity = errors.New("reached_max_restart_intensity")
+	// ErrAutoShutdown is the reason a supervisor stops after its significant
+	// children exited, wrapped by Shutdown.
+	ErrAutoShutdown = errors.New("auto_shutdown")
+
+	// ErrInvalidSpec is matched by *SpecError.
+	ErrInvalidSpec = errors.New("invalid spec")
+)
+
+// Shutdown returns OTP's {shutdown, reason}: an error that matches both
+// ErrShutdown and reason with errors.Is. A child that returns it exits as
+// shutdown, so a transient child is not restarted. Shutdown(nil) is ErrShutdown.
+func Shutdown(reason error) error {
+	if reason == nil {
+		return ErrShutdown
+	}
+	return &shutdownError{reason: reason}
+}
+
+// shutdownError is {shutdown, Reason}; errors.Unwrap gives the reason.
+type shutdownError struct {
+	reason error
+}
+
+func (e *shutdownError) Error() string        { return "shutdown: " + e.reason.Error() }
+func (e *shutdownError) Unwrap() error        { return e.reason }
+func (e *shutdownError) Is(target error) bool { return target == ErrShutdown }
+
+// IsShutdown reports whether reason is OTP's shutdown or {shutdown, _}.
+func IsShutdown(reason error) bool { return errors.Is(reason, ErrShutdown) }
+
+// IsNormal reports whether reason is a normal exit: nil.
+func IsNormal(reason error) bool { return reason == nil }
+
+// isCleanExit reports whether reason is normal, shutdown or {shutdown, _}:
+// the exits after which a transient child is not restarted.
+func isCleanExit(reason error) bool { return reason == nil || IsShutdown(reason) }
+
+// PanicError is the exit reason of a child whose Serve or start function
+// panicked: a crash, with the panic value and the stack where it happened.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+// Unwrap returns the panic value when it is an error.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// AlreadyStartedError says a child with that id (or a process under that
+// name) is running, and names it.
+type AlreadyStartedError struct {
+	Handle Handle
+}
+
+func (e *AlreadyStartedError) Error() string        { return "already_started: " + e.Handle.String() }
+func (e *AlreadyStartedError) Is(target error) bool { return target == ErrAlreadyStarted }
+
+// StartChildError is a failed start: OTP's {failed_to_start_child, ID, Reason}.
+// NewSupervisor returns it wrapped in Shutdown, as OTP's start_link does; the
+// API's StartChild and RestartChild return it alone.
+type StartChildError struct {
+	ID     string
+	Reason error
+}
+
+func (e *StartChildError) Error() string {
+	return fmt.Sprintf("failed_to_start_child %q: %v", e.ID, e.Reason)
+}
+func (e *StartChildError) Unwrap() error { return e.Reason }
+
+// IntensityError is the exit reason of a supervisor that gave up: more than
+// MaxRestarts restarts within MaxSeconds. It matches ErrShutdown, so the
+// parent treats it as OTP's shutdown (a transient parent spec does not
+// restart it), and ErrReachedMaxRestartIntensity.
+type IntensityError struct {
+	Supervisor  string
+	Child       string // the child whose restart was refused
+	MaxRestarts int
+	MaxSeconds  int
+}
+
+func (e *IntensityError) Error() string {
+	return fmt.Sprintf("shutdown: supervisor %q reached_max_restart_intensity (more than %d restarts in %ds; last: child %q)",
+		e.Supervisor, e.MaxRestarts, e.MaxSeconds, e.Child)
+}
+
+func (e *IntensityError) Is(target error) bool {
+	return target == ErrShutdown || target == ErrReachedMaxRestartIntensity
+}
+
+// SpecError is an invalid supervisor flag or child spec, named by OTP's error
+// term (invalid_strategy, invalid_intensity, invalid_period,
+// invalid_auto_shutdown, bad_combination, missing_id, missing_start,
+// invalid_restart_type, invalid_child_type, invalid_shutdown,
+// duplicate_child_name, invalid_max_children).
+type SpecError struct {
+	Term  string // OTP's error term
+	Child string // the child's id, when the error is about a child
+	Value any    // the offending value
+}
+
+func (e *SpecError) Error() string {
+	if e.Child != "" {
+		return fmt.Sprintf("invalid child spec %q: %s: %v", e.Child, e.Term, e.Value)
+	}
+	return fmt.Sprintf("invalid supervisor flags: %s: %v", e.Term, e.Value)
+}
+
+func (e *SpecError) Is(target error) bool { return target == ErrInvalidSpec }
+
+// classifyExit turns what Serve returned into the exit reason, given how the
+// process was cancelled (cause is nil when it was not).
+//
+// A process cancelled by its supervisor (cause is shutdown-class) exits as
+// shutdown whatever Serve returns, unless it panicked: this is the Go
+// counterpart of a worker killed by exit(Pid, shutdown). A non-nil error
+// other than a context error is kept inside the shutdown reason for reports.
+// A process cancelled because a linked process crashed exits with that
+// crash's reason, as an Erlang process does.
+func classifyExit(served error, cause error) error {
+	if cause == nil {
+		return served
+	}
+	if _, panicked := served.(*PanicError); panicked {
+		return served
+	}
+	if !IsShutdown(cause) {
+		return cause
+	}
+	switch {
+	case served == nil, errors.Is(served, context.Canceled):
+		return cause
+	case IsShutdown(served):
+		return served
+	}
+	return Shutdown(served)
+}

@@ -1,0 +1,156 @@
+package runtime
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/arborgo/arbor/clock"
+)
+
+// EventKind names a supervisor report, after OTP's errorContext.
+type EventKind uint8
+
+const (
+	// ChildStarted is OTP's progress report: a child started, at init, on an
+	// automatic restart, or (with External set) through the API.
+	ChildStarted EventKind = iota + 1
+	// ChildTerminated: a child exited by itself in a way worth reporting (any
+	// exit of a permanent child, a crash of any other).
+	ChildTerminated
+	// StartError: a start function failed during init or an automatic
+	// restart. Failures of API starts are returned, not reported.
+	StartError
+	// ReachedMaxRestartIntensity is OTP's shutdown report: the supervisor
+	// gave up.
+	ReachedMaxRestartIntensity
+	// ShutdownError: a child stopped by its supervisor did not exit the way
+	// its shutdown expects, for example it outlived its timeout (Reason is
+	// ErrKilled) or crashed while stopping.
+	ShutdownError
+)
+
+// String returns OTP's errorContext for k.
+func (k EventKind) String() string {
+	switch k {
+	case ChildStarted:
+		return "progress"
+	case ChildTerminated:
+		return "child_terminated"
+	case StartError:
+		return "start_error"
+	case ReachedMaxRestartIntensity:
+		return "shutdown"
+	case ShutdownError:
+		return "shutdown_error"
+	}
+	return "unknown"
+}
+
+// Offender is the child a report is about, with OTP's offender fields.
+type Offender struct {
+	Handle      Handle // zero when the child has no process (OTP's undefined)
+	ID          string
+	Restart     Restart
+	Shutdown    ShutdownSpec
+	Type        ChildType
+	Significant bool
+}
+
+// Event is one supervisor report.
+type Event struct {
+	Kind       EventKind
+	Time       time.Time
+	Supervisor string
+	Child      Offender
+	// Reason is the exit reason or start error; nil for ChildStarted, and
+	// ErrReachedMaxRestartIntensity for ReachedMaxRestartIntensity.
+	Reason error
+	// External is set on ChildStarted when the start came through the API
+	// (StartChild, RestartChild); OTP logs those at debug level.
+	External bool
+}
+
+// EventHook receives every report of the supervisors that run under a
+// context given to WithEventHook. It is called synchronously from the
+// supervisor's goroutine, so it must return quickly and must not call the
+// API of the supervisor that reported the event.
+type EventHook func(Event)
+
+type eventHookKey struct{}
+type clockKey struct{}
+
+// WithEventHook returns a context whose supervisors, and every supervisor
+// below them, report to hook instead of the default slog sink.
+func WithEventHook(ctx context.Context, hook EventHook) context.Context {
+	return context.WithValue(ctx, eventHookKey{}, hook)
+}
+
+// WithClock returns a context whose supervisors, and every supervisor and
+// server below them, take time from c: restart intensity, shutdown timeouts,
+// backoff and call timeouts. Tests pass a *clock.Fake.
+func WithClock(ctx context.Context, c clock.Clock) context.Context {
+	return context.WithValue(ctx, clockKey{}, c)
+}
+
+func clockFrom(ctx context.Context) clock.Clock {
+	if c, ok := ctx.Value(clockKey{}).(clock.Clock); ok {
+		return c
+	}
+	return clock.Real()
+}
+
+func eventHookFrom(ctx context.Context) EventHook {
+	if h, ok := ctx.Value(eventHookKey{}).(EventHook); ok && h != nil {
+		return h
+	}
+	return SlogHook(slog.Default())
+}
+
+// SlogHook returns the default sink: each report becomes one log record with
+// OTP's fields as attributes. Progress is logged at debug level; when it
+// came through the API, at debug too (OTP logs automatic starts at info, but
+// a Go program starting 100,000 children should not write 100,000 info
+// lines); child_terminated, start_error, shutdown and shutdown_error at error
+// level.
+func SlogHook(logger *slog.Logger) EventHook {
+	return func(e Event) {
+		level := slog.LevelError
+		msg := "supervisor report"
+		switch e.Kind {
+		case ChildStarted:
+			level, msg = slog.LevelDebug, "child started"
+		case ChildTerminated:
+			msg = "child terminated"
+		case StartError:
+			msg = "child failed to start"
+		case ReachedMaxRestartIntensity:
+			msg = "supervisor reached max restart intensity"
+		case ShutdownError:
+			msg = "child shut down abnormally"
+		}
+		ctx := context.Background()
+		if !logger.Enabled(ctx, level) {
+			return
+		}
+		attrs := []slog.Attr{
+			slog.String("error_context", e.Kind.String()),
+			slog.String("supervisor", e.Supervisor),
+			slog.Group("offender",
+				slog.String("pid", e.Child.Handle.String()),
+				slog.String("id", e.Child.ID),
+				slog.String("restart_type", e.Child.Restart.String()),
+				slog.String("shutdown", e.Child.Shutdown.String()),
+				slog.String("child_type", e.Child.Type.String()),
+				slog.Bool("significant", e.Child.Significant),
+			),
+		}
+		if e.Reason != nil {
+			attrs = append(attrs, slog.String("reason", e.Reason.Error()))
+		}
+		if e.External {
+			attrs = append(attrs, slog.Bool("external", true))
+		}
+		logger.LogAttrs(ctx, level, msg, attrs...)
+	}
+}

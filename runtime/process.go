@@ -1,0 +1,280 @@
+package runtime
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Handle identifies one incarnation of a child: what OTP calls a pid. A
+// restarted child gets a new Handle; the old one stays dead. Handles are
+// comparable and safe to copy and share. The zero Handle names no process
+// (OTP's undefined).
+type Handle struct {
+	p *process
+}
+
+// Self returns the handle of the process whose context ctx is, or is derived
+// from: inside a start function or Serve, the child itself. It returns the
+// zero Handle for a context that belongs to no process.
+func Self(ctx context.Context) Handle {
+	p, _ := ctx.Value(selfKey{}).(*process)
+	return Handle{p: p}
+}
+
+// IsZero reports whether h names no process.
+func (h Handle) IsZero() bool { return h.p == nil }
+
+// Alive reports whether the process is still running: it has been started
+// and its Serve has not returned. Cancelled but still running is alive.
+func (h Handle) Alive() bool {
+	if h.p == nil {
+		return false
+	}
+	h.p.mu.Lock()
+	defer h.p.mu.Unlock()
+	return !h.p.exited
+}
+
+// Done returns a channel that is closed when the process has exited.
+func (h Handle) Done() <-chan struct{} {
+	if h.p == nil {
+		return closedChan
+	}
+	return h.p.exitedChan()
+}
+
+// Reason returns the exit reason once the process has exited, and whether it
+// has. For the zero Handle it returns ErrNoProc and true.
+func (h Handle) Reason() (error, bool) {
+	if h.p == nil {
+		return ErrNoProc, true
+	}
+	h.p.mu.Lock()
+	defer h.p.mu.Unlock()
+	return h.p.reason, h.p.exited
+}
+
+// String names the process for people: its supervisor path, its id and its
+// incarnation, such as "sequence/server#2".
+func (h Handle) String() string {
+	if h.p == nil {
+		return "undefined"
+	}
+	return h.p.path() + "#" + strconv.FormatUint(h.p.incarnation, 10)
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+type selfKey struct{}
+
+// process is one incarnation of a child: the goroutine running Serve, and the
+// context that goroutine and its start function get. A process is its own
+// context, so that a child costs no separate context allocation and so that
+// the supervisor can cancel each child on its own, in order, instead of all
+// at once through a shared parent context.
+//
+// Its values come from values, the supervisor's context stripped of
+// cancellation; it has no deadline; it is done once cancel is called.
+type process struct {
+	values      context.Context
+	parent      *process // the supervisor's process; nil for a root
+	id          string   // the child's id (a root's name)
+	incarnation uint64
+	child       *child   // the supervisor's record of this child, owned by the supervisor goroutine
+	owner       *mailbox // told of the exit; nil until the process runs
+
+	mu        sync.Mutex
+	cancelled bool
+	cause     error // why it was cancelled; set with cancelled
+	exited    bool
+	reason    error
+	done      chan struct{} // made on first use; closed by cancel
+	exitedC   chan struct{} // made on first use; closed by exit
+	afterFns  []*afterFunc
+	watchers  []watcher
+}
+
+type afterFunc struct {
+	f    func()
+	done bool
+}
+
+// watcher is told once when the process exits.
+type watcher interface {
+	processExited(p *process, reason error)
+}
+
+func newProcess(values context.Context, parent *process, id string, incarnation uint64) *process {
+	return &process{values: values, parent: parent, id: id, incarnation: incarnation}
+}
+
+// path names the process by the ids from its root down: "app/pool/conn".
+func (p *process) path() string {
+	if p.parent == nil {
+		return p.id
+	}
+	return p.parent.path() + "/" + p.id
+}
+
+func (p *process) handle() Handle { return Handle{p: p} }
+
+// Deadline implements context.Context: a process has none.
+func (p *process) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+// Done implements context.Context.
+func (p *process) Done() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done == nil {
+		if p.cancelled {
+			return closedChan
+		}
+		p.done = make(chan struct{})
+	}
+	return p.done
+}
+
+// Err implements context.Context.
+func (p *process) Err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cancelled {
+		return context.Canceled
+	}
+	return nil
+}
+
+// Value implements context.Context.
+func (p *process) Value(key any) any {
+	if key == (selfKey{}) {
+		return p
+	}
+	return p.values.Value(key)
+}
+
+// AfterFunc lets context.AfterFunc and context.WithCancel hook onto the
+// process without a goroutine each.
+func (p *process) AfterFunc(f func()) (stop func() bool) {
+	a := &afterFunc{f: f}
+	p.mu.Lock()
+	if p.cancelled {
+		p.mu.Unlock()
+		a.done = true
+		go f()
+		return func() bool { return false }
+	}
+	p.afterFns = append(p.afterFns, a)
+	p.mu.Unlock()
+	return func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if a.done {
+			return false
+		}
+		a.done = true
+		return true
+	}
+}
+
+func (p *process) String() string { return p.handle().String() + ".ctx" }
+
+// cancel asks the process to stop, for the given cause: a shutdown-class
+// error when its supervisor stops it, or the reason of a linked process's
+// crash. It reports whether this call cancelled it; only the first cause counts.
+func (p *process) cancel(cause error) bool {
+	p.mu.Lock()
+	if p.cancelled {
+		p.mu.Unlock()
+		return false
+	}
+	p.cancelled = true
+	p.cause = cause
+	if p.done != nil {
+		close(p.done)
+	}
+	fns := p.afterFns
+	p.afterFns = nil
+	var run []func()
+	for _, a := range fns {
+		if !a.done {
+			a.done = true
+			run = append(run, a.f)
+		}
+	}
+	p.mu.Unlock()
+	for _, f := range run {
+		go f()
+	}
+	return true
+}
+
+// cancelCause returns the cause given to cancel, or nil if it was not called.
+func (p *process) cancelCause() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cause
+}
+
+func (p *process) exitedChan() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exitedC == nil {
+		if p.exited {
+			return closedChan
+		}
+		p.exitedC = make(chan struct{})
+	}
+	return p.exitedC
+}
+
+// exit records the exit reason, wakes everyone waiting on the process, and
+// tells its owner. It is called once, by the goroutine that ran Serve (or by
+// the starter when the process never got that far).
+//
+// The owner is told first, so that once Done is closed the exit is already
+// in the owner's mailbox, ahead of any API call made after that.
+func (p *process) exit(reason error) {
+	p.mu.Lock()
+	p.exited = true
+	p.reason = reason
+	exitedC := p.exitedC
+	ws := p.watchers
+	p.watchers = nil
+	p.mu.Unlock()
+	if p.owner != nil {
+		p.owner.push(p)
+	}
+	if exitedC != nil {
+		close(exitedC)
+	}
+	for _, w := range ws {
+		w.processExited(p, reason)
+	}
+}
+
+// watch registers w to be told of the exit. It returns false, registering
+// nothing, when the process has already exited.
+func (p *process) watch(w watcher) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exited {
+		return false
+	}
+	p.watchers = append(p.watchers, w)
+	return true
+}
+
+// unwatch removes w; it reports whether w was still registered.
+func (p *process) unwatch(w watcher) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, x := range p.watchers {
+		if x == w {
+			p.watchers = append(p.watchers[:i], p.watchers[i+1:]...)
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,535 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/arborgo/arbor/clock"
+)
+
+// Supervisor is a running static supervisor: OTP's supervisor with the
+// one_for_one, one_for_all or rest_for_one strategy.
+//
+// NewSupervisor runs its init (starts the children, in order); Serve then runs
+// its loop until it stops. One goroutine, the one in Serve, owns all of its
+// state: child exits, API calls and retries reach it as messages, in arrival
+// order, and start functions and child shutdowns run inside it, blocking it,
+// as in OTP. The API methods are safe for concurrent use; each waits for the
+// loop, or for its ctx, or for the supervisor to exit (ErrNoProc).
+type Supervisor struct {
+	name   string
+	flags  Flags
+	self   *process        // the supervisor's own process: its context
+	values context.Context // self without cancellation: the parent of every child's values
+	clock  clock.Clock
+	events EventHook
+	epoch  time.Time // zero of the whole seconds used for intensity
+	mbox   mailbox
+
+	// Owned by the loop.
+	children  []*child // start order
+	byID      map[string]*child
+	restarts  intensity
+	unstopped map[*process]*child // given up on, still running
+	stopping  bool                // Stop was called
+
+	serving  atomic.Bool
+	done     chan struct{} // closed when Serve has returned
+	reason   error         // Serve's result, set before done is closed
+	stopRoot func() bool   // detaches a root process from the caller's context
+}
+
+// NewSupervisor validates spec, then starts its children in order, each
+// start function running synchronously in the caller's goroutine: OTP's
+// supervisor init. It returns once every child has started; Serve must then
+// be called to run the supervisor.
+//
+// Give NewSupervisor the context its own start function received when the
+// supervisor is a child of another supervisor: that context is its process.
+// Any other context works too; the supervisor then stops when that context
+// is cancelled. For a supervisor at the top of a program, StartSupervisor
+// does both steps.
+//
+// A start function that fails stops the children already started, in
+// reverse order, and NewSupervisor returns Shutdown(&StartChildError{...}),
+// OTP's {shutdown, {failed_to_start_child, Id, Reason}}. An invalid spec
+// returns a *SpecError and starts nothing.
+func NewSupervisor(ctx context.Context, spec SupervisorSpec) (*Supervisor, error) {
+	flags := spec.Flags.withDefaults()
+	if err := checkFlags(flags, false); err != nil {
+		return nil, err
+	}
+	children := make([]*child, 0, len(spec.Children))
+	byID := make(map[string]*child, len(spec.Children))
+	for _, cs := range spec.Children {
+		if err := checkChildSpec(cs, flags.AutoShutdown, true); err != nil {
+			return nil, err
+		}
+		if _, dup := byID[cs.ID]; dup {
+			return nil, &SpecError{Term: "duplicate_child_name", Child: cs.ID, Value: cs.ID}
+		}
+		cs.Shutdown = cs.Shutdown.orDefault(cs.Type)
+		c := &child{spec: cs}
+		children = append(children, c)
+		byID[cs.ID] = c
+	}
+
+	s := &Supervisor{
+		name:      spec.Name,
+		flags:     flags,
+		clock:     clockFrom(ctx),
+		events:    eventHookFrom(ctx),
+		mbox:      newMailbox(),
+		children:  children,
+		byID:      byID,
+		restarts:  newIntensity(flags.MaxRestarts, flags.MaxSeconds),
+		unstopped: make(map[*process]*child),
+		done:      make(chan struct{}),
+	}
+	s.self, s.stopRoot = processOf(ctx, spec.Name)
+	s.values = context.WithoutCancel(s.self)
+	s.epoch = s.clock.Now()
+
+	if failed := s.startChildren(s.children); failed != nil {
+		s.terminateChildren(s.children)
+		s.exitRoot(ErrShutdown)
+		return nil, Shutdown(&StartChildError{ID: failed.spec.ID, Reason: failed.startErr})
+	}
+	s.compact()
+	return s, nil
+}
+
+// StartSupervisor starts a supervisor at the top of a tree: it runs
+// NewSupervisor and then Serve in a new goroutine. The supervisor stops when
+// ctx is cancelled or Stop is called; Wait returns its exit reason.
+func StartSupervisor(ctx context.Context, spec SupervisorSpec) (*Supervisor, error) {
+	s, err := NewSupervisor(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	go s.Serve(s.self)
+	return s, nil
+}
+
+// processOf returns the process whose context ctx is. When ctx belongs to no
+// process, it makes a root process named name that is cancelled when ctx
+// is, and returns the function that undoes that link.
+func processOf(ctx context.Context, name string) (*process, func() bool) {
+	if p, ok := ctx.(*process); ok {
+		return p, nil
+	}
+	root := newProcess(ctx, nil, name, 1)
+	stop := context.AfterFunc(ctx, func() { root.cancel(Shutdown(context.Cause(ctx))) })
+	return root, stop
+}
+
+// exitRoot ends the root process that processOf made, if it made one:
+// the link to the caller's context is undone and the process exits.
+func (s *Supervisor) exitRoot(reason error) {
+	if s.stopRoot != nil {
+		s.stopRoot()
+		s.self.exit(reason)
+	}
+}
+
+// Handle returns the supervisor's own handle.
+func (s *Supervisor) Handle() Handle { return s.self.handle() }
+
+// Name returns the supervisor's name from its spec.
+func (s *Supervisor) Name() string { return s.name }
+
+// Serve runs the supervisor until its context is cancelled (its parent
+// stops it), Stop is called, its restart intensity is exceeded or a
+// significant child makes it shut down; in every case it first stops its
+// children in reverse start order. It returns:
+//
+//   - nil after Stop, OTP's normal;
+//   - an *IntensityError after giving up on restarts;
+//   - Shutdown(ErrAutoShutdown) after an auto_shutdown;
+//   - a shutdown-class error when its context was cancelled.
+//
+// Serve must be called exactly once, with the context given to NewSupervisor
+// (the supervisor also stops if ctx is another context that is cancelled).
+func (s *Supervisor) Serve(ctx context.Context) error {
+	if !s.serving.CompareAndSwap(false, true) {
+		return errors.New("runtime: Supervisor.Serve called twice")
+	}
+	reason := s.loop(ctx)
+	s.terminateChildren(s.children)
+	s.compact()
+	s.reason = reason
+	s.exitRoot(reason)
+	close(s.done)
+	return reason
+}
+
+func (s *Supervisor) loop(ctx context.Context) error {
+	parentDone := s.self.Done()
+	var ctxDone <-chan struct{}
+	if ctx != context.Context(s.self) {
+		ctxDone = ctx.Done()
+	}
+	for {
+		for m := s.mbox.pop(); m != nil; m = s.mbox.pop() {
+			if stop, reason := s.handle(m); stop {
+				return reason
+			}
+		}
+		select {
+		case <-s.mbox.signal:
+		case <-parentDone:
+			return s.parentShutdown()
+		case <-ctxDone:
+			return Shutdown(context.Cause(ctx))
+		}
+	}
+}
+
+func (s *Supervisor) parentShutdown() error {
+	if cause := s.self.cancelCause(); cause != nil {
+		return cause
+	}
+	return ErrShutdown
+}
+
+// Wait blocks until the supervisor has exited and returns Serve's result.
+func (s *Supervisor) Wait() error {
+	<-s.done
+	return s.reason
+}
+
+// Done returns a channel that is closed once the supervisor has exited.
+func (s *Supervisor) Done() <-chan struct{} { return s.done }
+
+// handle processes one message; it reports whether the supervisor must
+// stop, and why.
+func (s *Supervisor) handle(m any) (bool, error) {
+	switch m := m.(type) {
+	case *process:
+		return s.handleExit(m)
+	case *call:
+		m.fn()
+		close(m.done)
+		if s.stopping {
+			return true, nil
+		}
+	case *retry:
+		return s.handleRetry(m)
+	}
+	return false, nil
+}
+
+// handleExit applies OTP's do_restart table to a child's own exit.
+func (s *Supervisor) handleExit(p *process) (bool, error) {
+	c := p.child
+	if c == nil || c.proc != p {
+		// A process the supervisor gave up on has finally returned, or an
+		// exit of no current child: ignored, as OTP ignores an EXIT from a
+		// pid that is not a child.
+		delete(s.unstopped, p)
+		return false, nil
+	}
+	reason, _ := p.handle().Reason()
+	switch {
+	case c.spec.Restart == Permanent:
+		s.report(ChildTerminated, c, reason)
+		return s.restart(c)
+	case c.spec.Restart == Transient && isCleanExit(reason):
+		c.proc = nil
+		return s.autoShutdown(c)
+	case c.spec.Restart == Transient:
+		s.report(ChildTerminated, c, reason)
+		return s.restart(c)
+	default: // Temporary
+		if !isCleanExit(reason) {
+			s.report(ChildTerminated, c, reason)
+		}
+		s.remove(c)
+		s.compact()
+		return s.autoShutdown(c)
+	}
+}
+
+// autoShutdown decides whether the exit of c, which was not restarted, makes
+// the supervisor stop (OTP's do_auto_shutdown).
+func (s *Supervisor) autoShutdown(c *child) (bool, error) {
+	if !c.spec.Significant {
+		return false, nil
+	}
+	switch s.flags.AutoShutdown {
+	case AnySignificant:
+		return true, Shutdown(ErrAutoShutdown)
+	case AllSignificant:
+		for _, o := range s.children {
+			if o.spec.Significant && (o.proc != nil || o.restarting) {
+				return false, nil
+			}
+		}
+		return true, Shutdown(ErrAutoShutdown)
+	}
+	return false, nil
+}
+
+// restart counts a restart of c against the intensity and, if allowed,
+// restarts per the strategy (OTP's restart/2).
+func (s *Supervisor) restart(c *child) (bool, error) {
+	if !s.restarts.add(s.second()) {
+		s.report(ReachedMaxRestartIntensity, c, ErrReachedMaxRestartIntensity)
+		if c.spec.Restart == Temporary {
+			s.remove(c)
+			s.compact()
+		} else {
+			c.proc = nil
+			c.settle()
+		}
+		return true, &IntensityError{Supervisor: s.name, Child: c.spec.ID,
+			MaxRestarts: s.flags.MaxRestarts, MaxSeconds: s.flags.MaxSeconds}
+	}
+	if c.spec.Backoff != nil {
+		s.delayRestart(c)
+		return false, nil
+	}
+	s.restartByStrategy(c)
+	return false, nil
+}
+
+// delayRestart does the stopping part of a restart now and schedules the
+// starting part after c's backoff delay.
+func (s *Supervisor) delayRestart(c *child) {
+	delay := nextBackoff(c, s.clock.Now())
+	c.proc = nil
+	switch s.flags.Strategy {
+	case OneForAll:
+		s.terminateChildren(s.children)
+	case RestForOne:
+		s.terminateChildren(s.after(c))
+	}
+	s.compact()
+	c.restarting = true
+	c.retryTag++
+	r := &retry{c: c, tag: c.retryTag, counted: true}
+	c.retryTimer = s.clock.AfterFunc(delay, func() { s.mbox.push(r) })
+}
+
+// restartByStrategy restarts c and whatever its strategy says with it. A
+// failed start marks the failed child restarting and sends the supervisor a
+// retry message, so that anything already queued is handled first.
+func (s *Supervisor) restartByStrategy(c *child) {
+	var group []*child
+	switch s.flags.Strategy {
+	case OneForOne:
+		c.proc = nil
+		err, ignored := s.startChild(c, false)
+		switch {
+		case err != nil:
+			s.report(StartError, c, err)
+			s.retryLater(c)
+		case ignored && c.spec.Restart == Temporary:
+			s.remove(c)
+			s.compact()
+		}
+		return
+	case OneForAll:
+		group = s.children
+	case RestForOne:
+		group = s.after(c)
+	}
+	c.proc = nil
+	s.terminateChildren(group)
+	if failed := s.startChildren(group); failed != nil {
+		s.retryLater(failed)
+	}
+	s.compact()
+}
+
+func (s *Supervisor) retryLater(c *child) {
+	c.restarting = true
+	c.retryTag++
+	s.mbox.push(&retry{c: c, tag: c.retryTag})
+}
+
+func (s *Supervisor) handleRetry(r *retry) (bool, error) {
+	c := r.c
+	if c.removed || !c.restarting || r.tag != c.retryTag {
+		return false, nil
+	}
+	if r.counted {
+		s.restartByStrategy(c)
+		return false, nil
+	}
+	return s.restart(c)
+}
+
+// after returns c and the children started after it.
+func (s *Supervisor) after(c *child) []*child {
+	for i, o := range s.children {
+		if o == c {
+			return s.children[i:]
+		}
+	}
+	return nil
+}
+
+// startChildren starts, in order, every child of group that is not running
+// (OTP's start_children). It stops at the first failure, reports it, and
+// returns that child; the children after it are left stopped.
+func (s *Supervisor) startChildren(group []*child) *child {
+	for _, c := range group {
+		if c.removed || c.proc != nil {
+			continue
+		}
+		err, ignored := s.startChild(c, false)
+		switch {
+		case err != nil:
+			s.report(StartError, c, err)
+			c.startErr = err
+			return c
+		case ignored && c.spec.Restart == Temporary:
+			s.remove(c)
+		}
+	}
+	return nil
+}
+
+// startChild runs c's start function and, on success, its Serve in a new
+// goroutine. It returns the start error, or reports ignored when the start
+// function returned ErrIgnore; both leave c without a process. Any outcome
+// settles a pending restart of c.
+func (s *Supervisor) startChild(c *child, external bool) (err error, ignored bool) {
+	c.settle()
+	c.incarnation++
+	p := newProcess(s.values, s.self, c.spec.ID, c.incarnation)
+	p.child = c
+	svc, err := callStart(c.spec.Start, p)
+	if err != nil {
+		p.cancel(ErrShutdown)
+		p.exit(err)
+		if errors.Is(err, ErrIgnore) {
+			return nil, true
+		}
+		return err, false
+	}
+	p.owner = &s.mbox
+	c.proc = p
+	c.startedAt = s.clock.Now()
+	go runProcess(p, svc)
+	s.reportStarted(c, external)
+	return nil, false
+}
+
+// terminateChildren stops the running children of group one at a time, last
+// started first (OTP's terminate_children). Temporary children are removed;
+// the others are left stopped, with any pending restart cancelled.
+func (s *Supervisor) terminateChildren(group []*child) {
+	for i := len(group) - 1; i >= 0; i-- {
+		c := group[i]
+		if c.removed {
+			continue
+		}
+		if c.proc != nil {
+			s.shutdown(c)
+		}
+		c.settle()
+		if c.spec.Restart == Temporary {
+			s.remove(c)
+		}
+	}
+}
+
+// shutdown stops c's process as its Shutdown says (OTP's shutdown/1) and
+// consumes its exit, so that the exit neither restarts it nor counts.
+func (s *Supervisor) shutdown(c *child) {
+	p := c.proc
+	c.proc = nil
+	p.cancel(ErrShutdown)
+	exited := false
+	switch sd := c.spec.Shutdown; sd {
+	case BrutalKill:
+		exited = s.mbox.takeExit(p)
+	case Infinity:
+		exited = s.mbox.awaitExit(p, nil)
+	default:
+		d, _ := sd.IsTimeout()
+		if d == 0 {
+			exited = s.mbox.takeExit(p)
+			break
+		}
+		t := s.clock.NewTimer(d)
+		exited = s.mbox.awaitExit(p, t.C())
+		t.Stop()
+	}
+	if !exited {
+		// Go cannot kill the goroutine: give it up, as OTP would after its
+		// kill, and keep it listed until it returns.
+		s.unstopped[p] = c
+		if c.spec.Shutdown != BrutalKill {
+			s.reportProc(ShutdownError, c, p, ErrKilled)
+		}
+		return
+	}
+	if reason, _ := p.handle().Reason(); !expectedStopReason(reason, c.spec.Restart) {
+		s.reportProc(ShutdownError, c, p, reason)
+	}
+}
+
+// remove marks c deleted; compact drops it from the list.
+func (s *Supervisor) remove(c *child) {
+	if c.removed {
+		return
+	}
+	c.removed = true
+	c.settle()
+	if s.byID[c.spec.ID] == c {
+		delete(s.byID, c.spec.ID)
+	}
+}
+
+func (s *Supervisor) compact() {
+	kept := s.children[:0]
+	for _, c := range s.children {
+		if !c.removed {
+			kept = append(kept, c)
+		}
+	}
+	clear(s.children[len(kept):])
+	s.children = kept
+}
+
+// second returns the whole seconds since the supervisor started, from its
+// clock: OTP's erlang:monotonic_time(second), with its own epoch.
+func (s *Supervisor) second() int64 {
+	return int64(s.clock.Now().Sub(s.epoch) / time.Second)
+}
+
+func (s *Supervisor) report(kind EventKind, c *child, reason error) {
+	s.events(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: c.offender(), Reason: reason})
+}
+
+func (s *Supervisor) reportProc(kind EventKind, c *child, p *process, reason error) {
+	o := c.offender()
+	o.Handle = p.handle()
+	s.events(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: o, Reason: reason})
+}
+
+func (s *Supervisor) reportStarted(c *child, external bool) {
+	s.events(Event{Kind: ChildStarted, Time: c.startedAt, Supervisor: s.name, Child: c.offender(), External: external})
+}
+
+func checkFlags(f Flags, dynamic bool) error {
+	bad := func(term string, v any) error { return &SpecError{Term: term, Value: v} }
+	switch {
+	case f.Strategy > RestForOne || (dynamic && f.Strategy != OneForOne):
+		return bad("invalid_strategy", f.Strategy)
+	case f.MaxRestarts < 0:
+		return bad("invalid_intensity", f.MaxRestarts)
+	case f.MaxSeconds <= 0:
+		return bad("invalid_period", f.MaxSeconds)
+	case f.AutoShutdown > AllSignificant:
+		return bad("invalid_auto_shutdown", f.AutoShutdown)
+	case dynamic && f.AutoShutdown != Never:
+		return bad("bad_combination", "dynamic supervisor with auto_shutdown "+f.AutoShutdown.String())
+	}
+	return nil
+}
