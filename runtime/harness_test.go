@@ -41,7 +41,10 @@ type tree struct {
 	starts map[string]int
 }
 
-type startErr struct{ err error }
+type startErr struct {
+	err     error
+	forever bool // keep failing until cleared with failNext(id)
+}
 
 func newTree(t *testing.T) *tree {
 	t.Helper()
@@ -145,8 +148,21 @@ func (tr *tree) failNext(id string, errs ...error) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	for _, err := range errs {
-		tr.plans[id] = append(tr.plans[id], startErr{err})
+		tr.plans[id] = append(tr.plans[id], startErr{err: err})
 	}
+}
+
+// failAlways makes every start of id fail with err until stopFailing.
+func (tr *tree) failAlways(id string, err error) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.plans[id] = []startErr{{err: err, forever: true}}
+}
+
+func (tr *tree) stopFailing(id string) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	delete(tr.plans, id)
 }
 
 func (tr *tree) startCount(id string) int {
@@ -162,8 +178,9 @@ type worker struct {
 	tr       *tree
 	id       string
 	ctl      chan func() error
-	stubborn bool
-	release  chan struct{}
+	stubborn  bool
+	release   chan struct{}
+	cancelled chan struct{} // closed when Serve sees its context cancelled
 }
 
 func (w *worker) Serve(ctx context.Context) error {
@@ -172,6 +189,7 @@ func (w *worker) Serve(ctx context.Context) error {
 		w.tr.record("exit:" + w.id)
 		return f()
 	case <-ctx.Done():
+		close(w.cancelled)
 		if w.stubborn {
 			<-w.release
 		}
@@ -211,11 +229,13 @@ func (tr *tree) child(id string, opts ...childOpt) runtime.ChildSpec {
 		tr.mu.Lock()
 		tr.starts[id]++
 		if plan := tr.plans[id]; len(plan) > 0 {
-			tr.plans[id] = plan[1:]
+			if !plan[0].forever {
+				tr.plans[id] = plan[1:]
+			}
 			tr.mu.Unlock()
 			return nil, plan[0].err
 		}
-		w := &worker{tr: tr, id: id, ctl: make(chan func() error, 1), stubborn: wo.stubborn, release: make(chan struct{})}
+		w := &worker{tr: tr, id: id, ctl: make(chan func() error, 1), stubborn: wo.stubborn, release: make(chan struct{}), cancelled: make(chan struct{})}
 		tr.live[id] = w
 		tr.log = append(tr.log, "start:"+id)
 		tr.mu.Unlock()

@@ -336,6 +336,7 @@ func TestIntensityIsSupervisorWide(t *testing.T) {
 	}
 	tr.exitWith(sup, "a", errCrash)
 	tr.exitWith(sup, "b", errCrash)
+	wantIDs(t, sup, "c=running", "b=running", "a=running")
 	tr.takeLog()
 	tr.exitWith(sup, "c", errCrash)
 	if err := sup.Wait(); !errors.Is(err, runtime.ErrReachedMaxRestartIntensity) {
