@@ -175,9 +175,9 @@ func (tr *tree) startCount(id string) int {
 // or after its context is cancelled; a stubborn worker ignores cancellation
 // until released.
 type worker struct {
-	tr       *tree
-	id       string
-	ctl      chan func() error
+	tr        *tree
+	id        string
+	ctl       chan func() error
 	stubborn  bool
 	release   chan struct{}
 	cancelled chan struct{} // closed when Serve sees its context cancelled
