@@ -2,11 +2,6 @@ package runtime
 
 import (
 	"context"
-	"errors"
-	"sync/atomic"
-	"time"
-
-	"github.com/arborgo/arbor/clock"
 )
 
 // Supervisor is a running static supervisor: OTP's supervisor with the
@@ -19,26 +14,12 @@ import (
 // as in OTP. The API methods are safe for concurrent use; each waits for the
 // loop, or for its ctx, or for the supervisor to exit (ErrNoProc).
 type Supervisor struct {
-	name   string
-	flags  Flags
-	self   *process        // the supervisor's own process: its context
-	values context.Context // self without cancellation: the parent of every child's values
-	clock  clock.Clock
-	events EventHook
-	epoch  time.Time // zero of the whole seconds used for intensity
-	mbox   mailbox
+	core
+	flags Flags
 
 	// Owned by the loop.
-	children  []*child // start order
-	byID      map[string]*child
-	restarts  intensity
-	unstopped map[*process]*child // given up on, still running
-	stopping  bool                // Stop was called
-
-	serving  atomic.Bool
-	done     chan struct{} // closed when Serve has returned
-	reason   error         // Serve's result, set before done is closed
-	stopRoot func() bool   // detaches a root process from the caller's context
+	children []*child // start order
+	byID     map[string]*child
 }
 
 // NewSupervisor validates spec, then starts its children in order, each
@@ -76,21 +57,8 @@ func NewSupervisor(ctx context.Context, spec SupervisorSpec) (*Supervisor, error
 		byID[cs.ID] = c
 	}
 
-	s := &Supervisor{
-		name:      spec.Name,
-		flags:     flags,
-		clock:     clockFrom(ctx),
-		events:    eventHookFrom(ctx),
-		mbox:      newMailbox(),
-		children:  children,
-		byID:      byID,
-		restarts:  newIntensity(flags.MaxRestarts, flags.MaxSeconds),
-		unstopped: make(map[*process]*child),
-		done:      make(chan struct{}),
-	}
-	s.self, s.stopRoot = processOf(ctx, spec.Name)
-	s.values = context.WithoutCancel(s.self)
-	s.epoch = s.clock.Now()
+	s := &Supervisor{flags: flags, children: children, byID: byID}
+	s.init(ctx, spec.Name, flags.MaxRestarts, flags.MaxSeconds)
 
 	if failed := s.startChildren(s.children); failed != nil {
 		s.terminateChildren(s.children)
@@ -113,33 +81,6 @@ func StartSupervisor(ctx context.Context, spec SupervisorSpec) (*Supervisor, err
 	return s, nil
 }
 
-// processOf returns the process whose context ctx is. When ctx belongs to no
-// process, it makes a root process named name that is cancelled when ctx
-// is, and returns the function that undoes that link.
-func processOf(ctx context.Context, name string) (*process, func() bool) {
-	if p, ok := ctx.(*process); ok {
-		return p, nil
-	}
-	root := newProcess(ctx, nil, name, 1)
-	stop := context.AfterFunc(ctx, func() { root.cancel(Shutdown(context.Cause(ctx))) })
-	return root, stop
-}
-
-// exitRoot ends the root process that processOf made, if it made one:
-// the link to the caller's context is undone and the process exits.
-func (s *Supervisor) exitRoot(reason error) {
-	if s.stopRoot != nil {
-		s.stopRoot()
-		s.self.exit(reason)
-	}
-}
-
-// Handle returns the supervisor's own handle.
-func (s *Supervisor) Handle() Handle { return s.self.handle() }
-
-// Name returns the supervisor's name from its spec.
-func (s *Supervisor) Name() string { return s.name }
-
 // Serve runs the supervisor until its context is cancelled (its parent
 // stops it), Stop is called, its restart intensity is exceeded or a
 // significant child makes it shut down; in every case it first stops its
@@ -153,54 +94,12 @@ func (s *Supervisor) Name() string { return s.name }
 // Serve must be called exactly once, with the context given to NewSupervisor
 // (the supervisor also stops if ctx is another context that is cancelled).
 func (s *Supervisor) Serve(ctx context.Context) error {
-	if !s.serving.CompareAndSwap(false, true) {
-		return errors.New("runtime: Supervisor.Serve called twice")
-	}
-	reason := s.loop(ctx)
-	s.terminateChildren(s.children)
-	s.compact()
-	s.reason = reason
-	s.exitRoot(reason)
-	close(s.done)
-	return reason
+	return s.serve(ctx, s.handle, func() {
+		s.terminateChildren(s.children)
+		s.compact()
+	})
 }
 
-func (s *Supervisor) loop(ctx context.Context) error {
-	parentDone := s.self.Done()
-	var ctxDone <-chan struct{}
-	if ctx != context.Context(s.self) {
-		ctxDone = ctx.Done()
-	}
-	for {
-		for m := s.mbox.pop(); m != nil; m = s.mbox.pop() {
-			if stop, reason := s.handle(m); stop {
-				return reason
-			}
-		}
-		select {
-		case <-s.mbox.signal:
-		case <-parentDone:
-			return s.parentShutdown()
-		case <-ctxDone:
-			return Shutdown(context.Cause(ctx))
-		}
-	}
-}
-
-func (s *Supervisor) parentShutdown() error {
-	if cause := s.self.cancelCause(); cause != nil {
-		return cause
-	}
-	return ErrShutdown
-}
-
-// Wait blocks until the supervisor has exited and returns Serve's result.
-func (s *Supervisor) Wait() error {
-	<-s.done
-	return s.reason
-}
-
-// Done returns a channel that is closed once the supervisor has exited.
 func (s *Supervisor) Done() <-chan struct{} { return s.done }
 
 // handle processes one message; it reports whether the supervisor must
@@ -393,32 +292,6 @@ func (s *Supervisor) startChildren(group []*child) *child {
 	return nil
 }
 
-// startChild runs c's start function and, on success, its Serve in a new
-// goroutine. It returns the start error, or reports ignored when the start
-// function returned ErrIgnore; both leave c without a process. Any outcome
-// settles a pending restart of c.
-func (s *Supervisor) startChild(c *child, external bool) (err error, ignored bool) {
-	c.settle()
-	c.incarnation++
-	p := newProcess(s.values, s.self, c.spec.ID, c.incarnation)
-	p.child = c
-	svc, err := callStart(c.spec.Start, p)
-	if err != nil {
-		p.cancel(ErrShutdown)
-		p.exit(err)
-		if errors.Is(err, ErrIgnore) {
-			return nil, true
-		}
-		return err, false
-	}
-	p.owner = &s.mbox
-	c.proc = p
-	c.startedAt = s.clock.Now()
-	go runProcess(p, svc)
-	s.reportStarted(c, external)
-	return nil, false
-}
-
 // terminateChildren stops the running children of group one at a time, last
 // started first (OTP's terminate_children). Temporary children are removed;
 // the others are left stopped, with any pending restart cancelled.
@@ -435,42 +308,6 @@ func (s *Supervisor) terminateChildren(group []*child) {
 		if c.spec.Restart == Temporary {
 			s.remove(c)
 		}
-	}
-}
-
-// shutdown stops c's process as its Shutdown says (OTP's shutdown/1) and
-// consumes its exit, so that the exit neither restarts it nor counts.
-func (s *Supervisor) shutdown(c *child) {
-	p := c.proc
-	c.proc = nil
-	p.cancel(ErrShutdown)
-	exited := false
-	switch sd := c.spec.Shutdown; sd {
-	case BrutalKill:
-		exited = s.mbox.takeExit(p)
-	case Infinity:
-		exited = s.mbox.awaitExit(p, nil)
-	default:
-		d, _ := sd.IsTimeout()
-		if d == 0 {
-			exited = s.mbox.takeExit(p)
-			break
-		}
-		t := s.clock.NewTimer(d)
-		exited = s.mbox.awaitExit(p, t.C())
-		t.Stop()
-	}
-	if !exited {
-		// Go cannot kill the goroutine: give it up, as OTP would after its
-		// kill, and keep it listed until it returns.
-		s.unstopped[p] = c
-		if c.spec.Shutdown != BrutalKill {
-			s.reportProc(ShutdownError, c, p, ErrKilled)
-		}
-		return
-	}
-	if reason, _ := p.handle().Reason(); !expectedStopReason(reason, c.spec.Restart) {
-		s.reportProc(ShutdownError, c, p, reason)
 	}
 }
 
@@ -495,26 +332,6 @@ func (s *Supervisor) compact() {
 	}
 	clear(s.children[len(kept):])
 	s.children = kept
-}
-
-// second returns the whole seconds since the supervisor started, from its
-// clock: OTP's erlang:monotonic_time(second), with its own epoch.
-func (s *Supervisor) second() int64 {
-	return int64(s.clock.Now().Sub(s.epoch) / time.Second)
-}
-
-func (s *Supervisor) report(kind EventKind, c *child, reason error) {
-	s.events(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: c.offender(), Reason: reason})
-}
-
-func (s *Supervisor) reportProc(kind EventKind, c *child, p *process, reason error) {
-	o := c.offender()
-	o.Handle = p.handle()
-	s.events(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: o, Reason: reason})
-}
-
-func (s *Supervisor) reportStarted(c *child, external bool) {
-	s.events(Event{Kind: ChildStarted, Time: c.startedAt, Supervisor: s.name, Child: c.offender(), External: external})
 }
 
 func checkFlags(f Flags, dynamic bool) error {

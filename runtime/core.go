@@ -1,0 +1,206 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/arborgo/arbor/clock"
+)
+
+// core is what static and dynamic supervisors share: their own process, their
+// mailbox and loop, their clock, reports and restart intensity, and the
+// starting and stopping of one child.
+type core struct {
+	name   string
+	self   *process        // the supervisor's own process: its context
+	values context.Context // self without cancellation: the parent of every child's values
+	clock  clock.Clock
+	events EventHook
+	epoch  time.Time // zero of the whole seconds used for intensity
+	mbox   mailbox
+
+	// Owned by the loop.
+	restarts  intensity
+	unstopped map[*process]*child // given up on, still running
+	stopping  bool                // Stop was called
+
+	serving  atomic.Bool
+	done     chan struct{} // closed when Serve has returned
+	reason   error         // Serve's result, set before done is closed
+	stopRoot func() bool   // detaches a root process from the caller's context
+}
+
+func (s *core) init(ctx context.Context, name string, maxRestarts, maxSeconds int) {
+	s.name = name
+	s.clock = clockFrom(ctx)
+	s.events = eventHookFrom(ctx)
+	s.mbox = newMailbox()
+	s.restarts = newIntensity(maxRestarts, maxSeconds)
+	s.unstopped = make(map[*process]*child)
+	s.done = make(chan struct{})
+	s.self, s.stopRoot = processOf(ctx, name)
+	s.values = context.WithoutCancel(s.self)
+	s.epoch = s.clock.Now()
+}
+
+// serve runs the loop with handle for each message until handle or the
+// parent stops it, then terminate, then records the reason.
+func (s *core) serve(ctx context.Context, handle func(any) (bool, error), terminate func()) error {
+	if !s.serving.CompareAndSwap(false, true) {
+		return errors.New("runtime: Serve called twice")
+	}
+	reason := s.loop(ctx, handle)
+	terminate()
+	s.reason = reason
+	s.exitRoot(reason)
+	close(s.done)
+	return reason
+}
+
+// processOf returns the process whose context ctx is. When ctx belongs to no
+// process, it makes a root process named name that is cancelled when ctx
+// is, and returns the function that undoes that link.
+func processOf(ctx context.Context, name string) (*process, func() bool) {
+	if p, ok := ctx.(*process); ok {
+		return p, nil
+	}
+	root := newProcess(ctx, nil, name, 1)
+	stop := context.AfterFunc(ctx, func() { root.cancel(Shutdown(context.Cause(ctx))) })
+	return root, stop
+}
+
+// exitRoot ends the root process that processOf made, if it made one:
+// the link to the caller's context is undone and the process exits.
+func (s *core) exitRoot(reason error) {
+	if s.stopRoot != nil {
+		s.stopRoot()
+		s.self.exit(reason)
+	}
+}
+
+// Handle returns the supervisor's own handle.
+func (s *core) Handle() Handle { return s.self.handle() }
+
+// Name returns the supervisor's name from its spec.
+func (s *core) Name() string { return s.name }
+
+// Wait blocks until the supervisor has exited and returns Serve's result.
+func (s *core) Wait() error {
+	<-s.done
+	return s.reason
+}
+
+// Done returns a channel that is closed once the supervisor has exited.
+
+func (s *core) parentShutdown() error {
+	if cause := s.self.cancelCause(); cause != nil {
+		return cause
+	}
+	return ErrShutdown
+}
+
+// startChild runs c's start function and, on success, its Serve in a new
+// goroutine. It returns the start error, or reports ignored when the start
+// function returned ErrIgnore; both leave c without a process. Any outcome
+// settles a pending restart of c.
+func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
+	c.settle()
+	c.incarnation++
+	p := newProcess(s.values, s.self, c.spec.ID, c.incarnation)
+	p.child = c
+	svc, err := callStart(c.spec.Start, p)
+	if err != nil {
+		p.cancel(ErrShutdown)
+		p.exit(err)
+		if errors.Is(err, ErrIgnore) {
+			return nil, true
+		}
+		return err, false
+	}
+	p.owner = &s.mbox
+	c.proc = p
+	c.startedAt = s.clock.Now()
+	go runProcess(p, svc)
+	s.reportStarted(c, external)
+	return nil, false
+}
+
+// shutdown stops c's process as its Shutdown says (OTP's shutdown/1) and
+// consumes its exit, so that the exit neither restarts it nor counts.
+func (s *core) shutdown(c *child) {
+	p := c.proc
+	c.proc = nil
+	p.cancel(ErrShutdown)
+	exited := false
+	switch sd := c.spec.Shutdown; sd {
+	case BrutalKill:
+		exited = s.mbox.takeExit(p)
+	case Infinity:
+		exited = s.mbox.awaitExit(p, nil)
+	default:
+		d, _ := sd.IsTimeout()
+		if d == 0 {
+			exited = s.mbox.takeExit(p)
+			break
+		}
+		t := s.clock.NewTimer(d)
+		exited = s.mbox.awaitExit(p, t.C())
+		t.Stop()
+	}
+	if !exited {
+		// Go cannot kill the goroutine: give it up, as OTP would after its
+		// kill, and keep it listed until it returns.
+		s.unstopped[p] = c
+		if c.spec.Shutdown != BrutalKill {
+			s.reportProc(ShutdownError, c, p, ErrKilled)
+		}
+		return
+	}
+	if reason, _ := p.handle().Reason(); !expectedStopReason(reason, c.spec.Restart) {
+		s.reportProc(ShutdownError, c, p, reason)
+	}
+}
+
+// second returns the whole seconds since the supervisor started, from its
+// clock: OTP's erlang:monotonic_time(second), with its own epoch.
+func (s *core) second() int64 {
+	return int64(s.clock.Now().Sub(s.epoch) / time.Second)
+}
+
+func (s *core) report(kind EventKind, c *child, reason error) {
+	s.events(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: c.offender(), Reason: reason})
+}
+
+func (s *core) reportProc(kind EventKind, c *child, p *process, reason error) {
+	o := c.offender()
+	o.Handle = p.handle()
+	s.events(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: o, Reason: reason})
+}
+
+func (s *core) reportStarted(c *child, external bool) {
+	s.events(Event{Kind: ChildStarted, Time: c.startedAt, Supervisor: s.name, Child: c.offender(), External: external})
+}
+
+func (s *core) loop(ctx context.Context, handle func(any) (bool, error)) error {
+	parentDone := s.self.Done()
+	var ctxDone <-chan struct{}
+	if ctx != context.Context(s.self) {
+		ctxDone = ctx.Done()
+	}
+	for {
+		for m := s.mbox.pop(); m != nil; m = s.mbox.pop() {
+			if stop, reason := handle(m); stop {
+				return reason
+			}
+		}
+		select {
+		case <-s.mbox.signal:
+		case <-parentDone:
+			return s.parentShutdown()
+		case <-ctxDone:
+			return Shutdown(context.Cause(ctx))
+		}
+	}
+}
