@@ -255,23 +255,3 @@ func (s *Supervisor) GetChildSpec(ctx context.Context, id string) (ChildSpec, er
 	}
 	return out, err
 }
-
-// Stop stops the supervisor, its children first in reverse start order, and
-// waits until it has exited (OTP's supervisor:stop). If ctx ends first, Stop
-// returns ctx's error and the supervisor still finishes stopping. Stopping a
-// supervisor that has already exited returns nil.
-func (s *Supervisor) Stop(ctx context.Context) error {
-	err := exec(ctx, &s.mbox, s.done, func() { s.stopping = true })
-	if err == ErrNoProc {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	select {
-	case <-s.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

@@ -16,6 +16,7 @@ import (
 type child struct {
 	spec ChildSpec // with Shutdown resolved
 	proc *process  // the running incarnation; nil is OTP's undefined
+	last *process  // the latest incarnation that started, running or not
 	// restarting is OTP's {restarting, _}: a restart failed or is delayed,
 	// and a retry message is pending. It is only valid while retryTag
 	// matches that message's tag; anything that settles the child bumps it.

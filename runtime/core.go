@@ -120,7 +120,7 @@ func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 		return err, false
 	}
 	p.owner = &s.mbox
-	c.proc = p
+	c.proc, c.last = p, p
 	c.startedAt = s.clock.Now()
 	go runProcess(p, svc)
 	s.reportStarted(c, external)
@@ -202,5 +202,25 @@ func (s *core) loop(ctx context.Context, handle func(any) (bool, error)) error {
 		case <-ctxDone:
 			return Shutdown(context.Cause(ctx))
 		}
+	}
+}
+
+// Stop stops the supervisor, its children first in reverse start order, and
+// waits until it has exited (OTP's supervisor:stop). If ctx ends first, Stop
+// returns ctx's error and the supervisor still finishes stopping. Stopping a
+// supervisor that has already exited returns nil.
+func (s *core) Stop(ctx context.Context) error {
+	err := exec(ctx, &s.mbox, s.done, func() { s.stopping = true })
+	if err == ErrNoProc {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

@@ -88,18 +88,16 @@ func (mb *mailbox) awaitExit(p *process, timeout <-chan time.Time) bool {
 	}
 }
 
-// takeExits removes every queued exit message of a process in want, calling
-// found for each, and returns how many it removed.
-func (mb *mailbox) takeExits(want map[*process]struct{}, found func(*process)) int {
+// takeExits removes every queued exit message of a process for which want
+// is true, and then calls found for each, in arrival order.
+func (mb *mailbox) takeExits(want func(*process) bool, found func(*process)) {
 	mb.mu.Lock()
 	var taken []*process
 	kept := mb.queue[:mb.head]
 	for _, m := range mb.queue[mb.head:] {
-		if q, ok := m.(*process); ok {
-			if _, w := want[q]; w {
-				taken = append(taken, q)
-				continue
-			}
+		if q, ok := m.(*process); ok && want(q) {
+			taken = append(taken, q)
+			continue
 		}
 		kept = append(kept, m)
 	}
@@ -109,5 +107,4 @@ func (mb *mailbox) takeExits(want map[*process]struct{}, found func(*process)) i
 	for _, q := range taken {
 		found(q)
 	}
-	return len(taken)
 }

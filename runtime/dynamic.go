@@ -1,0 +1,347 @@
+package runtime
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// DynamicSupervisorSpec describes a dynamic supervisor, Elixir's
+// DynamicSupervisor: it starts with no children and gets them from
+// StartChild at run time. Its strategy is always one_for_one and its
+// auto_shutdown always never.
+type DynamicSupervisorSpec struct {
+	// Name identifies the supervisor in reports and introspection.
+	Name string
+	// MaxRestarts and MaxSeconds are the restart intensity, with the
+	// defaults and rules of Flags.
+	MaxRestarts int
+	MaxSeconds  int
+	// MaxChildren bounds how many children (running or being restarted) it
+	// may have; 0 means no limit (Elixir's :infinity).
+	MaxChildren int
+}
+
+// DynamicSupervisor is a running dynamic supervisor. As with Supervisor, one
+// goroutine (the one in Serve) owns its state, start functions run in it,
+// and its API methods are safe for concurrent use.
+//
+// Children have no order and their ids are ignored: they are named by their
+// handles. A restart reuses the child's spec, so the arguments its start
+// function was bound to — the template's extra arguments — are given again.
+// When it stops, all children are cancelled at once and then awaited, with one
+// deadline per distinct shutdown value.
+type DynamicSupervisor struct {
+	core
+	maxChildren int
+
+	// Owned by the loop.
+	children []*child // unordered; child.slot is the index
+	serial   uint64   // numbers the children's handles
+}
+
+// NewDynamicSupervisor validates spec and returns a dynamic supervisor ready
+// to Serve; like NewSupervisor, give it the context of its start function
+// when it is a child. It returns a *SpecError for an invalid spec.
+func NewDynamicSupervisor(ctx context.Context, spec DynamicSupervisorSpec) (*DynamicSupervisor, error) {
+	flags := Flags{MaxRestarts: spec.MaxRestarts, MaxSeconds: spec.MaxSeconds}.withDefaults()
+	if err := checkFlags(flags, true); err != nil {
+		return nil, err
+	}
+	if spec.MaxChildren < 0 {
+		return nil, &SpecError{Term: "invalid_max_children", Value: spec.MaxChildren}
+	}
+	d := &DynamicSupervisor{maxChildren: spec.MaxChildren}
+	d.init(ctx, spec.Name, flags.MaxRestarts, flags.MaxSeconds)
+	return d, nil
+}
+
+// StartDynamicSupervisor starts a dynamic supervisor at the top of a tree:
+// NewDynamicSupervisor, then Serve in a new goroutine.
+func StartDynamicSupervisor(ctx context.Context, spec DynamicSupervisorSpec) (*DynamicSupervisor, error) {
+	d, err := NewDynamicSupervisor(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	go d.Serve(d.self)
+	return d, nil
+}
+
+// Serve runs the dynamic supervisor until its context is cancelled, Stop is
+// called or its restart intensity is exceeded, then stops all its children
+// concurrently. Its results are those of Supervisor.Serve.
+func (d *DynamicSupervisor) Serve(ctx context.Context) error {
+	return d.serve(ctx, d.handle, d.terminateAll)
+}
+
+func (d *DynamicSupervisor) handle(m any) (bool, error) {
+	switch m := m.(type) {
+	case *process:
+		return d.handleExit(m)
+	case *call:
+		m.fn()
+		close(m.done)
+		if d.stopping {
+			return true, nil
+		}
+	case *retry:
+		c := m.c
+		if c.removed || !c.restarting || m.tag != c.retryTag {
+			return false, nil
+		}
+		if m.counted {
+			d.restartChild(c)
+			return false, nil
+		}
+		return d.restart(c)
+	}
+	return false, nil
+}
+
+// handleExit applies the same table as a static supervisor (§2.2), with no
+// auto_shutdown.
+func (d *DynamicSupervisor) handleExit(p *process) (bool, error) {
+	c := p.child
+	if c == nil || c.proc != p {
+		delete(d.unstopped, p)
+		return false, nil
+	}
+	reason, _ := p.handle().Reason()
+	switch {
+	case c.spec.Restart == Permanent, c.spec.Restart == Transient && !isCleanExit(reason):
+		d.report(ChildTerminated, c, reason)
+		return d.restart(c)
+	case c.spec.Restart == Temporary && !isCleanExit(reason):
+		d.report(ChildTerminated, c, reason)
+	}
+	c.proc = nil
+	d.remove(c)
+	return false, nil
+}
+
+func (d *DynamicSupervisor) restart(c *child) (bool, error) {
+	if !d.restarts.add(d.second()) {
+		d.report(ReachedMaxRestartIntensity, c, ErrReachedMaxRestartIntensity)
+		c.proc = nil
+		d.remove(c)
+		return true, &IntensityError{Supervisor: d.name, MaxRestarts: d.restarts.max, MaxSeconds: int(d.restarts.period)}
+	}
+	c.proc = nil
+	if c.spec.Backoff != nil {
+		delay := nextBackoff(c, d.clock.Now())
+		c.restarting = true
+		c.retryTag++
+		r := &retry{c: c, tag: c.retryTag, counted: true}
+		c.retryTimer = d.clock.AfterFunc(delay, func() { d.mbox.push(r) })
+		return false, nil
+	}
+	d.restartChild(c)
+	return false, nil
+}
+
+// restartChild starts c again. A failure marks it restarting and sends the
+// supervisor a retry; an ignore deletes it.
+func (d *DynamicSupervisor) restartChild(c *child) {
+	err, ignored := d.startNumbered(c, false)
+	switch {
+	case err != nil:
+		d.report(StartError, c, err)
+		c.restarting = true
+		c.retryTag++
+		d.mbox.push(&retry{c: c, tag: c.retryTag})
+	case ignored:
+		d.remove(c)
+	}
+}
+
+// startNumbered starts c with the next handle number.
+func (d *DynamicSupervisor) startNumbered(c *child, external bool) (error, bool) {
+	c.incarnation = d.serial
+	d.serial++
+	return d.startChild(c, external)
+}
+
+func (d *DynamicSupervisor) remove(c *child) {
+	if c.removed {
+		return
+	}
+	c.removed = true
+	c.settle()
+	last := d.children[len(d.children)-1]
+	d.children[c.slot] = last
+	last.slot = c.slot
+	d.children[len(d.children)-1] = nil
+	d.children = d.children[:len(d.children)-1]
+}
+
+// StartChild starts a child from spec (its ID is ignored) and returns its
+// handle. When the start function returns ErrIgnore, it returns the zero
+// Handle and a nil error, and keeps nothing. It returns ErrMaxChildren when
+// the supervisor is full, a *SpecError for an invalid spec, and the start
+// function's error (a *PanicError if it panicked) as it is.
+func (d *DynamicSupervisor) StartChild(ctx context.Context, spec ChildSpec) (Handle, error) {
+	if err := checkChildSpec(spec, Never, false); err != nil {
+		return Handle{}, err
+	}
+	spec.Shutdown = spec.Shutdown.orDefault(spec.Type)
+	var h Handle
+	var err error
+	callErr := exec(ctx, &d.mbox, d.done, func() {
+		if d.maxChildren > 0 && len(d.children) >= d.maxChildren {
+			err = ErrMaxChildren
+			return
+		}
+		c := &child{spec: spec}
+		var ignored bool
+		err, ignored = d.startNumbered(c, true)
+		if err != nil || ignored {
+			return
+		}
+		c.slot = len(d.children)
+		d.children = append(d.children, c)
+		h = c.proc.handle()
+	})
+	if callErr != nil {
+		return Handle{}, callErr
+	}
+	return h, err
+}
+
+// TerminateChild stops the child whose handle is h and deletes it. h may
+// also be the last handle of a child being restarted, which cancels the
+// restart. It returns ErrNotFound when h is not a child of d.
+func (d *DynamicSupervisor) TerminateChild(ctx context.Context, h Handle) error {
+	var err error
+	callErr := exec(ctx, &d.mbox, d.done, func() {
+		c := d.childOf(h)
+		if c == nil {
+			err = ErrNotFound
+			return
+		}
+		if c.proc != nil {
+			d.shutdown(c)
+		}
+		d.remove(c)
+	})
+	if callErr != nil {
+		return callErr
+	}
+	return err
+}
+
+// childOf returns the child whose current or latest process is h's, or nil.
+func (d *DynamicSupervisor) childOf(h Handle) *child {
+	if h.p == nil || h.p.child == nil {
+		return nil
+	}
+	c := h.p.child
+	if c.removed || c.slot >= len(d.children) || d.children[c.slot] != c || c.last != h.p {
+		return nil
+	}
+	return c
+}
+
+// WhichChildren lists the children in no particular order; their IDs are
+// empty.
+func (d *DynamicSupervisor) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
+	var out []ChildInfo
+	err := exec(ctx, &d.mbox, d.done, func() {
+		out = make([]ChildInfo, 0, len(d.children))
+		for _, c := range d.children {
+			info := c.info()
+			info.ID = ""
+			out = append(out, info)
+		}
+	})
+	return out, err
+}
+
+// CountChildren counts as Elixir's DynamicSupervisor does: Specs counts every
+// child, those being restarted too; Active only the running ones.
+func (d *DynamicSupervisor) CountChildren(ctx context.Context) (Counts, error) {
+	var n Counts
+	err := exec(ctx, &d.mbox, d.done, func() {
+		for _, c := range d.children {
+			n.Specs++
+			if c.spec.Type == TypeSupervisor {
+				n.Supervisors++
+			} else {
+				n.Workers++
+			}
+			if c.proc != nil && c.proc.handle().Alive() {
+				n.Active++
+			}
+		}
+	})
+	return n, err
+}
+
+// terminateAll stops every child concurrently: all are cancelled at once,
+// then awaited, each up to its own shutdown (§2.3 for dynamic supervisors).
+// Children still running at their deadline are given up as killed.
+func (d *DynamicSupervisor) terminateAll() {
+	pending := make(map[*process]*child, len(d.children))
+	var timeouts []time.Duration
+	for _, c := range d.children {
+		p := c.proc
+		c.settle()
+		if p == nil {
+			continue
+		}
+		c.proc = nil
+		p.cancel(ErrShutdown)
+		pending[p] = c
+		if t, ok := c.spec.Shutdown.IsTimeout(); ok {
+			timeouts = append(timeouts, t)
+		}
+	}
+	d.children = nil
+	slices.Sort(timeouts)
+	timeouts = slices.Compact(timeouts)
+
+	isPending := func(p *process) bool { _, ok := pending[p]; return ok }
+	exited := func(p *process) {
+		c := pending[p]
+		delete(pending, p)
+		if reason, _ := p.handle().Reason(); !expectedStopReason(reason, c.spec.Restart) {
+			d.reportProc(ShutdownError, c, p, reason)
+		}
+	}
+	giveUp := func(limit time.Duration, brutal bool) {
+		for p, c := range pending {
+			t, isTimeout := c.spec.Shutdown.IsTimeout()
+			if (brutal && c.spec.Shutdown == BrutalKill) || (!brutal && isTimeout && t <= limit) {
+				delete(pending, p)
+				d.unstopped[p] = c
+				if !brutal {
+					d.reportProc(ShutdownError, c, p, ErrKilled)
+				}
+			}
+		}
+	}
+
+	d.mbox.takeExits(isPending, exited)
+	giveUp(0, true) // brutal_kill does not wait
+	start := d.clock.Now()
+	for _, limit := range timeouts {
+		if len(pending) == 0 {
+			return
+		}
+		wait := limit - d.clock.Now().Sub(start)
+		t := d.clock.NewTimer(wait)
+		for fired := false; !fired && len(pending) > 0; {
+			select {
+			case <-d.mbox.signal:
+			case <-t.C():
+				fired = true
+			}
+			d.mbox.takeExits(isPending, exited)
+		}
+		t.Stop()
+		giveUp(limit, false)
+	}
+	for len(pending) > 0 { // children with shutdown infinity
+		<-d.mbox.signal
+		d.mbox.takeExits(isPending, exited)
+	}
+}
