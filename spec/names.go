@@ -1,0 +1,131 @@
+package spec
+
+import (
+	"go/token"
+	"strings"
+)
+
+// IsName reports whether s is a valid spec name: an ASCII letter followed by
+// ASCII letters, digits and underscores. Supervisor, application and registry
+// names, child ids and registry references are names.
+func IsName(s string) bool {
+	if s == "" || !isLetter(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isLetter(c) && !isDigit(c) && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// isGoIdent reports whether s is an ASCII Go identifier: a letter or
+// underscore followed by letters, digits and underscores.
+func isGoIdent(s string) bool {
+	if s == "" || (!isLetter(s[0]) && s[0] != '_') {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isLetter(c) && !isDigit(c) && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
+
+// CamelCase turns a name into the Go identifier generated code uses for it:
+// each part between underscores starts with an upper-case letter, and the
+// underscores go ("my_pool" and "myPool" both give "MyPool"). name must
+// satisfy IsName.
+func CamelCase(name string) string {
+	var b strings.Builder
+	b.Grow(len(name))
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_':
+			upper = true
+		case upper:
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			b.WriteByte(c)
+			upper = false
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// IsKeyword reports whether s is a Go keyword.
+func IsKeyword(s string) bool { return token.IsKeyword(s) }
+
+// IsPredeclared reports whether s is one of Go's predeclared identifiers:
+// types, constants, nil and built-in functions.
+func IsPredeclared(s string) bool {
+	switch s {
+	case "any", "bool", "byte", "comparable", "complex64", "complex128", "error",
+		"float32", "float64", "int", "int8", "int16", "int32", "int64", "rune",
+		"string", "uint", "uint8", "uint16", "uint32", "uint64", "uintptr",
+		"true", "false", "iota", "nil",
+		"append", "cap", "clear", "close", "complex", "copy", "delete", "imag",
+		"len", "make", "max", "min", "new", "panic", "print", "println", "real",
+		"recover":
+		return true
+	}
+	return false
+}
+
+// didYouMean returns the candidate closest to s when it is close enough to be
+// a likely typo, or "".
+func didYouMean(s string, candidates []string) string {
+	best, bestDist := "", -1
+	for _, c := range candidates {
+		d := editDistance(strings.ToLower(s), c)
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	limit := 2
+	if len(s) <= 4 {
+		limit = 1
+	}
+	if bestDist >= 0 && bestDist <= limit && bestDist < len(s) {
+		return best
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance between a and b, bytewise; inputs
+// are keys, which are short.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		if a == b {
+			return 0
+		}
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,910 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxAliasExpansion bounds how many YAML nodes aliases may add to a spec, so
+// that a small file of nested aliases (an "alias bomb") cannot make Parse
+// take unbounded time or memory.
+const MaxAliasExpansion = 1_000_000
+
+// maxMergeDepth bounds merge keys ("<<") merging mappings that merge others.
+const maxMergeDepth = 16
+
+// Parse reads the spec in src; filename is used in positions only. It returns
+// the model with every default resolved, or a nil Spec and an ErrorList with
+// every problem found, sorted by position. Parse never panics.
+func Parse(filename string, src []byte) (*Spec, error) {
+	d := &decoder{file: filename, budget: MaxAliasExpansion, sizes: map[*yaml.Node]int{}}
+	s := d.document(src)
+	var list ErrorList
+	list = append(list, d.errs.list...)
+	if s != nil {
+		// Semantic checks run on the partial model too, so that one run
+		// reports everything; an error at a position the decoder already
+		// reported is a consequence of that one and is dropped.
+		reported := make(map[Pos]bool, len(d.errs.list))
+		for _, e := range d.errs.list {
+			reported[e.Pos] = true
+		}
+		var v errs
+		validate(s, &v)
+		for _, e := range v.list {
+			if !reported[e.Pos] {
+				list = append(list, e)
+			}
+		}
+	}
+	if len(list) > 0 {
+		sortErrors(list)
+		return nil, list
+	}
+	return s, nil
+}
+
+// decoder turns YAML nodes into the model. It reports type, syntax and
+// key errors; the rules that need the whole model are validate's.
+type decoder struct {
+	file       string
+	errs       errs
+	budget     int                // alias expansion left
+	sizes      map[*yaml.Node]int // subtree sizes, memoized; -1 while being computed
+	overBudget bool
+}
+
+func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.file, Line: n.Line, Col: n.Column} }
+
+func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
+	d.errs.add(d.pos(n), format, args...)
+}
+
+var yamlLineError = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlError reports an error of the YAML parser, at its line when it has one.
+func (d *decoder) yamlError(err error) {
+	msg := err.Error()
+	p := Pos{File: d.file, Line: 1, Col: 1}
+	if m := yamlLineError.FindStringSubmatch(msg); m != nil {
+		if line, err := strconv.Atoi(m[1]); err == nil && line > 0 {
+			p.Line = line
+		}
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	d.errs.add(p, "invalid yaml: %s", msg)
+}
+
+// decodeYAML runs the YAML parser, turning a panic in it into an error.
+func decodeYAML(dec *yaml.Decoder, n *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: %v", r)
+		}
+	}()
+	return dec.Decode(n)
+}
+
+func (d *decoder) document(src []byte) *Spec {
+	start := Pos{File: d.file, Line: 1, Col: 1}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	var doc yaml.Node
+	err := decodeYAML(dec, &doc)
+	if errors.Is(err, io.EOF) || err == nil && isEmptyDocument(&doc) {
+		d.errs.add(start, "file is empty; a spec needs at least version and supervisors")
+		return nil
+	}
+	if err != nil {
+		d.yamlError(err)
+		return nil
+	}
+	var extra yaml.Node
+	switch err := decodeYAML(dec, &extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		d.yamlError(err)
+	default:
+		d.errorf(&extra, "a spec file holds one yaml document; found a second")
+	}
+	root := d.resolve(doc.Content[0])
+	if root == nil {
+		return nil
+	}
+	if root.Kind != yaml.MappingNode {
+		d.errorf(root, "a spec must be a mapping with keys version, supervisors, ...; got %s", describe(root))
+		return nil
+	}
+	s := &Spec{File: d.file, Pos: d.pos(root)}
+	d.mapping(root, "the spec", rootKeys, func(key string, k, v *yaml.Node) {
+		switch key {
+		case "version":
+			if i, ok := d.integer(v, "version"); ok {
+				s.Version = Value[int]{clamp(i), d.pos(v)}
+			} else {
+				s.Version.Pos = d.pos(v)
+			}
+		case "package":
+			str, _ := d.str(v, "package")
+			s.Package = Value[string]{str, d.pos(v)}
+		case "registries":
+			d.mapping(v, "registries", nil, func(name string, k, v *yaml.Node) {
+				s.Registries = append(s.Registries, d.registry(name, k, v))
+			})
+		case "supervisors":
+			d.mapping(v, "supervisors", nil, func(name string, k, v *yaml.Node) {
+				if sup := d.supervisor(name, k, v); sup != nil {
+					s.Supervisors = append(s.Supervisors, sup)
+				}
+			})
+		case "applications":
+			d.mapping(v, "applications", nil, func(name string, k, v *yaml.Node) {
+				if app := d.application(name, k, v); app != nil {
+					s.Applications = append(s.Applications, app)
+				}
+			})
+		}
+	})
+	return s
+}
+
+func isEmptyDocument(doc *yaml.Node) bool {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return true
+	}
+	n := doc.Content[0]
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" && n.Style&yaml.TaggedStyle == 0
+}
+
+// The keys each mapping allows, in the order docs/spec.md lists them.
+var (
+	rootKeys        = []string{"version", "package", "registries", "supervisors", "applications"}
+	registryKeys    = []string{"keys"}
+	supervisorKeys  = []string{"dynamic", "strategy", "max_restarts", "max_seconds", "auto_shutdown", "children", "max_children", "template"}
+	childKeys       = []string{"id", "start", "supervisor", "args", "restart", "shutdown", "type", "significant", "name", "backoff"}
+	templateKeys    = []string{"start", "args", "extra_args", "restart", "shutdown", "type", "significant", "backoff"}
+	nameKeys        = []string{"registry", "key"}
+	backoffKeys     = []string{"min", "max", "jitter"}
+	argKeys         = []string{"ref", "duration", "registry"}
+	applicationKeys = []string{"supervisor", "start_type", "depends_on", "prep_stop", "stop"}
+)
+
+// resolve follows aliases, charging the expansion budget, and rejects
+// non-standard tags. It returns nil after reporting an error.
+func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode {
+		target := n.Alias
+		if target == nil {
+			d.errorf(n, "alias *%s refers to no anchor", n.Value)
+			return nil
+		}
+		d.budget -= d.size(target)
+		if d.budget < 0 {
+			if !d.overBudget {
+				d.errorf(n, "aliases expand the spec beyond %d nodes; is this an alias bomb?", MaxAliasExpansion)
+				d.overBudget = true
+			}
+			return nil
+		}
+		n = target
+	}
+	if n.Style&yaml.TaggedStyle != 0 {
+		switch n.ShortTag() {
+		case "!!str", "!!int", "!!float", "!!bool", "!!null", "!!map", "!!seq":
+		default:
+			d.errorf(n, "unsupported tag %s; allowed: !!str, !!int, !!float, !!bool, !!null, !!map, !!seq", truncate(n.Tag))
+			return nil
+		}
+	}
+	return n
+}
+
+// size returns the number of nodes under n, aliases expanded, capped just
+// above the budget; a cycle of aliases counts as over the budget.
+func (d *decoder) size(n *yaml.Node) int {
+	const capped = MaxAliasExpansion + 1
+	if s, ok := d.sizes[n]; ok {
+		if s < 0 {
+			return capped
+		}
+		return s
+	}
+	d.sizes[n] = -1
+	s := 1
+	if n.Kind == yaml.AliasNode {
+		if n.Alias != nil {
+			s = d.size(n.Alias)
+		}
+	} else {
+		for _, c := range n.Content {
+			s += d.size(c)
+			if s >= capped {
+				s = capped
+				break
+			}
+		}
+	}
+	d.sizes[n] = s
+	return s
+}
+
+// mapping calls fn for each key of the mapping n in order, with merge keys
+// expanded. It reports keys that are not strings, duplicate keys, and, when
+// allowed is not nil, keys not in allowed. what names the mapping in
+// messages.
+func (d *decoder) mapping(n *yaml.Node, what string, allowed []string, fn func(key string, k, v *yaml.Node)) {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" && allowed == nil {
+		return // "supervisors:" with nothing under it is an empty mapping
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s must be a mapping, got %s", what, describe(n))
+		return
+	}
+	explicit := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!str" {
+			if _, dup := explicit[k.Value]; !dup {
+				explicit[k.Value] = k
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			d.merge(v, what, allowed, explicit, seen, fn, 0)
+			continue
+		}
+		key, ok := d.key(k, what)
+		if !ok {
+			continue
+		}
+		if first := explicit[key]; first != k {
+			d.errorf(k, "duplicate key %q in %s (first at %s)", truncate(key), what, d.pos(first).short())
+			continue
+		}
+		seen[key] = true
+		d.field(key, k, v, what, allowed, fn)
+	}
+}
+
+// merge applies the merge key "<<": its value is a mapping, or a list of
+// mappings, whose keys are added unless the mapping has them already.
+func (d *decoder) merge(v *yaml.Node, what string, allowed []string, explicit map[string]*yaml.Node, seen map[string]bool, fn func(key string, k, v *yaml.Node), depth int) {
+	if v = d.resolve(v); v == nil {
+		return
+	}
+	if depth > maxMergeDepth {
+		d.errorf(v, "merge keys nest deeper than %d levels", maxMergeDepth)
+		return
+	}
+	switch v.Kind {
+	case yaml.SequenceNode:
+		for _, m := range v.Content {
+			if m.Kind == yaml.SequenceNode {
+				d.errorf(m, "merge key in %s must merge mappings, got a list", what)
+				continue
+			}
+			d.merge(m, what, allowed, explicit, seen, fn, depth+1)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			k, val := v.Content[i], v.Content[i+1]
+			if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+				d.merge(val, what, allowed, explicit, seen, fn, depth+1)
+				continue
+			}
+			key, ok := d.key(k, what)
+			if !ok || seen[key] || explicit[key] != nil {
+				continue
+			}
+			seen[key] = true
+			d.field(key, k, val, what, allowed, fn)
+		}
+	default:
+		d.errorf(v, "merge key in %s must merge a mapping, got %s", what, describe(v))
+	}
+}
+
+func (d *decoder) key(k *yaml.Node, what string) (string, bool) {
+	if k = d.resolve(k); k == nil {
+		return "", false
+	}
+	if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
+		d.errorf(k, "keys of %s must be strings, got %s", what, describe(k))
+		return "", false
+	}
+	return k.Value, true
+}
+
+func (d *decoder) field(key string, k, v *yaml.Node, what string, allowed []string, fn func(key string, k, v *yaml.Node)) {
+	if allowed != nil && !contains(allowed, key) {
+		if hint := didYouMean(key, allowed); hint != "" {
+			d.errorf(k, "unknown key %q in %s; did you mean %q?", truncate(key), what, hint)
+		} else {
+			d.errorf(k, "unknown key %q in %s; allowed: %s", truncate(key), what, strings.Join(allowed, ", "))
+		}
+		return
+	}
+	if v = d.resolve(v); v != nil {
+		fn(key, k, v)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// list calls fn for each item of the sequence n.
+func (d *decoder) list(n *yaml.Node, what string, fn func(item *yaml.Node)) {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "%s must be a list, got %s", what, describe(n))
+		return
+	}
+	for _, item := range n.Content {
+		if item = d.resolve(item); item != nil {
+			fn(item)
+		}
+	}
+}
+
+// describe names a node's kind and value for messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return "null"
+		case "!!str":
+			return "string " + strconv.Quote(truncate(n.Value))
+		case "!!int":
+			return "integer " + truncate(n.Value)
+		case "!!float":
+			return "float " + truncate(n.Value)
+		case "!!bool":
+			return "boolean " + truncate(n.Value)
+		case "!!timestamp":
+			return "timestamp " + truncate(n.Value) + " (quote it to make it a string)"
+		}
+		return strconv.Quote(truncate(n.Value))
+	}
+	return "nothing"
+}
+
+// truncate shortens s for a message.
+func truncate(s string) string {
+	const max = 60
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
+}
+
+// clamp turns an int64 into an int that keeps it out of range when it was:
+// the decoder has reported values beyond MaxIntensity already.
+func clamp(i int64) int {
+	switch {
+	case i > MaxIntensity:
+		return MaxIntensity + 1
+	case i < -MaxIntensity:
+		return -MaxIntensity - 1
+	}
+	return int(i)
+}
+
+// scalar resolves n and checks that it is a scalar with tag; got describes
+// what it was otherwise.
+func (d *decoder) scalar(n *yaml.Node, tag, what, want string) (*yaml.Node, bool) {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != tag {
+		d.errorf(n, "%s must be %s, got %s", what, want, describe(n))
+		return nil, false
+	}
+	return n, true
+}
+
+func (d *decoder) str(n *yaml.Node, what string) (string, bool) {
+	n, ok := d.scalar(n, "!!str", what, "a string")
+	if !ok {
+		return "", false
+	}
+	return n.Value, true
+}
+
+func (d *decoder) boolean(n *yaml.Node, what string) (bool, bool) {
+	n, ok := d.scalar(n, "!!bool", what, "true or false")
+	if !ok {
+		return false, false
+	}
+	switch n.Value {
+	case "true", "True", "TRUE":
+		return true, true
+	case "false", "False", "FALSE":
+		return false, true
+	}
+	d.errorf(n, "%s must be true or false, got %q", what, truncate(n.Value))
+	return false, false
+}
+
+var decimalInteger = regexp.MustCompile(`^[-+]?[0-9][0-9_]*$`)
+
+// integer reads an int64, as YAML spells integers.
+func (d *decoder) integer(n *yaml.Node, what string) (int64, bool) {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" && decimalInteger.MatchString(n.Value) {
+		d.errorf(n, "%s %s does not fit in a 64-bit integer", what, truncate(n.Value))
+		return 0, false
+	}
+	n, ok := d.scalar(n, "!!int", what, "an integer")
+	if !ok {
+		return 0, false
+	}
+	i, err := parseYAMLInt(n.Value)
+	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			d.errorf(n, "%s %s does not fit in a 64-bit integer", what, truncate(n.Value))
+		} else {
+			d.errorf(n, "%s must be an integer, got %q", what, truncate(n.Value))
+		}
+		return 0, false
+	}
+	return i, true
+}
+
+func parseYAMLInt(s string) (int64, error) {
+	plain := strings.ReplaceAll(s, "_", "")
+	neg := false
+	switch {
+	case strings.HasPrefix(plain, "-"):
+		neg, plain = true, plain[1:]
+	case strings.HasPrefix(plain, "+"):
+		plain = plain[1:]
+	}
+	if plain == "" || plain[0] == '-' || plain[0] == '+' {
+		return 0, strconv.ErrSyntax
+	}
+	if neg {
+		plain = "-" + plain
+	}
+	i, err := strconv.ParseInt(plain, 0, 64)
+	if err != nil {
+		return 0, err.(*strconv.NumError).Err
+	}
+	return i, nil
+}
+
+// bounded reads an integer flag that must fit MaxIntensity.
+func (d *decoder) bounded(n *yaml.Node, what string) (Value[int], bool) {
+	i, ok := d.integer(n, what)
+	if !ok {
+		return Value[int]{Pos: d.pos(n)}, false
+	}
+	if i > MaxIntensity {
+		d.errorf(n, "%s %d is too large; the most allowed is %d", what, i, MaxIntensity)
+	}
+	return Value[int]{clamp(i), d.pos(n)}, true
+}
+
+// number reads a float64 from an integer or a finite float.
+func (d *decoder) number(n *yaml.Node, what string) (float64, bool) {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!int" {
+		i, err := parseYAMLInt(n.Value)
+		if err == nil {
+			return float64(i), true
+		}
+	}
+	n, ok := d.scalar(n, "!!float", what, "a number")
+	if !ok {
+		return 0, false
+	}
+	f, ok := parseYAMLFloat(n.Value)
+	if !ok {
+		d.errorf(n, "%s must be a finite number, got %s", what, truncate(n.Value))
+		return 0, false
+	}
+	return f, true
+}
+
+func parseYAMLFloat(s string) (float64, bool) {
+	f, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, false
+	}
+	return f, true
+}
+
+// duration reads a Go duration string or an integer number of milliseconds.
+func (d *decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {
+		dur, err := time.ParseDuration(n.Value)
+		if err != nil {
+			d.errorf(n, "%s %q is not a duration; want a go duration such as 1500ms or 5s, or an integer number of milliseconds", what, truncate(n.Value))
+			return 0, false
+		}
+		return dur, true
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!int" {
+		ms, ok := d.integer(n, what)
+		if !ok {
+			return 0, false
+		}
+		if ms > math.MaxInt64/int64(time.Millisecond) || ms < math.MinInt64/int64(time.Millisecond) {
+			d.errorf(n, "%s %d ms is too long for a go duration", what, ms)
+			return 0, false
+		}
+		return time.Duration(ms) * time.Millisecond, true
+	}
+	d.errorf(n, "%s must be a go duration such as 1500ms or an integer number of milliseconds, got %s", what, describe(n))
+	return 0, false
+}
+
+func (d *decoder) shutdown(n *yaml.Node) (Value[Shutdown], bool) {
+	p := d.pos(n)
+	r := n
+	if r.Kind == yaml.ScalarNode && r.ShortTag() == "!!str" {
+		switch r.Value {
+		case "brutal_kill":
+			return Value[Shutdown]{Shutdown{Kind: BrutalKill}, p}, true
+		case "infinity":
+			return Value[Shutdown]{Shutdown{Kind: ShutdownInfinity}, p}, true
+		}
+		if _, err := time.ParseDuration(r.Value); err != nil {
+			d.errorf(r, "shutdown %q is invalid; allowed: brutal_kill, infinity, a go duration such as 5s, or an integer number of milliseconds", truncate(r.Value))
+			return Value[Shutdown]{Pos: p}, false
+		}
+	}
+	dur, ok := d.duration(r, "shutdown")
+	return Value[Shutdown]{Shutdown{Timeout: dur}, p}, ok
+}
+
+func (d *decoder) function(n *yaml.Node, what string) Value[Func] {
+	s, ok := d.str(n, what)
+	if !ok {
+		return Value[Func]{Pos: d.pos(n)}
+	}
+	f, err := ParseFunc(s)
+	if err != nil {
+		d.errorf(n, "%s %q is not a function: %v", what, truncate(s), err)
+	}
+	return Value[Func]{f, d.pos(n)}
+}
+
+func (d *decoder) registry(name string, k, v *yaml.Node) *Registry {
+	r := &Registry{Name: name, Pos: d.pos(k), Keys: Value[string]{Val: "unique"}}
+	what := fmt.Sprintf("registry %q", truncate(name))
+	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+		return r
+	}
+	d.mapping(v, what, registryKeys, func(key string, k, v *yaml.Node) {
+		s, _ := d.str(v, "keys")
+		r.Keys = Value[string]{s, d.pos(v)}
+	})
+	return r
+}
+
+func (d *decoder) supervisor(name string, k, v *yaml.Node) *Supervisor {
+	sup := &Supervisor{
+		Name:         name,
+		Pos:          d.pos(k),
+		Strategy:     Value[Strategy]{Val: OneForOne},
+		MaxRestarts:  Value[int]{Val: DefaultMaxRestarts},
+		MaxSeconds:   Value[int]{Val: DefaultMaxSeconds},
+		AutoShutdown: Value[AutoShutdown]{Val: Never},
+		MaxChildren:  Value[int]{Val: Infinity},
+	}
+	what := fmt.Sprintf("supervisor %q", truncate(name))
+	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+		d.errorf(v, "%s must be a mapping with at least children (or dynamic: true), got null", what)
+		return sup
+	}
+	d.mapping(v, what, supervisorKeys, func(key string, k, v *yaml.Node) {
+		p := d.pos(v)
+		switch key {
+		case "dynamic":
+			b, _ := d.boolean(v, "dynamic")
+			sup.Dynamic = Value[bool]{b, p}
+		case "strategy":
+			s, _ := d.str(v, "strategy")
+			sup.Strategy = Value[Strategy]{Strategy(s), p}
+		case "max_restarts":
+			sup.MaxRestarts, _ = d.bounded(v, "max_restarts")
+		case "max_seconds":
+			sup.MaxSeconds, _ = d.bounded(v, "max_seconds")
+		case "auto_shutdown":
+			s, _ := d.str(v, "auto_shutdown")
+			sup.AutoShutdown = Value[AutoShutdown]{AutoShutdown(s), p}
+		case "max_children":
+			switch r := v; {
+			case r.Kind == yaml.ScalarNode && r.ShortTag() == "!!str":
+				if r.Value != "infinity" {
+					d.errorf(r, "max_children %q is invalid; allowed: an integer >= 1 or infinity", truncate(r.Value))
+				}
+				sup.MaxChildren = Value[int]{Infinity, p}
+			default:
+				sup.MaxChildren, _ = d.bounded(r, "max_children")
+			}
+		case "children":
+			sup.ChildrenPos = p
+			d.list(v, "children", func(item *yaml.Node) {
+				if c := d.child(item); c != nil {
+					sup.Children = append(sup.Children, c)
+				}
+			})
+		case "template":
+			sup.Template = d.template(v)
+		}
+	})
+	return sup
+}
+
+// childDefaults resolves the defaults of restart, type and shutdown, which
+// depend on whether the child is a nested supervisor.
+func childDefaults(restart *Value[Restart], typ *Value[ChildType], shutdown *Value[Shutdown], nested bool) {
+	if !restart.Pos.IsValid() && restart.Val == "" {
+		restart.Val = Permanent
+	}
+	if !typ.Pos.IsValid() && typ.Val == "" {
+		typ.Val = Worker
+		if nested {
+			typ.Val = SupervisorType
+		}
+	}
+	if !shutdown.Pos.IsValid() {
+		shutdown.Val = Shutdown{Timeout: DefaultWorkerShutdown}
+		if typ.Val == SupervisorType {
+			shutdown.Val = Shutdown{Kind: ShutdownInfinity}
+		}
+	}
+}
+
+func (d *decoder) child(n *yaml.Node) *Child {
+	c := &Child{Pos: d.pos(n)}
+	d.mapping(n, "child", childKeys, func(key string, k, v *yaml.Node) {
+		p := d.pos(v)
+		switch key {
+		case "id":
+			s, _ := d.str(v, "id")
+			c.ID = Value[string]{s, p}
+		case "start":
+			c.Start = d.function(v, "start")
+		case "supervisor":
+			s, _ := d.str(v, "supervisor")
+			c.Supervisor = Value[string]{s, p}
+		case "args":
+			c.Args = d.args(v)
+		case "restart":
+			s, _ := d.str(v, "restart")
+			c.Restart = Value[Restart]{Restart(s), p}
+		case "shutdown":
+			c.Shutdown, _ = d.shutdown(v)
+		case "type":
+			s, _ := d.str(v, "type")
+			c.Type = Value[ChildType]{ChildType(s), p}
+		case "significant":
+			b, _ := d.boolean(v, "significant")
+			c.Significant = Value[bool]{b, p}
+		case "name":
+			c.Name = d.name(v)
+		case "backoff":
+			c.Backoff = d.backoff(v)
+		}
+	})
+	childDefaults(&c.Restart, &c.Type, &c.Shutdown, c.Supervisor.Pos.IsValid() && !c.Start.Pos.IsValid())
+	return c
+}
+
+func (d *decoder) template(n *yaml.Node) *Template {
+	t := &Template{Pos: d.pos(n)}
+	d.mapping(n, "template", templateKeys, func(key string, k, v *yaml.Node) {
+		p := d.pos(v)
+		switch key {
+		case "start":
+			t.Start = d.function(v, "start")
+		case "args":
+			t.Args = d.args(v)
+		case "extra_args":
+			d.list(v, "extra_args", func(item *yaml.Node) {
+				if a, ok := d.extraArg(item); ok {
+					t.ExtraArgs = append(t.ExtraArgs, a)
+				}
+			})
+		case "restart":
+			s, _ := d.str(v, "restart")
+			t.Restart = Value[Restart]{Restart(s), p}
+		case "shutdown":
+			t.Shutdown, _ = d.shutdown(v)
+		case "type":
+			s, _ := d.str(v, "type")
+			t.Type = Value[ChildType]{ChildType(s), p}
+		case "significant":
+			b, _ := d.boolean(v, "significant")
+			t.Significant = Value[bool]{b, p}
+		case "backoff":
+			t.Backoff = d.backoff(v)
+		}
+	})
+	childDefaults(&t.Restart, &t.Type, &t.Shutdown, false)
+	return t
+}
+
+func (d *decoder) extraArg(n *yaml.Node) (ExtraArg, bool) {
+	s, ok := d.str(n, "extra argument")
+	if !ok {
+		return ExtraArg{}, false
+	}
+	fields := strings.Fields(s)
+	if len(fields) != 2 {
+		d.errorf(n, "extra argument %q must be \"name type\", such as \"name string\"", truncate(s))
+		return ExtraArg{}, false
+	}
+	t, err := ParseType(fields[1])
+	if err != nil {
+		d.errorf(n, "extra argument %q has an invalid type: %v", truncate(s), err)
+		return ExtraArg{}, false
+	}
+	return ExtraArg{Pos: d.pos(n), Name: fields[0], Type: t}, true
+}
+
+func (d *decoder) args(n *yaml.Node) []Arg {
+	var args []Arg
+	d.list(n, "args", func(item *yaml.Node) {
+		if a, ok := d.arg(item); ok {
+			args = append(args, a)
+		}
+	})
+	return args
+}
+
+const argForms = "an integer, a float, a string, true, false, null, {ref: id}, {duration: d} or {registry: name}"
+
+func (d *decoder) arg(n *yaml.Node) (Arg, bool) {
+	p := d.pos(n)
+	a := Arg{Pos: p}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!int":
+			i, ok := d.integer(n, "argument")
+			a.Kind, a.Int = IntArg, i
+			return a, ok
+		case "!!float":
+			if decimalInteger.MatchString(n.Value) {
+				_, ok := d.integer(n, "argument")
+				return a, ok
+			}
+			f, ok := parseYAMLFloat(n.Value)
+			if !ok {
+				d.errorf(n, "argument %s is not a finite number; go has no literal for it", truncate(n.Value))
+				return a, false
+			}
+			a.Kind, a.Float = FloatArg, f
+			return a, true
+		case "!!str":
+			a.Kind, a.String = StringArg, n.Value
+			return a, true
+		case "!!bool":
+			b, ok := d.boolean(n, "argument")
+			a.Kind, a.Bool = BoolArg, b
+			return a, ok
+		case "!!null":
+			a.Kind = NullArg
+			return a, true
+		}
+	case yaml.MappingNode:
+		count := 0
+		ok := true
+		d.mapping(n, "argument", argKeys, func(key string, k, v *yaml.Node) {
+			count++
+			switch key {
+			case "ref", "registry":
+				a.Kind = RefArg
+				if key == "registry" {
+					a.Kind = RegistryArg
+				}
+				a.Name, ok = d.str(v, key)
+				a.Pos = d.pos(v)
+			case "duration":
+				a.Kind = DurationArg
+				a.Duration, ok = d.duration(v, "duration")
+			}
+		})
+		if count != 1 {
+			if count > 1 {
+				d.errorf(n, "argument mapping must have exactly one key of ref, duration, registry; got %d", count)
+			} else if len(n.Content) == 0 {
+				d.errorf(n, "argument must be %s, got an empty mapping", argForms)
+			}
+			return a, false
+		}
+		return a, ok
+	}
+	d.errorf(n, "argument must be %s, got %s", argForms, describe(n))
+	return a, false
+}
+
+func (d *decoder) name(n *yaml.Node) *Name {
+	nm := &Name{Pos: d.pos(n)}
+	d.mapping(n, "name", nameKeys, func(key string, k, v *yaml.Node) {
+		s, _ := d.str(v, key)
+		if key == "registry" {
+			nm.Registry = Value[string]{s, d.pos(v)}
+		} else {
+			nm.Key = Value[string]{s, d.pos(v)}
+		}
+	})
+	return nm
+}
+
+func (d *decoder) backoff(n *yaml.Node) *Backoff {
+	b := &Backoff{Pos: d.pos(n)}
+	d.mapping(n, "backoff", backoffKeys, func(key string, k, v *yaml.Node) {
+		p := d.pos(v)
+		switch key {
+		case "min":
+			dur, _ := d.duration(v, "backoff min")
+			b.Min = Value[time.Duration]{dur, p}
+		case "max":
+			dur, _ := d.duration(v, "backoff max")
+			b.Max = Value[time.Duration]{dur, p}
+		case "jitter":
+			f, _ := d.number(v, "backoff jitter")
+			b.Jitter = Value[float64]{f, p}
+		}
+	})
+	return b
+}
+
+func (d *decoder) application(name string, k, v *yaml.Node) *Application {
+	app := &Application{Name: name, Pos: d.pos(k), StartType: Value[Restart]{Val: Temporary}}
+	what := fmt.Sprintf("application %q", truncate(name))
+	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+		d.errorf(v, "%s must be a mapping with at least supervisor, got null", what)
+		return app
+	}
+	d.mapping(v, what, applicationKeys, func(key string, k, v *yaml.Node) {
+		p := d.pos(v)
+		switch key {
+		case "supervisor":
+			s, _ := d.str(v, "supervisor")
+			app.Supervisor = Value[string]{s, p}
+		case "start_type":
+			s, _ := d.str(v, "start_type")
+			app.StartType = Value[Restart]{Restart(s), p}
+		case "depends_on":
+			d.list(v, "depends_on", func(item *yaml.Node) {
+				s, ok := d.str(item, "dependency")
+				if ok {
+					app.DependsOn = append(app.DependsOn, Value[string]{s, d.pos(item)})
+				}
+			})
+		case "prep_stop":
+			app.PrepStop = d.function(v, "prep_stop")
+		case "stop":
+			app.Stop = d.function(v, "stop")
+		}
+	})
+	return app
+}

@@ -1,0 +1,611 @@
+package spec
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Validate checks a model against every rule of the language: the same
+// rules Parse applies after reading a file, so a parsed Spec always passes.
+// It returns nil or an ErrorList sorted by position. Values with the zero
+// Pos are reported at the position of what holds them.
+func Validate(s *Spec) error {
+	var e errs
+	validate(s, &e)
+	if len(e.list) == 0 {
+		return nil
+	}
+	sortErrors(e.list)
+	return e.list
+}
+
+// at returns p when it is valid, else the fallback.
+func at(p, fallback Pos) Pos {
+	if p.IsValid() {
+		return p
+	}
+	return fallback
+}
+
+// checker holds the indexes validate builds once, so that each rule is a
+// lookup and the whole check stays linear in the size of the spec.
+type checker struct {
+	*errs
+	spec        *Spec
+	supervisors map[string]*Supervisor
+	registries  map[string]*Registry
+	apps        map[string]*Application
+	idents      map[string]string // generated Go identifier -> what generates it
+	names       map[[2]string]*Child
+}
+
+func validate(s *Spec, e *errs) {
+	c := &checker{
+		errs:        e,
+		spec:        s,
+		supervisors: map[string]*Supervisor{},
+		registries:  map[string]*Registry{},
+		apps:        map[string]*Application{},
+		idents:      map[string]string{},
+		names:       map[[2]string]*Child{},
+	}
+	switch {
+	case s.Version.Val == Version:
+	case !s.Version.Pos.IsValid() && s.Version.Val == 0:
+		c.add(s.Pos, "missing key \"version\"; add version: %d", Version)
+	default:
+		c.add(at(s.Version.Pos, s.Pos), "version %d is not supported; allowed: %d", s.Version.Val, Version)
+	}
+	if p := s.Package.Val; p != "" || s.Package.Pos.IsValid() {
+		if !isGoIdent(p) || p == "_" || IsKeyword(p) {
+			c.add(at(s.Package.Pos, s.Pos), "package %q is not a valid go package name", truncate(p))
+		}
+	}
+	c.checkRegistries()
+	c.indexSupervisors()
+	for _, sup := range s.Supervisors {
+		c.checkSupervisor(sup)
+	}
+	c.checkSupervisorCycles()
+	c.checkApplications()
+}
+
+// ident records a generated top-level identifier and reports a clash.
+func (c *checker) ident(id, what string, p Pos) {
+	if prev, ok := c.idents[id]; ok {
+		c.add(p, "%s would generate the go identifier %s, as %s does; rename one", what, id, prev)
+		return
+	}
+	c.idents[id] = what
+}
+
+func (c *checker) checkRegistries() {
+	fields := map[string]string{}
+	for _, r := range c.spec.Registries {
+		what := fmt.Sprintf("registry %q", truncate(r.Name))
+		if !IsName(r.Name) {
+			c.add(at(r.Pos, c.spec.Pos), "%s is not a valid name; names are an ascii letter followed by letters, digits and underscores", what)
+			continue
+		}
+		if _, dup := c.registries[r.Name]; dup {
+			c.add(at(r.Pos, c.spec.Pos), "%s is declared twice", what)
+			continue
+		}
+		c.registries[r.Name] = r
+		if k := r.Keys.Val; k != "unique" && (k != "" || r.Keys.Pos.IsValid()) {
+			c.add(at(r.Keys.Pos, r.Pos), "keys %q of %s is not supported; allowed: unique", truncate(k), what)
+		}
+		field := CamelCase(r.Name)
+		if prev, ok := fields[field]; ok {
+			c.add(at(r.Pos, c.spec.Pos), "%s would generate the field Registries.%s, as %s does; rename one", what, field, prev)
+			continue
+		}
+		fields[field] = what
+	}
+	if len(c.spec.Registries) > 0 {
+		c.idents["Registries"] = "the registries"
+		c.idents["NewRegistries"] = "the registries"
+	}
+}
+
+func (c *checker) indexSupervisors() {
+	if len(c.spec.Supervisors) == 0 {
+		c.add(c.spec.Pos, "the spec has no supervisors; at least one is required")
+	}
+	for _, sup := range c.spec.Supervisors {
+		what := fmt.Sprintf("supervisor %q", truncate(sup.Name))
+		p := at(sup.Pos, c.spec.Pos)
+		if !IsName(sup.Name) {
+			c.add(p, "%s is not a valid name; names are an ascii letter followed by letters, digits and underscores", what)
+			continue
+		}
+		if _, dup := c.supervisors[sup.Name]; dup {
+			c.add(p, "%s is declared twice", what)
+			continue
+		}
+		c.supervisors[sup.Name] = sup
+		camel := CamelCase(sup.Name)
+		c.ident(camel+"Supervisor", what, p)
+		c.ident(camel+"SupervisorSpec", what, p)
+		c.ident("New"+camel+"Supervisor", what, p)
+	}
+}
+
+// known lists declared names for a message.
+func (c *checker) known(kind string, names []string) string {
+	if len(names) == 0 {
+		return "no " + kind + " is declared"
+	}
+	if len(names) > 10 {
+		names = append(names[:10:10], "...")
+	}
+	return "declared: " + strings.Join(names, ", ")
+}
+
+func (c *checker) unknown(p Pos, what, name, kind string, names []string) {
+	if hint := didYouMean(name, names); hint != "" {
+		c.add(p, "%s the unknown %s %q; did you mean %q?", what, kind, truncate(name), hint)
+		return
+	}
+	c.add(p, "%s the unknown %s %q; %s", what, kind, truncate(name), c.known(kind, names))
+}
+
+func (c *checker) supervisorNames() []string {
+	names := make([]string, 0, len(c.spec.Supervisors))
+	for _, sup := range c.spec.Supervisors {
+		names = append(names, sup.Name)
+	}
+	return names
+}
+
+func (c *checker) registryNames() []string {
+	names := make([]string, 0, len(c.spec.Registries))
+	for _, r := range c.spec.Registries {
+		names = append(names, r.Name)
+	}
+	return names
+}
+
+func (c *checker) checkSupervisor(sup *Supervisor) {
+	what := fmt.Sprintf("supervisor %q", truncate(sup.Name))
+	p := at(sup.Pos, c.spec.Pos)
+	switch st := sup.Strategy.Val; {
+	case st != OneForOne && st != OneForAll && st != RestForOne:
+		c.add(at(sup.Strategy.Pos, p), "strategy %q is invalid; allowed: one_for_one, one_for_all, rest_for_one", truncate(string(st)))
+	case sup.Dynamic.Val && st != OneForOne:
+		c.add(at(sup.Strategy.Pos, p), "strategy %q is invalid for dynamic %s; allowed: one_for_one", st, what)
+	}
+	if r := sup.MaxRestarts.Val; r < 0 || r > MaxIntensity {
+		c.add(at(sup.MaxRestarts.Pos, p), "max_restarts %d is invalid; allowed: an integer from 0 to %d", r, MaxIntensity)
+	}
+	if s := sup.MaxSeconds.Val; s <= 0 || s > MaxIntensity {
+		c.add(at(sup.MaxSeconds.Pos, p), "max_seconds %d is invalid; allowed: an integer from 1 to %d", s, MaxIntensity)
+	}
+	switch a := sup.AutoShutdown.Val; {
+	case a != Never && a != AnySignificant && a != AllSignificant:
+		c.add(at(sup.AutoShutdown.Pos, p), "auto_shutdown %q is invalid; allowed: never, any_significant, all_significant", truncate(string(a)))
+	case sup.Dynamic.Val && a != Never:
+		c.add(at(sup.AutoShutdown.Pos, p), "auto_shutdown %q is invalid for dynamic %s; allowed: never", a, what)
+	}
+	if !sup.Dynamic.Val {
+		if sup.MaxChildren.Pos.IsValid() {
+			c.add(sup.MaxChildren.Pos, "max_children is only for dynamic supervisors; %s is static (add dynamic: true)", what)
+		}
+		if sup.Template != nil {
+			c.add(at(sup.Template.Pos, p), "template is only for dynamic supervisors; %s is static (add dynamic: true)", what)
+		}
+		c.checkChildren(sup)
+		return
+	}
+	// OTP allows max_children 0, a supervisor that refuses every child;
+	// runtime.DynamicSupervisorSpec spells infinity as 0, so arbor does not.
+	if m := sup.MaxChildren.Val; m != Infinity && (m < 1 || m > MaxIntensity) {
+		c.add(at(sup.MaxChildren.Pos, p), "max_children %d is invalid; allowed: an integer from 1 to %d, or infinity", m, MaxIntensity)
+	}
+	if sup.ChildrenPos.IsValid() || len(sup.Children) > 0 {
+		c.add(at(sup.ChildrenPos, p), "dynamic %s cannot list children; it starts them at run time from its template", what)
+	}
+	if sup.Template != nil {
+		c.checkTemplate(sup, sup.Template)
+	}
+}
+
+func (c *checker) checkChildren(sup *Supervisor) {
+	index := make(map[string]int, len(sup.Children))
+	all := make(map[string]int, len(sup.Children)) // id -> first index
+	for i, ch := range sup.Children {
+		if _, ok := all[ch.ID.Val]; !ok {
+			all[ch.ID.Val] = i
+		}
+	}
+	for i, ch := range sup.Children {
+		id := ch.ID.Val
+		what := fmt.Sprintf("child %q", truncate(id))
+		p := at(ch.Pos, at(sup.Pos, c.spec.Pos))
+		switch {
+		case id == "" && !ch.ID.Pos.IsValid():
+			c.add(p, "child has no id; every child needs one")
+			what = "child"
+		case !IsName(id):
+			c.add(at(ch.ID.Pos, p), "child id %q is not a valid name; names are an ascii letter followed by letters, digits and underscores", truncate(id))
+		default:
+			if j, dup := index[id]; dup {
+				c.add(at(ch.ID.Pos, p), "duplicate child id %q in supervisor %q (first at %s)", id, sup.Name, at(sup.Children[j].ID.Pos, sup.Children[j].Pos).short())
+			} else {
+				index[id] = i
+			}
+		}
+		hasStart := !ch.Start.Val.IsZero() || ch.Start.Pos.IsValid()
+		hasSup := ch.Supervisor.Val != "" || ch.Supervisor.Pos.IsValid()
+		switch {
+		case hasStart && hasSup:
+			c.add(at(ch.Supervisor.Pos, p), "%s has both start and supervisor; it needs exactly one", what)
+		case !hasStart && !hasSup:
+			c.add(p, "%s has neither start nor supervisor; it needs exactly one", what)
+		case hasStart:
+			c.checkFunc(ch.Start, "start", p)
+		case hasSup:
+			if _, ok := c.supervisors[ch.Supervisor.Val]; !ok {
+				c.unknown(at(ch.Supervisor.Pos, p), what+" runs", ch.Supervisor.Val, "supervisor", c.supervisorNames())
+			}
+			if ch.Type.Pos.IsValid() {
+				c.add(ch.Type.Pos, "%s runs a nested supervisor, so its type is supervisor; remove type", what)
+			} else if ch.Type.Val != SupervisorType {
+				c.add(p, "%s runs a nested supervisor, so its type must be supervisor, not %q", what, ch.Type.Val)
+			}
+			if len(ch.Args) > 0 {
+				c.add(at(ch.Args[0].Pos, p), "%s runs a nested supervisor, which takes no args", what)
+			}
+		}
+		if len(ch.Args) > MaxArgs {
+			c.add(at(ch.Args[MaxArgs].Pos, p), "the start function of %s takes %d arguments; at most %d are supported", what, len(ch.Args), MaxArgs)
+		}
+		c.checkArgs(ch.Args, p, func(a Arg) {
+			switch j, ok := all[a.Name]; {
+			case !ok:
+				c.unknown(at(a.Pos, p), fmt.Sprintf("ref of %s names", what), a.Name, "child", siblingIDs(sup))
+			case j == i:
+				c.add(at(a.Pos, p), "ref %q names %s itself; a ref must name an earlier sibling", a.Name, what)
+			case j > i:
+				c.add(at(a.Pos, p), "ref %q names a child that starts after %s; a ref must name an earlier sibling", a.Name, what)
+			}
+		})
+		c.checkChildValues(ch.Restart, ch.Type, ch.Shutdown, what, p)
+		if ch.Significant.Val {
+			sp := at(ch.Significant.Pos, p)
+			if sup.AutoShutdown.Val == Never {
+				c.add(sp, "significant %s needs auto_shutdown any_significant or all_significant on supervisor %q, which has never", what, sup.Name)
+			}
+			if ch.Restart.Val == Permanent {
+				c.add(at(ch.Restart.Pos, sp), "significant %s must not be permanent; allowed restart: transient, temporary", what)
+			}
+		}
+		if ch.Name != nil {
+			c.checkName(ch, what, p)
+		}
+		if ch.Backoff != nil {
+			c.checkBackoff(ch.Backoff, p)
+		}
+	}
+}
+
+// siblingIDs lists a supervisor's valid child ids once each, for a message.
+func siblingIDs(sup *Supervisor) []string {
+	ids := make([]string, 0, len(sup.Children))
+	seen := make(map[string]bool, len(sup.Children))
+	for _, ch := range sup.Children {
+		if id := ch.ID.Val; IsName(id) && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func (c *checker) checkFunc(f Value[Func], what string, p Pos) {
+	if f.Val.IsZero() {
+		c.add(at(f.Pos, p), "%s is empty; want a go function name or \"import/path.Name\"", what)
+		return
+	}
+	if err := checkFunc(f.Val); err != nil {
+		c.add(at(f.Pos, p), "%s %q is not a function: %v", what, truncate(f.Val.String()), err)
+	}
+}
+
+// checkArgs checks the arguments of a start function; ref checks a RefArg.
+func (c *checker) checkArgs(args []Arg, p Pos, ref func(Arg)) {
+	for _, a := range args {
+		ap := at(a.Pos, p)
+		switch a.Kind {
+		case IntArg, StringArg, BoolArg, NullArg, DurationArg:
+		case FloatArg:
+			if math.IsInf(a.Float, 0) || math.IsNaN(a.Float) {
+				c.add(ap, "argument %s is not a finite number; go has no literal for it", a.describe())
+			}
+		case RefArg:
+			if !IsName(a.Name) {
+				c.add(ap, "ref %q is not a valid child id", truncate(a.Name))
+			} else {
+				ref(a)
+			}
+		case RegistryArg:
+			if _, ok := c.registries[a.Name]; !ok {
+				c.unknown(ap, "argument names", a.Name, "registry", c.registryNames())
+			}
+		default:
+			c.add(ap, "argument has the unknown kind %d", a.Kind)
+		}
+	}
+}
+
+func (c *checker) checkChildValues(restart Value[Restart], typ Value[ChildType], shutdown Value[Shutdown], what string, p Pos) {
+	switch restart.Val {
+	case Permanent, Transient, Temporary:
+	default:
+		c.add(at(restart.Pos, p), "restart %q is invalid; allowed: permanent, transient, temporary", truncate(string(restart.Val)))
+	}
+	switch typ.Val {
+	case Worker, SupervisorType:
+	default:
+		c.add(at(typ.Pos, p), "type %q is invalid; allowed: worker, supervisor", truncate(string(typ.Val)))
+	}
+	switch sd := shutdown.Val; sd.Kind {
+	case BrutalKill, ShutdownInfinity:
+	case ShutdownTimeout:
+		if sd.Timeout < 0 {
+			c.add(at(shutdown.Pos, p), "shutdown %s is negative; allowed: brutal_kill, infinity, a duration >= 0", sd.Timeout)
+		}
+	default:
+		c.add(at(shutdown.Pos, p), "shutdown has the unknown kind %d", sd.Kind)
+	}
+}
+
+func (c *checker) checkName(ch *Child, what string, p Pos) {
+	n := ch.Name
+	np := at(n.Pos, p)
+	reg := n.Registry.Val
+	switch {
+	case reg == "" && !n.Registry.Pos.IsValid():
+		c.add(np, "name of %s has no registry; want {registry: r, key: k}", what)
+	default:
+		if _, ok := c.registries[reg]; !ok {
+			c.unknown(at(n.Registry.Pos, np), "name of "+what+" uses", reg, "registry", c.registryNames())
+		}
+	}
+	if n.Key.Val == "" {
+		if n.Key.Pos.IsValid() {
+			c.add(n.Key.Pos, "name key of %s is empty", what)
+		} else {
+			c.add(np, "name of %s has no key; want {registry: r, key: k}", what)
+		}
+		return
+	}
+	k := [2]string{reg, n.Key.Val}
+	if prev, ok := c.names[k]; ok {
+		c.add(at(n.Key.Pos, np), "key %q in registry %q already names child %q (at %s); a unique registry holds each key once", truncate(n.Key.Val), reg, prev.ID.Val, at(prev.Name.Key.Pos, prev.Pos).short())
+		return
+	}
+	c.names[k] = ch
+}
+
+func (c *checker) checkBackoff(b *Backoff, p Pos) {
+	bp := at(b.Pos, p)
+	switch {
+	case !b.Min.Pos.IsValid() && b.Min.Val == 0:
+		c.add(bp, "backoff has no min; want {min: d, max: d, jitter: f}")
+	case b.Min.Val <= 0:
+		c.add(at(b.Min.Pos, bp), "backoff min %s is invalid; it must be > 0", b.Min.Val)
+	}
+	switch {
+	case !b.Max.Pos.IsValid() && b.Max.Val == 0:
+		c.add(bp, "backoff has no max; want {min: d, max: d, jitter: f}")
+	case b.Max.Val < b.Min.Val:
+		c.add(at(b.Max.Pos, bp), "backoff max %s is less than min %s", b.Max.Val, b.Min.Val)
+	}
+	if j := b.Jitter.Val; !(j >= 0 && j <= 1) {
+		c.add(at(b.Jitter.Pos, bp), "backoff jitter %g is invalid; allowed: a number from 0 to 1", j)
+	}
+}
+
+// reservedParams are the names generated code gives its own parameters.
+var reservedParams = []string{"ctx", "s", "reg"}
+
+func (c *checker) checkTemplate(sup *Supervisor, t *Template) {
+	p := at(t.Pos, at(sup.Pos, c.spec.Pos))
+	what := fmt.Sprintf("the template of supervisor %q", truncate(sup.Name))
+	if t.Start.Val.IsZero() && !t.Start.Pos.IsValid() {
+		c.add(p, "template has no start; want start: NewWorker")
+	} else {
+		c.checkFunc(t.Start, "start", p)
+	}
+	if total := len(t.Args) + len(t.ExtraArgs); total > MaxArgs {
+		var ninth Pos
+		if len(t.Args) > MaxArgs {
+			ninth = t.Args[MaxArgs].Pos
+		} else {
+			ninth = t.ExtraArgs[MaxArgs-len(t.Args)].Pos
+		}
+		c.add(at(ninth, p), "the start function of %s takes %d arguments with its extra arguments; at most %d are supported", what, total, MaxArgs)
+	}
+	c.checkArgs(t.Args, p, func(a Arg) {
+		c.add(at(a.Pos, p), "ref %q is not allowed in a template: a child started at run time has no siblings", a.Name)
+	})
+	names := map[string]Pos{}
+	for _, x := range t.ExtraArgs {
+		xp := at(x.Pos, p)
+		switch {
+		case !isGoIdent(x.Name) || x.Name == "_":
+			c.add(xp, "extra argument name %q is not a go identifier", truncate(x.Name))
+		case IsKeyword(x.Name):
+			c.add(xp, "extra argument name %q is a go keyword", x.Name)
+		case IsPredeclared(x.Name):
+			c.add(xp, "extra argument name %q would shadow go's predeclared %s", x.Name, x.Name)
+		case slices.Contains(reservedParams, x.Name):
+			c.add(xp, "extra argument name %q is taken by the generated StartChild; reserved: %s", x.Name, strings.Join(reservedParams, ", "))
+		case t.Start.Val.Path == "" && x.Name == t.Start.Val.Name:
+			c.add(xp, "extra argument name %q would hide the start function %s", x.Name, x.Name)
+		default:
+			if prev, dup := names[x.Name]; dup {
+				c.add(xp, "duplicate extra argument name %q (first at %s)", x.Name, prev.short())
+			}
+			names[x.Name] = xp
+		}
+		if err := checkType(x.Type, 0); err != nil {
+			c.add(xp, "extra argument %q has an invalid type: %v", truncate(x.Name), err)
+		}
+	}
+	c.checkChildValues(t.Restart, t.Type, t.Shutdown, what, p)
+	if t.Significant.Val {
+		c.add(at(t.Significant.Pos, p), "significant must be false in a template: dynamic supervisors have no auto_shutdown")
+	}
+	if t.Backoff != nil {
+		c.checkBackoff(t.Backoff, p)
+	}
+}
+
+// checkSupervisorCycles reports each supervisor that contains itself through
+// nested supervisor children, with the cycle.
+func (c *checker) checkSupervisorCycles() {
+	const (
+		unvisited = iota
+		onStack
+		done
+	)
+	state := make(map[string]int, len(c.supervisors))
+	var stack []string
+	var visit func(sup *Supervisor)
+	visit = func(sup *Supervisor) {
+		state[sup.Name] = onStack
+		stack = append(stack, sup.Name)
+		for _, ch := range sup.Children {
+			if !ch.Start.Val.IsZero() {
+				continue
+			}
+			next, ok := c.supervisors[ch.Supervisor.Val]
+			if !ok {
+				continue
+			}
+			switch state[next.Name] {
+			case unvisited:
+				visit(next)
+			case onStack:
+				i := slices.Index(stack, next.Name)
+				cycle := append(slices.Clone(stack[i:]), next.Name)
+				c.add(at(ch.Supervisor.Pos, at(ch.Pos, sup.Pos)), "supervisor %q contains itself: %s", next.Name, strings.Join(cycle, " -> "))
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[sup.Name] = done
+	}
+	for _, sup := range c.spec.Supervisors {
+		if c.supervisors[sup.Name] == sup && state[sup.Name] == unvisited {
+			visit(sup)
+		}
+	}
+}
+
+func (c *checker) checkApplications() {
+	appNames := make([]string, 0, len(c.spec.Applications))
+	for _, app := range c.spec.Applications {
+		appNames = append(appNames, app.Name)
+	}
+	for _, app := range c.spec.Applications {
+		what := fmt.Sprintf("application %q", truncate(app.Name))
+		p := at(app.Pos, c.spec.Pos)
+		if !IsName(app.Name) {
+			c.add(p, "%s is not a valid name; names are an ascii letter followed by letters, digits and underscores", what)
+			continue
+		}
+		if _, dup := c.apps[app.Name]; dup {
+			c.add(p, "%s is declared twice", what)
+			continue
+		}
+		c.apps[app.Name] = app
+		c.ident(CamelCase(app.Name)+"Application", what, p)
+	}
+	if len(c.spec.Applications) > 0 {
+		c.ident("Applications", "the applications", c.spec.Pos)
+		c.ident("Run", "the applications", c.spec.Pos)
+	}
+	for _, app := range c.spec.Applications {
+		if c.apps[app.Name] != app {
+			continue
+		}
+		what := fmt.Sprintf("application %q", truncate(app.Name))
+		p := at(app.Pos, c.spec.Pos)
+		switch {
+		case app.Supervisor.Val == "" && !app.Supervisor.Pos.IsValid():
+			c.add(p, "%s has no supervisor; want supervisor: <its top supervisor>", what)
+		default:
+			if _, ok := c.supervisors[app.Supervisor.Val]; !ok {
+				c.unknown(at(app.Supervisor.Pos, p), what+" has", app.Supervisor.Val, "supervisor", c.supervisorNames())
+			}
+		}
+		switch app.StartType.Val {
+		case Permanent, Transient, Temporary:
+		default:
+			c.add(at(app.StartType.Pos, p), "start_type %q is invalid; allowed: permanent, transient, temporary", truncate(string(app.StartType.Val)))
+		}
+		seen := map[string]Pos{}
+		for _, dep := range app.DependsOn {
+			dp := at(dep.Pos, p)
+			if _, ok := c.apps[dep.Val]; !ok {
+				c.unknown(dp, what+" depends on", dep.Val, "application", appNames)
+				continue
+			}
+			if prev, dup := seen[dep.Val]; dup {
+				c.add(dp, "%s depends on %q twice (first at %s)", what, dep.Val, prev.short())
+			}
+			seen[dep.Val] = dp
+		}
+		if app.PrepStop.Pos.IsValid() || !app.PrepStop.Val.IsZero() {
+			c.checkFunc(app.PrepStop, "prep_stop", p)
+		}
+		if app.Stop.Pos.IsValid() || !app.Stop.Val.IsZero() {
+			c.checkFunc(app.Stop, "stop", p)
+		}
+	}
+	c.checkApplicationCycles()
+}
+
+// checkApplicationCycles reports each dependency cycle among applications,
+// with its path.
+func (c *checker) checkApplicationCycles() {
+	const (
+		unvisited = iota
+		onStack
+		done
+	)
+	state := make(map[string]int, len(c.apps))
+	var stack []string
+	var visit func(app *Application)
+	visit = func(app *Application) {
+		state[app.Name] = onStack
+		stack = append(stack, app.Name)
+		seen := make(map[string]bool, len(app.DependsOn))
+		for _, dep := range app.DependsOn {
+			next, ok := c.apps[dep.Val]
+			if !ok || seen[dep.Val] {
+				continue
+			}
+			seen[dep.Val] = true
+			switch state[next.Name] {
+			case unvisited:
+				visit(next)
+			case onStack:
+				i := slices.Index(stack, next.Name)
+				cycle := append(slices.Clone(stack[i:]), next.Name)
+				c.add(at(dep.Pos, app.Pos), "applications depend on each other in a cycle: %s", strings.Join(cycle, " -> "))
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[app.Name] = done
+	}
+	for _, app := range c.spec.Applications {
+		if c.apps[app.Name] == app && state[app.Name] == unvisited {
+			visit(app)
+		}
+	}
+}
