@@ -93,7 +93,8 @@ type process struct {
 	done      chan struct{} // made on first use; closed by cancel
 	exitedC   chan struct{} // made on first use; closed by exit
 	afterFns  []*afterFunc
-	watchers  []watcher
+	watchers  []watcher    // monitors and links
+	trap      *signalQueue // set by TrapExits
 }
 
 type afterFunc struct {
@@ -220,6 +221,10 @@ func (p *process) cancelCause() error {
 func (p *process) exitedChan() <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.exitedChanLocked()
+}
+
+func (p *process) exitedChanLocked() <-chan struct{} {
 	if p.exitedC == nil {
 		if p.exited {
 			return closedChan
