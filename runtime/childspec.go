@@ -183,6 +183,12 @@ type ChildSpec struct {
 	Significant bool
 	// Backoff, when set, delays this child's restarts (beyond OTP; see Backoff).
 	Backoff *Backoff
+	// Name, when set, registers each incarnation of the child in a Registry
+	// once its start function has returned, before Serve runs, as OTP's
+	// {via, Registry, Key} name. A name held by another live process makes
+	// the start fail with an *AlreadyStartedError. The entry goes away when
+	// the incarnation exits.
+	Name Name
 }
 
 // Backoff delays a child's restarts: the first restart after a run waits Min,

@@ -119,6 +119,13 @@ func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 		}
 		return err, false
 	}
+	if c.spec.Name != nil {
+		if err := c.spec.Name.register(p.handle()); err != nil {
+			p.cancel(ErrShutdown)
+			p.exit(err)
+			return err, false
+		}
+	}
 	p.owner = &s.mbox
 	c.proc, c.last = p, p
 	c.startedAt = s.clock.Now()

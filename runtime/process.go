@@ -238,8 +238,9 @@ func (p *process) exitedChanLocked() <-chan struct{} {
 // tells its owner. It is called once, by the goroutine that ran Serve (or by
 // the starter when the process never got that far).
 //
-// The owner is told first, so that once Done is closed the exit is already
-// in the owner's mailbox, ahead of any API call made after that.
+// Done is closed last: once it is, the exit is in the owner's mailbox
+// (ahead of any API call made after that), every monitor has its Down, every
+// linked process its signal, and every registry has dropped the process.
 func (p *process) exit(reason error) {
 	p.mu.Lock()
 	p.exited = true
@@ -251,11 +252,11 @@ func (p *process) exit(reason error) {
 	if p.owner != nil {
 		p.owner.push(p)
 	}
-	if exitedC != nil {
-		close(exitedC)
-	}
 	for _, w := range ws {
 		w.processExited(p, reason)
+	}
+	if exitedC != nil {
+		close(exitedC)
 	}
 }
 
