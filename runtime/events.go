@@ -28,6 +28,12 @@ const (
 	// its shutdown expects, for example it outlived its timeout (Reason is
 	// ErrKilled) or crashed while stopping.
 	ShutdownError
+	// ApplicationStarted: an application's tree is up (OTP's
+	// application_controller progress report).
+	ApplicationStarted
+	// ApplicationExited: an application stopped; Reason is ErrStopped when
+	// it was asked to, or its tree's exit reason (OTP's exit notice).
+	ApplicationExited
 )
 
 // String returns OTP's errorContext for k.
@@ -43,6 +49,10 @@ func (k EventKind) String() string {
 		return "shutdown"
 	case ShutdownError:
 		return "shutdown_error"
+	case ApplicationStarted:
+		return "application_started"
+	case ApplicationExited:
+		return "application_exited"
 	}
 	return "unknown"
 }
@@ -57,12 +67,15 @@ type Offender struct {
 	Significant bool
 }
 
-// Event is one supervisor report.
+// Event is one supervisor or application report.
 type Event struct {
 	Kind       EventKind
 	Time       time.Time
 	Supervisor string
-	Child      Offender
+	// Application names the application of ApplicationStarted and
+	// ApplicationExited; Supervisor and Child are empty then.
+	Application string
+	Child       Offender
 	// Reason is the exit reason or start error; nil for ChildStarted, and
 	// ErrReachedMaxRestartIntensity for ReachedMaxRestartIntensity.
 	Reason error
@@ -128,9 +141,21 @@ func SlogHook(logger *slog.Logger) EventHook {
 			msg = "supervisor reached max restart intensity"
 		case ShutdownError:
 			msg = "child shut down abnormally"
+		case ApplicationStarted:
+			level, msg = slog.LevelInfo, "application started"
+		case ApplicationExited:
+			level, msg = slog.LevelInfo, "application exited"
 		}
 		ctx := context.Background()
 		if !logger.Enabled(ctx, level) {
+			return
+		}
+		if e.Application != "" {
+			attrs := []slog.Attr{slog.String("application", e.Application)}
+			if e.Reason != nil {
+				attrs = append(attrs, slog.String("exited", e.Reason.Error()))
+			}
+			logger.LogAttrs(ctx, level, msg, attrs...)
 			return
 		}
 		attrs := []slog.Attr{
