@@ -231,3 +231,22 @@ func (s *core) Stop(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// UnstoppedChild is a child that its supervisor gave up on (it outlived its
+// shutdown) but whose Serve has not returned yet.
+type UnstoppedChild struct {
+	ID     string
+	Handle Handle
+}
+
+// Unstopped lists the children the supervisor gave up on whose goroutines
+// are still running. Each leaves the list when its Serve returns.
+func (s *core) Unstopped(ctx context.Context) ([]UnstoppedChild, error) {
+	var out []UnstoppedChild
+	err := exec(ctx, &s.mbox, s.done, func() {
+		for p, c := range s.unstopped {
+			out = append(out, UnstoppedChild{ID: c.spec.ID, Handle: p.handle()})
+		}
+	})
+	return out, err
+}

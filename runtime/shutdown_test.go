@@ -53,9 +53,15 @@ func TestShutdownTimeoutGivesUpAsKilled(t *testing.T) {
 		t.Fatal("the stubborn child should still be running")
 	}
 	wantIDs(t, sup, "slow=undefined")
+	if u, err := sup.Unstopped(tr.ctx); err != nil || len(u) != 1 || u[0].Handle != h || u[0].ID != "slow" {
+		t.Fatalf("Unstopped = %+v, %v", u, err)
+	}
 	close(tr.worker("slow").release)
 	waitDone(t, h)
 	wantIDs(t, sup, "slow=undefined")
+	if u, err := sup.Unstopped(tr.ctx); err != nil || len(u) != 0 {
+		t.Fatalf("Unstopped after it returned = %+v, %v", u, err)
+	}
 	if tr.startCount("slow") != 1 {
 		t.Fatal("the given-up child was restarted")
 	}
