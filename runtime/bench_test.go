@@ -1,0 +1,260 @@
+package runtime_test
+
+import (
+	"context"
+	"fmt"
+	goruntime "runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/arborgo/arbor/clock"
+	"github.com/arborgo/arbor/runtime"
+)
+
+// Benchmarks of the work in issue 6. Run them with
+//
+//	go test -run '^$' -bench . -benchmem ./runtime
+//
+// Latencies are reported as p50-ns (the median of the iterations) besides
+// ns/op; per-child costs as ns/child and B/child.
+
+// benchCtx silences reports and, when clk is not nil, uses it.
+func benchCtx(clk clock.Clock) context.Context {
+	ctx := runtime.WithEventHook(context.Background(), func(runtime.Event) {})
+	if clk != nil {
+		ctx = runtime.WithClock(ctx, clk)
+	}
+	return ctx
+}
+
+// crasher serves until told to crash, and tells when it is serving.
+type crasher struct {
+	serving chan<- struct{}
+	crash   <-chan struct{}
+}
+
+func (c crasher) Serve(ctx context.Context) error {
+	c.serving <- struct{}{}
+	select {
+	case <-c.crash:
+		return errCrash
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+func crasherSpec(id string, serving chan<- struct{}, crash <-chan struct{}) runtime.ChildSpec {
+	return runtime.ChildSpec{ID: id, Start: func(context.Context) (runtime.Service, error) {
+		return crasher{serving: serving, crash: crash}, nil
+	}}
+}
+
+func reportP50(b *testing.B, samples []time.Duration) {
+	if len(samples) == 0 {
+		return
+	}
+	slices.Sort(samples)
+	b.ReportMetric(float64(samples[len(samples)/2].Nanoseconds()), "p50-ns")
+}
+
+// BenchmarkRestartLatency measures a crash until the replacement serves,
+// with few restarts in the intensity window and with 20,000.
+func BenchmarkRestartLatency(b *testing.B) {
+	for _, inWindow := range []int{1, 20_000} {
+		b.Run(fmt.Sprintf("window=%d", inWindow), func(b *testing.B) {
+			clk := clock.NewFake(time.Unix(0, 0))
+			serving := make(chan struct{}, 1)
+			crash := make(chan struct{})
+			sup, err := runtime.StartSupervisor(benchCtx(clk), runtime.SupervisorSpec{
+				Name:     "bench",
+				Flags:    runtime.Flags{MaxRestarts: 1 << 30, MaxSeconds: 3600},
+				Children: []runtime.ChildSpec{crasherSpec("c", serving, crash)},
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sup.Stop(context.Background())
+			<-serving
+			// Fill the window: these restarts all fall in the same second.
+			for range inWindow - 1 {
+				crash <- struct{}{}
+				<-serving
+			}
+			samples := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				if inWindow == 1 {
+					clk.Advance(2 * time.Hour) // the window holds only this restart
+				}
+				start := time.Now()
+				crash <- struct{}{}
+				<-serving
+				samples = append(samples, time.Since(start))
+			}
+			b.StopTimer()
+			reportP50(b, samples)
+		})
+	}
+}
+
+// BenchmarkOneForAll100 measures a one_for_all restart of 100 siblings: one
+// crashes, all are stopped and started again, until all serve.
+func BenchmarkOneForAll100(b *testing.B) {
+	const n = 100
+	serving := make(chan struct{}, n)
+	crash := make(chan struct{})
+	var children []runtime.ChildSpec
+	for i := range n {
+		children = append(children, crasherSpec(fmt.Sprint(i), serving, crash))
+	}
+	sup, err := runtime.StartSupervisor(benchCtx(clock.NewFake(time.Unix(0, 0))), runtime.SupervisorSpec{
+		Name: "bench", Flags: runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 1 << 30, MaxSeconds: 3600}, Children: children,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sup.Stop(context.Background())
+	for range n {
+		<-serving
+	}
+	samples := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		crash <- struct{}{}
+		for range n {
+			<-serving
+		}
+		samples = append(samples, time.Since(start))
+	}
+	b.StopTimer()
+	reportP50(b, samples)
+}
+
+// idle is the cheapest child: it waits for its context.
+type idle struct{}
+
+func (idle) Serve(ctx context.Context) error { <-ctx.Done(); return nil }
+
+func idleStart(context.Context) (runtime.Service, error) { return idle{}, nil }
+
+func staticSpec(n int) runtime.SupervisorSpec {
+	children := make([]runtime.ChildSpec, n)
+	for i := range children {
+		children[i] = runtime.ChildSpec{ID: fmt.Sprint(i), Start: idleStart, Shutdown: runtime.Infinity}
+	}
+	return runtime.SupervisorSpec{Name: "bench", Children: children}
+}
+
+const manyChildren = 100_000
+
+// BenchmarkStartStatic measures starting 100,000 children under one static
+// supervisor; ns/child is the figure to compare.
+func BenchmarkStartStatic(b *testing.B) {
+	spec := staticSpec(manyChildren)
+	ctx := benchCtx(nil)
+	var total time.Duration
+	for range b.N {
+		start := time.Now()
+		sup, err := runtime.StartSupervisor(ctx, spec)
+		total += time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		sup.Stop(context.Background())
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total.Nanoseconds())/float64(b.N*manyChildren), "ns/child")
+}
+
+// BenchmarkStopStatic measures stopping 100,000 children of a static
+// supervisor (one at a time, in reverse order).
+func BenchmarkStopStatic(b *testing.B) {
+	spec := staticSpec(manyChildren)
+	ctx := benchCtx(nil)
+	var total time.Duration
+	for range b.N {
+		b.StopTimer()
+		sup, err := runtime.StartSupervisor(ctx, spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		sup.Stop(context.Background())
+		total += time.Since(start)
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/stop")
+}
+
+func startDynamicChildren(b *testing.B, ctx context.Context, n int) *runtime.DynamicSupervisor {
+	d, err := runtime.StartDynamicSupervisor(ctx, runtime.DynamicSupervisorSpec{Name: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	spec := runtime.ChildSpec{Start: idleStart, Restart: runtime.Temporary, Shutdown: runtime.Infinity}
+	for range n {
+		if _, err := d.StartChild(ctx, spec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return d
+}
+
+// BenchmarkDynamicStart measures 100,000 StartChild calls on one dynamic
+// supervisor, one after the other from one goroutine.
+func BenchmarkDynamicStart(b *testing.B) {
+	ctx := benchCtx(nil)
+	var total time.Duration
+	for range b.N {
+		start := time.Now()
+		d := startDynamicChildren(b, ctx, manyChildren)
+		total += time.Since(start)
+		b.StopTimer()
+		d.Stop(context.Background())
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total.Nanoseconds())/float64(b.N*manyChildren), "ns/child")
+}
+
+// BenchmarkStopDynamic measures stopping 100,000 dynamic children (all at once).
+func BenchmarkStopDynamic(b *testing.B) {
+	ctx := benchCtx(nil)
+	var total time.Duration
+	for range b.N {
+		b.StopTimer()
+		d := startDynamicChildren(b, ctx, manyChildren)
+		b.StartTimer()
+		start := time.Now()
+		d.Stop(context.Background())
+		total += time.Since(start)
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/stop")
+}
+
+// BenchmarkIdleChildMemory measures the memory an idle child costs: heap
+// and goroutine stacks, per child, after starting 100,000 under a dynamic
+// supervisor and collecting garbage.
+func BenchmarkIdleChildMemory(b *testing.B) {
+	ctx := benchCtx(nil)
+	var perChild float64
+	for range b.N {
+		before := memInUse()
+		d := startDynamicChildren(b, ctx, manyChildren)
+		after := memInUse()
+		perChild += float64(after-before) / manyChildren
+		b.StopTimer()
+		d.Stop(context.Background())
+		b.StartTimer()
+	}
+	b.ReportMetric(perChild/float64(b.N), "B/child")
+}
+
+func memInUse() uint64 {
+	goruntime.GC()
+	var m goruntime.MemStats
+	goruntime.ReadMemStats(&m)
+	return m.HeapAlloc + m.StackInuse
+}
