@@ -127,6 +127,7 @@ func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 		}
 	}
 	p.owner = &s.mbox
+	p.svc = svc
 	c.proc, c.last = p, p
 	c.startedAt = s.clock.Now()
 	go runProcess(p, svc)

@@ -56,6 +56,18 @@ func (h Handle) Reason() (error, bool) {
 	return h.p.reason, h.p.exited
 }
 
+// ServiceOf returns the service that h's process runs, as an S, and whether
+// h's process runs one of that type. It works for a process that has
+// exited too: the service is what its start function returned.
+func ServiceOf[S Service](h Handle) (S, bool) {
+	var zero S
+	if h.p == nil || h.p.svc == nil {
+		return zero, false
+	}
+	s, ok := h.p.svc.(S)
+	return s, ok
+}
+
 // String names the process for people: its supervisor path, its id and its
 // incarnation, such as "sequence/server#2".
 func (h Handle) String() string {
@@ -84,6 +96,7 @@ type process struct {
 	incarnation uint64
 	child       *child   // the supervisor's record of this child, owned by the supervisor goroutine
 	owner       *mailbox // told of the exit; nil until the process runs
+	svc         Service  // what the start function returned; set before the process runs
 
 	mu        sync.Mutex
 	cancelled bool

@@ -211,3 +211,19 @@ func TestTenThousandChildrenRegistryAgrees(t *testing.T) {
 		}
 	}
 }
+
+// ServiceOf gives typed access to what a handle's process runs.
+func TestServiceOf(t *testing.T) {
+	tr := newTree(t)
+	sup := tr.start(runtime.SupervisorSpec{Name: "s", Children: []runtime.ChildSpec{tr.child("w")}})
+	h := handleOf(t, sup, "w")
+	if w, ok := runtime.ServiceOf[*worker](h); !ok || w != tr.worker("w") {
+		t.Fatalf("ServiceOf = %v, %v", w, ok)
+	}
+	if _, ok := runtime.ServiceOf[*named](h); ok {
+		t.Fatal("ServiceOf with the wrong type succeeded")
+	}
+	if _, ok := runtime.ServiceOf[*worker](runtime.Handle{}); ok {
+		t.Fatal("ServiceOf of the zero handle succeeded")
+	}
+}
