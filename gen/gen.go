@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -47,7 +48,7 @@ func Generate(s *spec.Spec, opts Options) ([]byte, error) {
 	if pkg == "" {
 		return nil, ErrNoPackage
 	}
-	if !isPackageName(pkg) {
+	if !spec.IsPackageName(pkg) {
 		return nil, fmt.Errorf("package %q is not a valid go package name", pkg)
 	}
 	source := opts.Source
@@ -82,8 +83,18 @@ func Generate(s *spec.Spec, opts Options) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func isPackageName(s string) bool {
-	return spec.IsName(s) && !spec.IsKeyword(s) || s != "" && s[0] == '_' && spec.IsName("x"+s)
+// OutputPath returns where arbor generate writes the code of the spec at
+// path: beside it, named as the spec without .arbor.yaml (or .arbor.yml,
+// .yaml, .yml) and with _arbor.go.
+func OutputPath(path string) string {
+	dir, base := filepath.Split(path)
+	for _, ext := range []string{".arbor.yaml", ".arbor.yml", ".yaml", ".yml"} {
+		if strings.HasSuffix(base, ext) && len(base) > len(ext) {
+			base = strings.TrimSuffix(base, ext)
+			break
+		}
+	}
+	return filepath.Join(dir, base+"_arbor.go")
 }
 
 // commentSafe returns s, quoted when it holds a character that could end or
@@ -209,10 +220,8 @@ func (g *generator) staticSupervisor(sup *spec.Supervisor) {
 		fields := []jen.Code{jen.Id("ID").Op(":").Lit(c.ID.Val), jen.Id("Start").Op(":").Add(start)}
 		fields = append(fields, g.childFields(c.Restart.Val, c.Shutdown.Val, c.Type.Val, c.Significant.Val, c.Backoff)...)
 		if c.Name != nil {
-			fields = append(fields, jen.Id("Name").Op(":").Add(g.rt("Name")).Values(
-				jen.Id("Registry").Op(":").Id(regName).Dot(spec.CamelCase(c.Name.Registry.Val)),
-				jen.Id("Key").Op(":").Add(quote(c.Name.Key.Val)),
-			))
+			fields = append(fields, jen.Id("Name").Op(":").Id(regName).Dot(spec.CamelCase(c.Name.Registry.Val)).
+				Dot("Name").Call(quote(c.Name.Key.Val)))
 		}
 		children = append(children, jen.Line().Comment(g.pos(c.Pos)).Line().Values(fields...))
 	}

@@ -20,6 +20,10 @@ func IsName(s string) bool {
 	return true
 }
 
+// IsPackageName reports whether s can be the name of the generated file's
+// package: an ASCII Go identifier that is neither blank nor a keyword.
+func IsPackageName(s string) bool { return isGoIdent(s) && s != "_" && !IsKeyword(s) }
+
 // isGoIdent reports whether s is an ASCII Go identifier: a letter or
 // underscore followed by letters, digits and underscores.
 func isGoIdent(s string) bool {

@@ -59,7 +59,7 @@ func validate(s *Spec, e *errs) {
 		c.add(at(s.Version.Pos, s.Pos), "version %d is not supported; allowed: %d", s.Version.Val, Version)
 	}
 	if p := s.Package.Val; p != "" || s.Package.Pos.IsValid() {
-		if !isGoIdent(p) || p == "_" || IsKeyword(p) {
+		if !IsPackageName(p) {
 			c.add(at(s.Package.Pos, s.Pos), "package %q is not a valid go package name", truncate(p))
 		}
 	}

@@ -1,0 +1,195 @@
+package arbor_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/arborgo/arbor/gen"
+	"github.com/arborgo/arbor/spec"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected files of the golden cases")
+
+// The files of a golden case, golden/<case>/.
+const (
+	specFile   = "spec.arbor.yaml"
+	codeFile   = "spec_arbor.go"
+	errorsFile = "errors.txt"
+)
+
+// goldenCases returns the folders of golden/ that hold a spec.
+func goldenCases(t *testing.T) []string {
+	t.Helper()
+	matches, err := filepath.Glob(filepath.Join("golden", "*", specFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(matches) == 0 {
+		t.Fatal("no golden cases found")
+	}
+	var dirs []string
+	for _, m := range matches {
+		dirs = append(dirs, filepath.Dir(m))
+	}
+	return dirs
+}
+
+// TestGolden regenerates or revalidates every golden case and compares the
+// result with the expected file: spec_arbor.go for a valid spec, errors.txt
+// for an invalid one. With -update it rewrites them.
+func TestGolden(t *testing.T) {
+	for _, dir := range goldenCases(t) {
+		name := filepath.Base(dir)
+		t.Run(name, func(t *testing.T) {
+			src, err := os.ReadFile(filepath.Join(dir, specFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []byte
+			want, other := codeFile, errorsFile
+			s, err := spec.Parse(specFile, src)
+			if err != nil {
+				got = []byte(err.Error() + "\n")
+				want, other = errorsFile, codeFile
+			} else {
+				got, err = gen.Generate(s, gen.Options{Package: name, Source: specFile})
+				if err != nil {
+					t.Fatalf("generate: %v", err)
+				}
+			}
+			check(t, filepath.Join(dir, want), got)
+			if _, err := os.Stat(filepath.Join(dir, other)); err == nil {
+				if *update {
+					if err := os.Remove(filepath.Join(dir, other)); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					t.Errorf("%s exists, but the spec gives %s", other, want)
+				}
+			}
+		})
+	}
+}
+
+// check compares got with the file at path, or rewrites it with -update.
+func check(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("%s is missing; got:\n%s\n(run go test -run TestGolden -update to write it)", path, got)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s\n(run go test -run TestGolden -update to accept)", path, diff)
+	}
+}
+
+// TestGoldenDeterministic generates every valid case twice and expects the
+// same bytes.
+func TestGoldenDeterministic(t *testing.T) {
+	for _, dir := range goldenCases(t) {
+		src, err := os.ReadFile(filepath.Join(dir, specFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := spec.Parse(specFile, src)
+		if err != nil {
+			continue
+		}
+		opts := gen.Options{Package: filepath.Base(dir), Source: specFile}
+		a, err1 := gen.Generate(s, opts)
+		b, err2 := gen.Generate(s, opts)
+		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s: two runs differ (errors %v, %v)", dir, err1, err2)
+		}
+	}
+}
+
+// TestGoldenModule builds, vets and tests the golden module, in which every
+// expected generated file is compiled against the runtime with the user code
+// beside it.
+func TestGoldenModule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a module; skipped with -short")
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command in PATH")
+	}
+	for _, args := range [][]string{{"vet", "./..."}, {"test", "-count=1", "./..."}} {
+		cmd := exec.Command(goCmd, args...)
+		cmd.Dir = "golden"
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("go %s in golden/: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// TestExamplesUpToDate fails when a generated file under examples/ is not
+// what arbor generate would write from the spec beside it.
+func TestExamplesUpToDate(t *testing.T) {
+	err := filepath.WalkDir("examples", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && path == "examples" {
+				return filepath.SkipDir
+			}
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".arbor.yaml") {
+			return nil
+		}
+		out := gen.OutputPath(path)
+		want, err := os.ReadFile(out)
+		if err != nil {
+			t.Errorf("%s: the generated file %s is missing: run go generate ./... (%v)", path, out, err)
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		s, err := spec.Parse(path, src)
+		if err != nil {
+			t.Errorf("%s is invalid:\n%v", path, err)
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), out, want, parser.PackageClauseOnly)
+		if err != nil {
+			t.Errorf("%s: %v", out, err)
+			return nil
+		}
+		got, err := gen.Generate(s, gen.Options{Package: f.Name.Name, Source: filepath.Base(path)})
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			return nil
+		}
+		if diff := cmp.Diff(string(want), string(got)); diff != "" {
+			t.Errorf("%s is stale: run go generate ./... (-have +want):\n%s", out, diff)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,16 @@
+package applications
+
+import "context"
+
+type worker struct{}
+
+func (*worker) Serve(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
+}
+
+func NewWorker(ctx context.Context) (*worker, error) { return &worker{}, nil }
+
+func PrepStop(ctx context.Context) {}
+
+func Stop(ctx context.Context) {}

@@ -1,0 +1,7 @@
+module github.com/arborgo/arbor/golden
+
+go 1.26
+
+require github.com/arborgo/arbor v0.0.0
+
+replace github.com/arborgo/arbor => ../
