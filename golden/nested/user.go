@@ -10,4 +10,3 @@ func (*worker) Serve(ctx context.Context) error {
 }
 
 func NewWorker(ctx context.Context) (*worker, error) { return &worker{}, nil }
-
