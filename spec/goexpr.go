@@ -35,6 +35,9 @@ func ParseFunc(s string) (Func, error) {
 		return f, checkFunc(f)
 	}
 	f := Func{Path: s[:i], Name: s[i+1:]}
+	if f.Path == "" {
+		return f, errors.New("empty import path before the dot")
+	}
 	return f, checkFunc(f)
 }
 
@@ -49,6 +52,8 @@ func checkFunc(f Func) error {
 		return nil
 	}
 	switch {
+	case strings.Contains(f.Name, "."):
+		return errors.New("empty import path before the dot")
 	case !isGoIdent(f.Name):
 		return errors.New("want a go function name or \"import/path.Name\"")
 	case f.Name == "_":

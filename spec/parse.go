@@ -26,7 +26,7 @@ const maxMergeDepth = 16
 // the model with every default resolved, or a nil Spec and an ErrorList with
 // every problem found, sorted by position. Parse never panics.
 func Parse(filename string, src []byte) (*Spec, error) {
-	d := &decoder{file: filename, budget: MaxAliasExpansion, sizes: map[*yaml.Node]int{}}
+	d := &decoder{file: filename, budget: MaxAliasExpansion, sizes: map[*yaml.Node]int{}, suppressed: map[Pos]bool{}}
 	s := d.document(src)
 	var list ErrorList
 	list = append(list, d.errs.list...)
@@ -34,7 +34,7 @@ func Parse(filename string, src []byte) (*Spec, error) {
 		// Semantic checks run on the partial model too, so that one run
 		// reports everything; an error at a position the decoder already
 		// reported is a consequence of that one and is dropped.
-		reported := make(map[Pos]bool, len(d.errs.list))
+		reported := d.suppressed
 		for _, e := range d.errs.list {
 			reported[e.Pos] = true
 		}
@@ -61,6 +61,10 @@ type decoder struct {
 	budget     int                // alias expansion left
 	sizes      map[*yaml.Node]int // subtree sizes, memoized; -1 while being computed
 	overBudget bool
+	// suppressed holds the positions of mappings and lists with a value
+	// the decoder could not read: what validate says about what they lack
+	// is a consequence of that error.
+	suppressed map[Pos]bool
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.file, Line: n.Line, Col: n.Column} }
@@ -147,6 +151,8 @@ func (d *decoder) document(src []byte) *Spec {
 					s.Supervisors = append(s.Supervisors, sup)
 				}
 			})
+		case extensionKey:
+			// Ignored: a place for anchors that other keys alias.
 		case "applications":
 			d.mapping(v, "applications", nil, func(name string, k, v *yaml.Node) {
 				if app := d.application(name, k, v); app != nil {
@@ -275,7 +281,7 @@ func (d *decoder) mapping(n *yaml.Node, what string, allowed []string, fn func(k
 			continue
 		}
 		seen[key] = true
-		d.field(key, k, v, what, allowed, fn)
+		d.field(n, key, k, v, what, allowed, fn)
 	}
 }
 
@@ -310,7 +316,7 @@ func (d *decoder) merge(v *yaml.Node, what string, allowed []string, explicit ma
 				continue
 			}
 			seen[key] = true
-			d.field(key, k, val, what, allowed, fn)
+			d.field(v, key, k, val, what, allowed, fn)
 		}
 	default:
 		d.errorf(v, "merge key in %s must merge a mapping, got %s", what, describe(v))
@@ -328,7 +334,15 @@ func (d *decoder) key(k *yaml.Node, what string) (string, bool) {
 	return k.Value, true
 }
 
-func (d *decoder) field(key string, k, v *yaml.Node, what string, allowed []string, fn func(key string, k, v *yaml.Node)) {
+// extensionKey stands for the top-level keys starting with "x-", which
+// mapping passes to the callback as this key, unread: they hold anchors.
+const extensionKey = "x-"
+
+func (d *decoder) field(m *yaml.Node, key string, k, v *yaml.Node, what string, allowed []string, fn func(key string, k, v *yaml.Node)) {
+	if allowed != nil && allowed[0] == "version" && strings.HasPrefix(key, extensionKey) {
+		fn(extensionKey, k, v)
+		return
+	}
 	if allowed != nil && !contains(allowed, key) {
 		if hint := didYouMean(key, allowed); hint != "" {
 			d.errorf(k, "unknown key %q in %s; did you mean %q?", truncate(key), what, hint)
@@ -337,9 +351,12 @@ func (d *decoder) field(key string, k, v *yaml.Node, what string, allowed []stri
 		}
 		return
 	}
-	if v = d.resolve(v); v != nil {
-		fn(key, k, v)
+	if v = d.resolve(v); v == nil {
+		d.suppressed[d.pos(m)] = true
+		d.suppressed[d.pos(k)] = true
+		return
 	}
+	fn(key, k, v)
 }
 
 func contains(list []string, s string) bool {
@@ -363,6 +380,8 @@ func (d *decoder) list(n *yaml.Node, what string, fn func(item *yaml.Node)) {
 	for _, item := range n.Content {
 		if item = d.resolve(item); item != nil {
 			fn(item)
+		} else {
+			d.suppressed[d.pos(n)] = true
 		}
 	}
 }
@@ -880,8 +899,10 @@ func (d *decoder) backoff(n *yaml.Node) *Backoff {
 func (d *decoder) application(name string, k, v *yaml.Node) *Application {
 	app := &Application{Name: name, Pos: d.pos(k), StartType: Value[Restart]{Val: Temporary}}
 	what := fmt.Sprintf("application %q", truncate(name))
-	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
-		d.errorf(v, "%s must be a mapping with at least supervisor, got null", what)
+	if v.Kind != yaml.MappingNode {
+		// At the name: the error that the application has no supervisor,
+		// at the same place, is dropped as a consequence of this one.
+		d.errorf(k, "%s must be a mapping with at least supervisor, got %s", what, describe(v))
 		return app
 	}
 	d.mapping(v, what, applicationKeys, func(key string, k, v *yaml.Node) {

@@ -72,13 +72,18 @@ func validate(s *Spec, e *errs) {
 	c.checkApplications()
 }
 
-// ident records a generated top-level identifier and reports a clash.
-func (c *checker) ident(id, what string, p Pos) {
-	if prev, ok := c.idents[id]; ok {
-		c.add(p, "%s would generate the go identifier %s, as %s does; rename one", what, id, prev)
-		return
+// identsOf records the generated top-level identifiers of one declaration and
+// reports the first that another declaration generates too.
+func (c *checker) identsOf(what string, p Pos, ids ...string) {
+	for _, id := range ids {
+		if prev, ok := c.idents[id]; ok {
+			c.add(p, "%s would generate the go identifier %s, as %s does; rename one", what, id, prev)
+			return
+		}
 	}
-	c.idents[id] = what
+	for _, id := range ids {
+		c.idents[id] = what
+	}
 }
 
 func (c *checker) checkRegistries() {
@@ -127,9 +132,7 @@ func (c *checker) indexSupervisors() {
 		}
 		c.supervisors[sup.Name] = sup
 		camel := CamelCase(sup.Name)
-		c.ident(camel+"Supervisor", what, p)
-		c.ident(camel+"SupervisorSpec", what, p)
-		c.ident("New"+camel+"Supervisor", what, p)
+		c.identsOf(what, p, camel+"Supervisor", camel+"SupervisorSpec", "New"+camel+"Supervisor")
 	}
 }
 
@@ -523,11 +526,10 @@ func (c *checker) checkApplications() {
 			continue
 		}
 		c.apps[app.Name] = app
-		c.ident(CamelCase(app.Name)+"Application", what, p)
+		c.identsOf(what, p, CamelCase(app.Name)+"Application")
 	}
 	if len(c.spec.Applications) > 0 {
-		c.ident("Applications", "the applications", c.spec.Pos)
-		c.ident("Run", "the applications", c.spec.Pos)
+		c.identsOf("the applications", c.spec.Pos, "Applications", "Run")
 	}
 	for _, app := range c.spec.Applications {
 		if c.apps[app.Name] != app {

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// AnchoredSupervisor is supervisor "anchored" of spec.arbor.yaml:4:3.
+// AnchoredSupervisor is supervisor "anchored" of spec.arbor.yaml:9:3.
 type AnchoredSupervisor struct {
 	*runtime.Supervisor
 }
@@ -21,11 +21,11 @@ func AnchoredSupervisorSpec() runtime.SupervisorSpec {
 		Name:  "anchored",
 		Flags: runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 7, MaxSeconds: 5, AutoShutdown: runtime.Never},
 		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:8:9
+			// spec.arbor.yaml:13:9
 			{ID: "first", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Transient, Shutdown: runtime.Timeout(2 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:9:9
+			// spec.arbor.yaml:14:9
 			{ID: "second", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Transient, Shutdown: runtime.Timeout(2 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:11:9
+			// spec.arbor.yaml:16:9
 			{ID: "third", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Transient, Shutdown: runtime.BrutalKill, Type: runtime.TypeWorker},
 		},
 	}
@@ -44,7 +44,7 @@ func NewAnchoredSupervisor(ctx context.Context) (*AnchoredSupervisor, error) {
 	return &AnchoredSupervisor{s}, nil
 }
 
-// CopySupervisor is supervisor "copy" of spec.arbor.yaml:14:3.
+// CopySupervisor is supervisor "copy" of spec.arbor.yaml:19:3.
 type CopySupervisor struct {
 	*runtime.Supervisor
 }
@@ -56,8 +56,8 @@ func CopySupervisorSpec() runtime.SupervisorSpec {
 		Name:  "copy",
 		Flags: runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 7, MaxSeconds: 5, AutoShutdown: runtime.Never},
 		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:18:9
-			{ID: "only", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
+			// spec.arbor.yaml:23:9
+			{ID: "only", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Transient, Shutdown: runtime.Timeout(2 * time.Second), Type: runtime.TypeWorker},
 		},
 	}
 }
@@ -75,7 +75,7 @@ func NewCopySupervisor(ctx context.Context) (*CopySupervisor, error) {
 	return &CopySupervisor{s}, nil
 }
 
-// AgainSupervisor is supervisor "again" of spec.arbor.yaml:19:3.
+// AgainSupervisor is supervisor "again" of spec.arbor.yaml:24:3.
 type AgainSupervisor struct {
 	*runtime.Supervisor
 }
@@ -87,8 +87,8 @@ func AgainSupervisorSpec() runtime.SupervisorSpec {
 		Name:  "again",
 		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
 		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:18:9
-			{ID: "only", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
+			// spec.arbor.yaml:23:9
+			{ID: "only", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Transient, Shutdown: runtime.Timeout(2 * time.Second), Type: runtime.TypeWorker},
 		},
 	}
 }
