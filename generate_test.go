@@ -135,7 +135,7 @@ func TestGoldenModule(t *testing.T) {
 	if err != nil {
 		t.Skip("no go command in PATH")
 	}
-	for _, args := range [][]string{{"vet", "./..."}, {"test", "-count=1", "./..."}} {
+	for _, args := range [][]string{{"vet", "./..."}, {"test", "-race", "-count=1", "./..."}} {
 		cmd := exec.Command(goCmd, args...)
 		cmd.Dir = "golden"
 		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
