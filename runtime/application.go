@@ -166,7 +166,7 @@ func (a *Applications) start(spec ApplicationSpec) error {
 	if spec.Start == nil {
 		return errors.New("no start function")
 	}
-	p := newProcess(a.values, nil, spec.Name, 1)
+	p := newRoot(a.values, nil, spec.Name)
 	svc, err := callStart(spec.Start, p)
 	if err != nil {
 		p.cancel(ErrShutdown)

@@ -14,26 +14,27 @@ import (
 // It is owned by the supervisor's goroutine; only spec, which never changes
 // after the record is made, may be read from elsewhere (by process.String).
 type child struct {
-	spec ChildSpec // with Shutdown resolved
-	proc *process  // the running incarnation; nil is OTP's undefined
-	last *process  // the latest incarnation that started, running or not
+	spec  ChildSpec // with Shutdown resolved
+	proc  *process  // the running incarnation; nil is OTP's undefined
+	last  *process  // the latest incarnation that started, running or not
+	owner *mailbox  // the supervisor's mailbox, told of each incarnation's exit
 	// restarting is OTP's {restarting, _}: a restart failed or is delayed,
 	// and a retry message is pending. It is only valid while retryTag
 	// matches that message's tag; anything that settles the child bumps it.
+	retryTag    uint32
+	incarnation uint32
+	slot        int32 // index in a dynamic supervisor's slice of children
 	restarting  bool
-	retryTag    uint64
-	retryTimer  clock.Timer // a delayed restart's timer, stopped when the child settles
-	incarnation uint64
-	removed     bool  // deleted; the supervisor drops it from its list
-	startErr    error // the latest start error, for startChildren's caller
+	removed     bool          // deleted; the supervisor drops it from its list
+	backoff     *backoffState // only for a spec with a Backoff
+}
 
-	// Backoff state: the delay of the next restart, and when the latest
-	// incarnation started.
-	backoffDelay time.Duration
-	startedAt    time.Time
-
-	// index in a dynamic supervisor's slice of children.
-	slot int
+// backoffState is a child's restart delay: the next delay, when the latest
+// incarnation started, and the timer of a delayed restart.
+type backoffState struct {
+	delay     time.Duration
+	startedAt time.Time
+	timer     clock.Timer
 }
 
 func (c *child) offender() Offender {
@@ -56,9 +57,9 @@ func (c *child) offender() Offender {
 func (c *child) settle() {
 	c.restarting = false
 	c.retryTag++
-	if c.retryTimer != nil {
-		c.retryTimer.Stop()
-		c.retryTimer = nil
+	if c.backoff != nil && c.backoff.timer != nil {
+		c.backoff.timer.Stop()
+		c.backoff.timer = nil
 	}
 }
 
@@ -66,7 +67,7 @@ func (c *child) settle() {
 // (OTP's try_again_restart) or to restart after a backoff delay.
 type retry struct {
 	c   *child
-	tag uint64
+	tag uint32
 	// counted is set when the restart has already been counted towards the
 	// intensity (the delay of a backoff); a retry after a failed start
 	// counts again, as in OTP.
@@ -119,15 +120,26 @@ func expectedStopReason(reason error, restart Restart) bool {
 // backoff state. A child that stayed up for at least Max starts again from Min.
 func nextBackoff(c *child, now time.Time) time.Duration {
 	b := c.spec.Backoff
-	if c.backoffDelay == 0 || now.Sub(c.startedAt) >= b.Max {
-		c.backoffDelay = b.Min
+	st := c.backoff
+	if st.delay == 0 || now.Sub(st.startedAt) >= b.Max {
+		st.delay = b.Min
 	}
-	d := c.backoffDelay
-	c.backoffDelay = min(2*c.backoffDelay, b.Max)
+	d := st.delay
+	st.delay = min(2*st.delay, b.Max)
 	if b.Jitter > 0 {
 		d = time.Duration(float64(d) * (1 + b.Jitter*(2*rand.Float64()-1)))
 	}
 	return max(d, 0)
+}
+
+// newChild makes the record of a validated spec, for the supervisor whose
+// mailbox is owner.
+func newChild(spec ChildSpec, owner *mailbox) *child {
+	c := &child{spec: spec, owner: owner}
+	if spec.Backoff != nil {
+		c.backoff = &backoffState{}
+	}
+	return c
 }
 
 func checkBackoff(b *Backoff) bool {

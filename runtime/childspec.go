@@ -174,13 +174,13 @@ type ChildSpec struct {
 	Start StartFunc
 	// Restart says when the child's own exit restarts it.
 	Restart Restart
-	// Shutdown says how long to wait for the child when stopping it.
-	Shutdown ShutdownSpec
 	// Type is worker or supervisor.
 	Type ChildType
 	// Significant children stop their supervisor when they exit by themselves,
 	// as its AutoShutdown says. A significant child must not be Permanent.
 	Significant bool
+	// Shutdown says how long to wait for the child when stopping it.
+	Shutdown ShutdownSpec
 	// Backoff, when set, delays this child's restarts (beyond OTP; see Backoff).
 	Backoff *Backoff
 	// Name, when set, registers each incarnation of the child in a Registry

@@ -14,8 +14,7 @@ import (
 // starting and stopping of one child.
 type core struct {
 	name   string
-	self   *process        // the supervisor's own process: its context
-	values context.Context // self without cancellation: the parent of every child's values
+	self   *process // the supervisor's own process: its context
 	clock  clock.Clock
 	events EventHook
 	epoch  time.Time // zero of the whole seconds used for intensity
@@ -41,7 +40,6 @@ func (s *core) init(ctx context.Context, name string, maxRestarts, maxSeconds in
 	s.unstopped = make(map[*process]*child)
 	s.done = make(chan struct{})
 	s.self, s.stopRoot = processOf(ctx, name)
-	s.values = context.WithoutCancel(s.self)
 	s.epoch = s.clock.Now()
 }
 
@@ -66,7 +64,7 @@ func processOf(ctx context.Context, name string) (*process, func() bool) {
 	if p, ok := ctx.(*process); ok {
 		return p, nil
 	}
-	root := newProcess(ctx, nil, name, 1)
+	root := newRoot(ctx, nil, name)
 	stop := context.AfterFunc(ctx, func() { root.cancel(Shutdown(context.Cause(ctx))) })
 	return root, stop
 }
@@ -108,8 +106,7 @@ func (s *core) parentShutdown() error {
 func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 	c.settle()
 	c.incarnation++
-	p := newProcess(s.values, s.self, c.spec.ID, c.incarnation)
-	p.child = c
+	p := newChildProcess(s.self, c, c.incarnation)
 	svc, err := callStart(c.spec.Start, p)
 	if err != nil {
 		p.cancel(ErrShutdown)
@@ -126,10 +123,12 @@ func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 			return err, false
 		}
 	}
-	p.owner = &s.mbox
+	p.notify = true
 	p.svc = svc
 	c.proc, c.last = p, p
-	c.startedAt = s.clock.Now()
+	if c.backoff != nil {
+		c.backoff.startedAt = s.clock.Now()
+	}
 	go runProcess(p, svc)
 	s.reportStarted(c, external)
 	return nil, false
@@ -188,7 +187,7 @@ func (s *core) reportProc(kind EventKind, c *child, p *process, reason error) {
 }
 
 func (s *core) reportStarted(c *child, external bool) {
-	s.events(Event{Kind: ChildStarted, Time: c.startedAt, Supervisor: s.name, Child: c.offender(), External: external})
+	s.events(Event{Kind: ChildStarted, Time: s.clock.Now(), Supervisor: s.name, Child: c.offender(), External: external})
 }
 
 func (s *core) loop(ctx context.Context, handle func(any) (bool, error)) error {

@@ -37,7 +37,7 @@ type DynamicSupervisor struct {
 
 	// Owned by the loop.
 	children []*child // unordered; child.slot is the index
-	serial   uint64   // numbers the children's handles
+	serial   uint32   // numbers the children's handles
 }
 
 // NewDynamicSupervisor validates spec and returns a dynamic supervisor ready
@@ -132,7 +132,7 @@ func (d *DynamicSupervisor) restart(c *child) (bool, error) {
 		c.restarting = true
 		c.retryTag++
 		r := &retry{c: c, tag: c.retryTag, counted: true}
-		c.retryTimer = d.clock.AfterFunc(delay, func() { d.mbox.push(r) })
+		c.backoff.timer = d.clock.AfterFunc(delay, func() { d.mbox.push(r) })
 		return false, nil
 	}
 	d.restartChild(c)
@@ -157,7 +157,7 @@ func (d *DynamicSupervisor) restartChild(c *child) {
 // startNumbered starts c with the next handle number.
 func (d *DynamicSupervisor) startNumbered(c *child, external bool) (error, bool) {
 	c.incarnation = d.serial
-	d.serial++
+	d.serial++ // handles of dynamic children are numbered across the supervisor
 	return d.startChild(c, external)
 }
 
@@ -191,13 +191,13 @@ func (d *DynamicSupervisor) StartChild(ctx context.Context, spec ChildSpec) (Han
 			err = ErrMaxChildren
 			return
 		}
-		c := &child{spec: spec}
+		c := newChild(spec, &d.mbox)
 		var ignored bool
 		err, ignored = d.startNumbered(c, true)
 		if err != nil || ignored {
 			return
 		}
-		c.slot = len(d.children)
+		c.slot = int32(len(d.children))
 		d.children = append(d.children, c)
 		h = c.proc.handle()
 	})
@@ -235,7 +235,7 @@ func (d *DynamicSupervisor) childOf(h Handle) *child {
 		return nil
 	}
 	c := h.p.child
-	if c.removed || c.slot >= len(d.children) || d.children[c.slot] != c || c.last != h.p {
+	if c.removed || int(c.slot) >= len(d.children) || d.children[c.slot] != c || c.last != h.p {
 		return nil
 	}
 	return c

@@ -37,7 +37,10 @@ func (l *link) processExited(p *process, reason error) {
 // unless the reason is normal.
 func (p *process) exitSignal(from Handle, reason error) {
 	p.mu.Lock()
-	trap := p.trap
+	var trap *signalQueue
+	if p.ext != nil {
+		trap = p.ext.trap
+	}
 	p.mu.Unlock()
 	switch {
 	case trap != nil:
@@ -98,7 +101,10 @@ func Unlink(ctx context.Context, h Handle) error {
 func findLink(self, other *process) *link {
 	self.mu.Lock()
 	defer self.mu.Unlock()
-	for _, w := range self.watchers {
+	if self.ext == nil {
+		return nil
+	}
+	for _, w := range self.ext.watchers {
 		if l, ok := w.(*link); ok && (l.a == other || l.b == other) {
 			return l
 		}
@@ -118,11 +124,12 @@ func TrapExits(ctx context.Context) (<-chan ExitSignal, error) {
 	}
 	self.mu.Lock()
 	defer self.mu.Unlock()
-	if self.trap == nil {
-		self.trap = newSignalQueue()
-		go self.trap.forward(self.exitedChanLocked())
+	ext := self.extLocked()
+	if ext.trap == nil {
+		ext.trap = newSignalQueue()
+		go ext.trap.forward(self.exitedChanLocked())
 	}
-	return self.trap.out, nil
+	return ext.trap.out, nil
 }
 
 // signalQueue is an unbounded queue of exit signals: the exiting process

@@ -70,7 +70,7 @@ func (m *Monitor) Demonitor() bool {
 // exit reason, as for a child. name labels the handle.
 func Spawn(ctx context.Context, name string, svc Service) Handle {
 	parent := Self(ctx).p
-	p := newProcess(context.WithoutCancel(ctx), parent, name, 1)
+	p := newRoot(ctx, parent, name)
 	p.svc = svc
 	stop := context.AfterFunc(ctx, func() { p.cancel(Shutdown(context.Cause(ctx))) })
 	go func() {

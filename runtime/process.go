@@ -53,7 +53,10 @@ func (h Handle) Reason() (error, bool) {
 	}
 	h.p.mu.Lock()
 	defer h.p.mu.Unlock()
-	return h.p.reason, h.p.exited
+	if !h.p.exited {
+		return nil, false
+	}
+	return h.p.reason, true
 }
 
 // ServiceOf returns the service that h's process runs, as an S, and whether
@@ -74,7 +77,7 @@ func (h Handle) String() string {
 	if h.p == nil {
 		return "undefined"
 	}
-	return h.p.path() + "#" + strconv.FormatUint(h.p.incarnation, 10)
+	return h.p.path() + "#" + strconv.FormatUint(uint64(h.p.incarnation), 10)
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -87,27 +90,40 @@ type selfKey struct{}
 // the supervisor can cancel each child on its own, in order, instead of all
 // at once through a shared parent context.
 //
-// Its values come from values, the supervisor's context stripped of
-// cancellation; it has no deadline; it is done once cancel is called.
+// It has no deadline and is done once cancel is called. Its values are its
+// parent's, and a root's come from the context it was made with, stripped of
+// cancellation. Fields that few processes use live in ext, so that the
+// common child stays small: a supervisor may hold 100,000 of them.
 type process struct {
-	values      context.Context
 	parent      *process // the supervisor's process; nil for a root
-	id          string   // the child's id (a root's name)
-	incarnation uint64
 	child       *child   // the supervisor's record of this child, owned by the supervisor goroutine
-	owner       *mailbox // told of the exit; nil until the process runs
 	svc         Service  // what the start function returned; set before the process runs
+	ext         *procExt
+	incarnation uint32
+	// notify is set, before the process runs, when its exit must reach its
+	// supervisor's mailbox (child.owner).
+	notify bool
 
 	mu        sync.Mutex
 	cancelled bool
-	cause     error // why it was cancelled; set with cancelled
-	exited    bool
-	reason    error
-	done      chan struct{} // made on first use; closed by cancel
-	exitedC   chan struct{} // made on first use; closed by exit
-	afterFns  []*afterFunc
-	watchers  []watcher    // monitors and links
-	trap      *signalQueue // set by TrapExits
+	exited    bool // Serve has returned: the process is no longer alive
+	finished  bool // exit has told everyone: Done is closed
+	// reason is the cause given to cancel until the process exits, and its
+	// exit reason after.
+	reason  error
+	done    chan struct{} // made on first use; closed by cancel
+	exitedC chan struct{} // made on first use; closed by exit
+}
+
+// procExt holds what only some processes need. values and name are set
+// when the process is made and never change; the rest is guarded by the
+// process's mu.
+type procExt struct {
+	values   context.Context // a root's or a spawned process's values
+	name     string          // its name, for a process that is not a child
+	afterFns []*afterFunc
+	watchers []watcher    // monitors, links, registries
+	trap     *signalQueue // set by TrapExits
 }
 
 type afterFunc struct {
@@ -120,16 +136,42 @@ type watcher interface {
 	processExited(p *process, reason error)
 }
 
-func newProcess(values context.Context, parent *process, id string, incarnation uint64) *process {
-	return &process{values: values, parent: parent, id: id, incarnation: incarnation}
+// newRoot makes a process that is no supervisor's child, with ctx's values
+// (not its cancellation), named name; parent, if any, only prefixes its name.
+func newRoot(ctx context.Context, parent *process, name string) *process {
+	return &process{parent: parent, incarnation: 1, ext: &procExt{values: context.WithoutCancel(ctx), name: name}}
+}
+
+// newChildProcess makes the next incarnation of a supervisor's child.
+func newChildProcess(parent *process, c *child, incarnation uint32) *process {
+	return &process{parent: parent, child: c, incarnation: incarnation}
+}
+
+// extLocked returns p.ext, making it if needed; p.mu is held.
+func (p *process) extLocked() *procExt {
+	if p.ext == nil {
+		p.ext = &procExt{}
+	}
+	return p.ext
+}
+
+// id is the process's own part of its path: its child id or its name.
+func (p *process) id() string {
+	if p.ext != nil && p.ext.name != "" {
+		return p.ext.name
+	}
+	if p.child != nil {
+		return p.child.spec.ID
+	}
+	return ""
 }
 
 // path names the process by the ids from its root down: "app/pool/conn".
 func (p *process) path() string {
 	if p.parent == nil {
-		return p.id
+		return p.id()
 	}
-	return p.parent.path() + "/" + p.id
+	return p.parent.path() + "/" + p.id()
 }
 
 func (p *process) handle() Handle { return Handle{p: p} }
@@ -165,7 +207,12 @@ func (p *process) Value(key any) any {
 	if key == (selfKey{}) {
 		return p
 	}
-	return p.values.Value(key)
+	for q := p; q != nil; q = q.parent {
+		if q.ext != nil && q.ext.values != nil {
+			return q.ext.values.Value(key)
+		}
+	}
+	return nil
 }
 
 // AfterFunc lets context.AfterFunc and context.WithCancel hook onto the
@@ -179,7 +226,8 @@ func (p *process) AfterFunc(f func()) (stop func() bool) {
 		go f()
 		return func() bool { return false }
 	}
-	p.afterFns = append(p.afterFns, a)
+	ext := p.extLocked()
+	ext.afterFns = append(ext.afterFns, a)
 	p.mu.Unlock()
 	return func() bool {
 		p.mu.Lock()
@@ -204,12 +252,15 @@ func (p *process) cancel(cause error) bool {
 		return false
 	}
 	p.cancelled = true
-	p.cause = cause
+	p.reason = cause
 	if p.done != nil {
 		close(p.done)
 	}
-	fns := p.afterFns
-	p.afterFns = nil
+	var fns []*afterFunc
+	if p.ext != nil {
+		fns = p.ext.afterFns
+		p.ext.afterFns = nil
+	}
 	var run []func()
 	for _, a := range fns {
 		if !a.done {
@@ -228,7 +279,10 @@ func (p *process) cancel(cause error) bool {
 func (p *process) cancelCause() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.cause
+	if p.exited {
+		return nil
+	}
+	return p.reason
 }
 
 func (p *process) exitedChan() <-chan struct{} {
@@ -239,7 +293,7 @@ func (p *process) exitedChan() <-chan struct{} {
 
 func (p *process) exitedChanLocked() <-chan struct{} {
 	if p.exitedC == nil {
-		if p.exited {
+		if p.finished {
 			return closedChan
 		}
 		p.exitedC = make(chan struct{})
@@ -258,16 +312,22 @@ func (p *process) exit(reason error) {
 	p.mu.Lock()
 	p.exited = true
 	p.reason = reason
-	exitedC := p.exitedC
-	ws := p.watchers
-	p.watchers = nil
+	var ws []watcher
+	if p.ext != nil {
+		ws = p.ext.watchers
+		p.ext.watchers = nil
+	}
 	p.mu.Unlock()
-	if p.owner != nil {
-		p.owner.push(p)
+	if p.notify {
+		p.child.owner.push(p)
 	}
 	for _, w := range ws {
 		w.processExited(p, reason)
 	}
+	p.mu.Lock()
+	p.finished = true
+	exitedC := p.exitedC
+	p.mu.Unlock()
 	if exitedC != nil {
 		close(exitedC)
 	}
@@ -281,7 +341,8 @@ func (p *process) watch(w watcher) bool {
 	if p.exited {
 		return false
 	}
-	p.watchers = append(p.watchers, w)
+	ext := p.extLocked()
+	ext.watchers = append(ext.watchers, w)
 	return true
 }
 
@@ -289,9 +350,12 @@ func (p *process) watch(w watcher) bool {
 func (p *process) unwatch(w watcher) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, x := range p.watchers {
+	if p.ext == nil {
+		return false
+	}
+	for i, x := range p.ext.watchers {
 		if x == w {
-			p.watchers = append(p.watchers[:i], p.watchers[i+1:]...)
+			p.ext.watchers = append(p.ext.watchers[:i], p.ext.watchers[i+1:]...)
 			return true
 		}
 	}

@@ -52,18 +52,21 @@ func NewSupervisor(ctx context.Context, spec SupervisorSpec) (*Supervisor, error
 			return nil, &SpecError{Term: "duplicate_child_name", Child: cs.ID, Value: cs.ID}
 		}
 		cs.Shutdown = cs.Shutdown.orDefault(cs.Type)
-		c := &child{spec: cs}
+		c := newChild(cs, nil)
 		children = append(children, c)
 		byID[cs.ID] = c
 	}
 
 	s := &Supervisor{flags: flags, children: children, byID: byID}
 	s.init(ctx, spec.Name, flags.MaxRestarts, flags.MaxSeconds)
+	for _, c := range children {
+		c.owner = &s.mbox
+	}
 
-	if failed := s.startChildren(s.children); failed != nil {
+	if failed, err := s.startChildren(s.children); failed != nil {
 		s.terminateChildren(s.children)
 		s.exitRoot(ErrShutdown)
-		return nil, Shutdown(&StartChildError{ID: failed.spec.ID, Reason: failed.startErr})
+		return nil, Shutdown(&StartChildError{ID: failed.spec.ID, Reason: err})
 	}
 	s.compact()
 	return s, nil
@@ -209,7 +212,7 @@ func (s *Supervisor) delayRestart(c *child) {
 	c.restarting = true
 	c.retryTag++
 	r := &retry{c: c, tag: c.retryTag, counted: true}
-	c.retryTimer = s.clock.AfterFunc(delay, func() { s.mbox.push(r) })
+	c.backoff.timer = s.clock.AfterFunc(delay, func() { s.mbox.push(r) })
 }
 
 // restartByStrategy restarts c and whatever its strategy says with it. A
@@ -237,7 +240,7 @@ func (s *Supervisor) restartByStrategy(c *child) {
 	}
 	c.proc = nil
 	s.terminateChildren(group)
-	if failed := s.startChildren(group); failed != nil {
+	if failed, _ := s.startChildren(group); failed != nil {
 		s.retryLater(failed)
 	}
 	s.compact()
@@ -273,8 +276,8 @@ func (s *Supervisor) after(c *child) []*child {
 
 // startChildren starts, in order, every child of group that is not running
 // (OTP's start_children). It stops at the first failure, reports it, and
-// returns that child; the children after it are left stopped.
-func (s *Supervisor) startChildren(group []*child) *child {
+// returns that child and its error; the children after it are left stopped.
+func (s *Supervisor) startChildren(group []*child) (*child, error) {
 	for _, c := range group {
 		if c.removed || c.proc != nil {
 			continue
@@ -283,13 +286,12 @@ func (s *Supervisor) startChildren(group []*child) *child {
 		switch {
 		case err != nil:
 			s.report(StartError, c, err)
-			c.startErr = err
-			return c
+			return c, err
 		case ignored && c.spec.Restart == Temporary:
 			s.remove(c)
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // terminateChildren stops the running children of group one at a time, last
