@@ -65,6 +65,7 @@ type Applications struct {
 	clock  clock.Clock
 	values context.Context
 	reqs   chan appRequest
+	snaps  chan chan []*runningApp
 	exits  chan appExit
 	done   chan struct{}
 	err    error // set before done is closed
@@ -147,6 +148,7 @@ func StartApplications(ctx context.Context, apps ...ApplicationSpec) (*Applicati
 		clock:  clockFrom(ctx),
 		values: context.WithoutCancel(ctx),
 		reqs:   make(chan appRequest),
+		snaps:  make(chan chan []*runningApp),
 		exits:  make(chan appExit, len(order)),
 		done:   make(chan struct{}),
 	}
@@ -173,6 +175,7 @@ func (a *Applications) start(spec ApplicationSpec) error {
 		p.exit(err)
 		return err
 	}
+	p.svc = svc
 	app := &runningApp{spec: spec, proc: p}
 	a.running = append(a.running, app)
 	go func() {
@@ -192,6 +195,8 @@ func (a *Applications) control(ctx context.Context) {
 		case <-ctx.Done():
 			a.stopAll()
 			return
+		case reply := <-a.snaps:
+			reply <- slices.Clone(a.running)
 		case req := <-a.reqs:
 			if req.name == "" {
 				a.stopAll()

@@ -25,16 +25,31 @@ type child struct {
 	incarnation uint32
 	slot        int32 // index in a dynamic supervisor's slice of children
 	restarting  bool
-	removed     bool          // deleted; the supervisor drops it from its list
-	backoff     *backoffState // only for a spec with a Backoff
+	removed     bool        // deleted; the supervisor drops it from its list
+	extra       *childExtra // made on the first exit, or at once for a spec with a Backoff
 }
 
-// backoffState is a child's restart delay: the next delay, when the latest
-// incarnation started, and the timer of a delayed restart.
-type backoffState struct {
-	delay     time.Duration
-	startedAt time.Time
-	timer     clock.Timer
+// childExtra is what only children that have exited, or that back off, need:
+// the last exit reason, and the restart delay state (the next delay and the
+// timer of a delayed restart).
+type childExtra struct {
+	lastExit     error
+	exited       bool
+	backoffDelay time.Duration
+	backoffTimer clock.Timer
+}
+
+func (c *child) ext() *childExtra {
+	if c.extra == nil {
+		c.extra = &childExtra{}
+	}
+	return c.extra
+}
+
+// exited records the reason of an incarnation's exit.
+func (c *child) exited(reason error) {
+	x := c.ext()
+	x.lastExit, x.exited = reason, true
 }
 
 func (c *child) offender() Offender {
@@ -57,9 +72,9 @@ func (c *child) offender() Offender {
 func (c *child) settle() {
 	c.restarting = false
 	c.retryTag++
-	if c.backoff != nil && c.backoff.timer != nil {
-		c.backoff.timer.Stop()
-		c.backoff.timer = nil
+	if c.extra != nil && c.extra.backoffTimer != nil {
+		c.extra.backoffTimer.Stop()
+		c.extra.backoffTimer = nil
 	}
 }
 
@@ -120,12 +135,12 @@ func expectedStopReason(reason error, restart Restart) bool {
 // backoff state. A child that stayed up for at least Max starts again from Min.
 func nextBackoff(c *child, now time.Time) time.Duration {
 	b := c.spec.Backoff
-	st := c.backoff
-	if st.delay == 0 || now.Sub(st.startedAt) >= b.Max {
-		st.delay = b.Min
+	x := c.ext()
+	if x.backoffDelay == 0 || c.last == nil || now.Sub(c.last.startTime()) >= b.Max {
+		x.backoffDelay = b.Min
 	}
-	d := st.delay
-	st.delay = min(2*st.delay, b.Max)
+	d := x.backoffDelay
+	x.backoffDelay = min(2*x.backoffDelay, b.Max)
 	if b.Jitter > 0 {
 		d = time.Duration(float64(d) * (1 + b.Jitter*(2*rand.Float64()-1)))
 	}
@@ -135,11 +150,7 @@ func nextBackoff(c *child, now time.Time) time.Duration {
 // newChild makes the record of a validated spec, for the supervisor whose
 // mailbox is owner.
 func newChild(spec ChildSpec, owner *mailbox) *child {
-	c := &child{spec: spec, owner: owner}
-	if spec.Backoff != nil {
-		c.backoff = &backoffState{}
-	}
-	return c
+	return &child{spec: spec, owner: owner}
 }
 
 func checkBackoff(b *Backoff) bool {

@@ -24,6 +24,11 @@ type core struct {
 	restarts  intensity
 	unstopped map[*process]*child // given up on, still running
 	stopping  bool                // Stop was called
+	// numberAcross numbers the handles of all children in one sequence,
+	// serial, for a dynamic supervisor whose children have no ids; otherwise
+	// each child numbers its own incarnations.
+	numberAcross bool
+	serial       uint32
 
 	serving  atomic.Bool
 	done     chan struct{} // closed when Serve has returned
@@ -106,7 +111,12 @@ func (s *core) parentShutdown() error {
 func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 	c.settle()
 	c.incarnation++
-	p := newChildProcess(s.self, c, c.incarnation)
+	number := c.incarnation
+	if s.numberAcross {
+		number = s.serial
+		s.serial++
+	}
+	p := newChildProcess(s.self, c, number)
 	svc, err := callStart(c.spec.Start, p)
 	if err != nil {
 		p.cancel(ErrShutdown)
@@ -126,9 +136,7 @@ func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 	p.notify = true
 	p.svc = svc
 	c.proc, c.last = p, p
-	if c.backoff != nil {
-		c.backoff.startedAt = s.clock.Now()
-	}
+	p.started = s.clock.Now().UnixNano()
 	go runProcess(p, svc)
 	s.reportStarted(c, external)
 	return nil, false
@@ -160,12 +168,15 @@ func (s *core) shutdown(c *child) {
 		// Go cannot kill the goroutine: give it up, as OTP would after its
 		// kill, and keep it listed until it returns.
 		s.unstopped[p] = c
+		c.exited(ErrKilled)
 		if c.spec.Shutdown != BrutalKill {
 			s.reportProc(ShutdownError, c, p, ErrKilled)
 		}
 		return
 	}
-	if reason, _ := p.handle().Reason(); !expectedStopReason(reason, c.spec.Restart) {
+	reason, _ := p.handle().Reason()
+	c.exited(reason)
+	if !expectedStopReason(reason, c.spec.Restart) {
 		s.reportProc(ShutdownError, c, p, reason)
 	}
 }

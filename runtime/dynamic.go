@@ -37,7 +37,6 @@ type DynamicSupervisor struct {
 
 	// Owned by the loop.
 	children []*child // unordered; child.slot is the index
-	serial   uint32   // numbers the children's handles
 }
 
 // NewDynamicSupervisor validates spec and returns a dynamic supervisor ready
@@ -53,6 +52,7 @@ func NewDynamicSupervisor(ctx context.Context, spec DynamicSupervisorSpec) (*Dyn
 	}
 	d := &DynamicSupervisor{maxChildren: spec.MaxChildren}
 	d.init(ctx, spec.Name, flags.MaxRestarts, flags.MaxSeconds)
+	d.numberAcross = true
 	return d, nil
 }
 
@@ -107,6 +107,7 @@ func (d *DynamicSupervisor) handleExit(p *process) (bool, error) {
 		return false, nil
 	}
 	reason, _ := p.handle().Reason()
+	c.exited(reason)
 	switch {
 	case c.spec.Restart == Permanent, c.spec.Restart == Transient && !isCleanExit(reason):
 		d.report(ChildTerminated, c, reason)
@@ -132,7 +133,7 @@ func (d *DynamicSupervisor) restart(c *child) (bool, error) {
 		c.restarting = true
 		c.retryTag++
 		r := &retry{c: c, tag: c.retryTag, counted: true}
-		c.backoff.timer = d.clock.AfterFunc(delay, func() { d.mbox.push(r) })
+		c.ext().backoffTimer = d.clock.AfterFunc(delay, func() { d.mbox.push(r) })
 		return false, nil
 	}
 	d.restartChild(c)
@@ -142,7 +143,7 @@ func (d *DynamicSupervisor) restart(c *child) (bool, error) {
 // restartChild starts c again. A failure marks it restarting and sends the
 // supervisor a retry; an ignore deletes it.
 func (d *DynamicSupervisor) restartChild(c *child) {
-	err, ignored := d.startNumbered(c, false)
+	err, ignored := d.startChild(c, false)
 	switch {
 	case err != nil:
 		d.report(StartError, c, err)
@@ -152,13 +153,6 @@ func (d *DynamicSupervisor) restartChild(c *child) {
 	case ignored:
 		d.remove(c)
 	}
-}
-
-// startNumbered starts c with the next handle number.
-func (d *DynamicSupervisor) startNumbered(c *child, external bool) (error, bool) {
-	c.incarnation = d.serial
-	d.serial++ // handles of dynamic children are numbered across the supervisor
-	return d.startChild(c, external)
 }
 
 func (d *DynamicSupervisor) remove(c *child) {
@@ -193,7 +187,7 @@ func (d *DynamicSupervisor) StartChild(ctx context.Context, spec ChildSpec) (Han
 		}
 		c := newChild(spec, &d.mbox)
 		var ignored bool
-		err, ignored = d.startNumbered(c, true)
+		err, ignored = d.startChild(c, true)
 		if err != nil || ignored {
 			return
 		}
@@ -303,7 +297,9 @@ func (d *DynamicSupervisor) terminateAll() {
 	exited := func(p *process) {
 		c := pending[p]
 		delete(pending, p)
-		if reason, _ := p.handle().Reason(); !expectedStopReason(reason, c.spec.Restart) {
+		reason, _ := p.handle().Reason()
+		c.exited(reason)
+		if !expectedStopReason(reason, c.spec.Restart) {
 			d.reportProc(ShutdownError, c, p, reason)
 		}
 	}
@@ -313,6 +309,7 @@ func (d *DynamicSupervisor) terminateAll() {
 			if (brutal && c.spec.Shutdown == BrutalKill) || (!brutal && isTimeout && t <= limit) {
 				delete(pending, p)
 				d.unstopped[p] = c
+				c.exited(ErrKilled)
 				if !brutal {
 					d.reportProc(ShutdownError, c, p, ErrKilled)
 				}

@@ -95,24 +95,28 @@ type selfKey struct{}
 // cancellation. Fields that few processes use live in ext, so that the
 // common child stays small: a supervisor may hold 100,000 of them.
 type process struct {
-	parent      *process // the supervisor's process; nil for a root
-	child       *child   // the supervisor's record of this child, owned by the supervisor goroutine
-	svc         Service  // what the start function returned; set before the process runs
-	ext         *procExt
-	incarnation uint32
-	// notify is set, before the process runs, when its exit must reach its
-	// supervisor's mailbox (child.owner).
-	notify bool
+	parent *process // the supervisor's process; nil for a root
+	child  *child   // the supervisor's record of this child, owned by the supervisor goroutine
+	svc    Service  // what the start function returned; set before the process runs
+	ext    *procExt
+	// started is when it started (UnixNano on its supervisor's clock), set
+	// before it runs.
+	started int64
 
-	mu        sync.Mutex
-	cancelled bool
-	exited    bool // Serve has returned: the process is no longer alive
-	finished  bool // exit has told everyone: Done is closed
+	mu sync.Mutex
 	// reason is the cause given to cancel until the process exits, and its
 	// exit reason after.
 	reason  error
 	done    chan struct{} // made on first use; closed by cancel
 	exitedC chan struct{} // made on first use; closed by exit
+
+	incarnation uint32
+	// notify is set, before the process runs, when its exit must reach its
+	// supervisor's mailbox (child.owner).
+	notify    bool
+	cancelled bool // guarded by mu
+	exited    bool // guarded by mu; Serve has returned: the process is no longer alive
+	finished  bool // guarded by mu; exit has told everyone: Done is closed
 }
 
 // procExt holds what only some processes need. values and name are set
@@ -165,6 +169,9 @@ func (p *process) id() string {
 	}
 	return ""
 }
+
+// startTime returns when the process started.
+func (p *process) startTime() time.Time { return time.Unix(0, p.started) }
 
 // path names the process by the ids from its root down: "app/pool/conn".
 func (p *process) path() string {

@@ -134,6 +134,7 @@ func (s *Supervisor) handleExit(p *process) (bool, error) {
 		return false, nil
 	}
 	reason, _ := p.handle().Reason()
+	c.exited(reason)
 	switch {
 	case c.spec.Restart == Permanent:
 		s.report(ChildTerminated, c, reason)
@@ -212,7 +213,7 @@ func (s *Supervisor) delayRestart(c *child) {
 	c.restarting = true
 	c.retryTag++
 	r := &retry{c: c, tag: c.retryTag, counted: true}
-	c.backoff.timer = s.clock.AfterFunc(delay, func() { s.mbox.push(r) })
+	c.ext().backoffTimer = s.clock.AfterFunc(delay, func() { s.mbox.push(r) })
 }
 
 // restartByStrategy restarts c and whatever its strategy says with it. A

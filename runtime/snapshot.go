@@ -1,0 +1,228 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// ChildState is what a child is doing, for introspection.
+type ChildState string
+
+const (
+	// StateRunning: its process is alive.
+	StateRunning ChildState = "running"
+	// StateRestarting: a restart failed or is delayed; a retry is pending.
+	StateRestarting ChildState = "restarting"
+	// StateStopped: its spec is kept but it has no process (OTP's undefined).
+	StateStopped ChildState = "stopped"
+	// StateUnstopped: its supervisor gave up waiting for it to stop, but its
+	// Serve has not returned yet.
+	StateUnstopped ChildState = "unstopped"
+)
+
+// SupervisorSnapshot is the state of a live supervisor and, recursively, of
+// the supervisors below it. It marshals to JSON for tools such as the
+// observer.
+type SupervisorSnapshot struct {
+	Name        string          `json:"name"`
+	Handle      string          `json:"handle"`
+	Dynamic     bool            `json:"dynamic,omitempty"`
+	Strategy    string          `json:"strategy"`
+	MaxRestarts int             `json:"max_restarts"`
+	MaxSeconds  int             `json:"max_seconds"`
+	MaxChildren int             `json:"max_children,omitempty"`
+	Children    []ChildSnapshot `json:"children"`
+}
+
+// ChildSnapshot is the state of one child. Children are listed in start
+// order (in no particular order for a dynamic supervisor), then the
+// unstopped ones.
+type ChildSnapshot struct {
+	ID          string `json:"id"`
+	Handle      string `json:"handle,omitempty"`
+	Type        string `json:"type"`
+	Restart     string `json:"restart"`
+	Shutdown    string `json:"shutdown"`
+	Significant bool   `json:"significant,omitempty"`
+	State       ChildState
+	// Restarts counts the starts after the first: automatic and API restarts.
+	Restarts int `json:"restarts"`
+	// LastExit is the reason of the latest exit ("normal" for nil); empty
+	// when the child has not exited yet.
+	LastExit string `json:"last_exit,omitempty"`
+	// Uptime of the running incarnation.
+	Uptime time.Duration `json:"uptime_ns,omitempty"`
+	// Supervisor is the child's own tree, when it is a supervisor.
+	Supervisor *SupervisorSnapshot `json:"supervisor,omitempty"`
+}
+
+// MarshalJSON spells State as a plain field so that the JSON is flat.
+func (c ChildSnapshot) MarshalJSON() ([]byte, error) {
+	type plain ChildSnapshot
+	return json.Marshal(struct {
+		plain
+		State ChildState `json:"state"`
+	}{plain(c), c.State})
+}
+
+// snapshotter is implemented by Supervisor and DynamicSupervisor.
+type snapshotter interface {
+	Service
+	Snapshot(ctx context.Context) (SupervisorSnapshot, error)
+}
+
+// childSnapshot describes c; the loop goroutine calls it.
+func (s *core) childSnapshot(c *child, now time.Time) ChildSnapshot {
+	snap := ChildSnapshot{
+		ID:          c.spec.ID,
+		Type:        c.spec.Type.String(),
+		Restart:     c.spec.Restart.String(),
+		Shutdown:    c.spec.Shutdown.String(),
+		Significant: c.spec.Significant,
+		State:       StateStopped,
+	}
+	if c.incarnation > 1 {
+		snap.Restarts = int(c.incarnation) - 1
+	}
+	if c.extra != nil && c.extra.exited {
+		snap.LastExit = reasonString(c.extra.lastExit)
+	}
+	switch {
+	case c.restarting:
+		snap.State = StateRestarting
+	case c.proc != nil:
+		snap.State = StateRunning
+		snap.Handle = c.proc.handle().String()
+		snap.Uptime = now.Sub(c.proc.startTime())
+	}
+	return snap
+}
+
+func (s *core) unstoppedSnapshots() []ChildSnapshot {
+	var out []ChildSnapshot
+	for p, c := range s.unstopped {
+		out = append(out, ChildSnapshot{
+			ID: c.spec.ID, Handle: p.handle().String(), Type: c.spec.Type.String(),
+			Restart: c.spec.Restart.String(), Shutdown: c.spec.Shutdown.String(),
+			State: StateUnstopped, LastExit: reasonString(ErrKilled),
+		})
+	}
+	return out
+}
+
+// withSubtrees fills in the trees of children that are supervisors. It runs
+// outside the loop: asking a child supervisor from inside would block this
+// one on it.
+func withSubtrees(ctx context.Context, snap SupervisorSnapshot, handles []Handle) SupervisorSnapshot {
+	for i, h := range handles {
+		if sub, ok := ServiceOf[snapshotter](h); ok && h.Alive() {
+			if tree, err := sub.Snapshot(ctx); err == nil {
+				snap.Children[i].Supervisor = &tree
+			}
+		}
+	}
+	return snap
+}
+
+// Snapshot returns the supervisor's live tree: its flags and every child,
+// with the trees of child supervisors, recursively.
+func (s *Supervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, error) {
+	var snap SupervisorSnapshot
+	var handles []Handle
+	err := exec(ctx, &s.mbox, s.done, func() {
+		now := s.clock.Now()
+		snap = SupervisorSnapshot{
+			Name: s.name, Handle: s.self.handle().String(), Strategy: s.flags.Strategy.String(),
+			MaxRestarts: s.flags.MaxRestarts, MaxSeconds: s.flags.MaxSeconds,
+		}
+		for _, c := range s.children {
+			snap.Children = append(snap.Children, s.childSnapshot(c, now))
+			handles = append(handles, c.handleOrZero())
+		}
+		snap.Children = append(snap.Children, s.unstoppedSnapshots()...)
+	})
+	if err != nil {
+		return SupervisorSnapshot{}, err
+	}
+	return withSubtrees(ctx, snap, handles), nil
+}
+
+// Snapshot returns the dynamic supervisor's live tree.
+func (d *DynamicSupervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, error) {
+	var snap SupervisorSnapshot
+	var handles []Handle
+	err := exec(ctx, &d.mbox, d.done, func() {
+		now := d.clock.Now()
+		snap = SupervisorSnapshot{
+			Name: d.name, Handle: d.self.handle().String(), Dynamic: true, Strategy: OneForOne.String(),
+			MaxRestarts: d.restarts.max, MaxSeconds: int(d.restarts.period), MaxChildren: d.maxChildren,
+		}
+		for _, c := range d.children {
+			snap.Children = append(snap.Children, d.childSnapshot(c, now))
+			handles = append(handles, c.handleOrZero())
+		}
+		snap.Children = append(snap.Children, d.unstoppedSnapshots()...)
+	})
+	if err != nil {
+		return SupervisorSnapshot{}, err
+	}
+	return withSubtrees(ctx, snap, handles), nil
+}
+
+func (c *child) handleOrZero() Handle {
+	if c.proc == nil {
+		return Handle{}
+	}
+	return c.proc.handle()
+}
+
+// reasonString spells an exit reason for people: "normal" for nil.
+func reasonString(reason error) string {
+	if reason == nil {
+		return "normal"
+	}
+	return reason.Error()
+}
+
+// ApplicationSnapshot is the state of one running application.
+type ApplicationSnapshot struct {
+	Name      string              `json:"name"`
+	StartType string              `json:"start_type"`
+	DependsOn []string            `json:"depends_on,omitempty"`
+	Handle    string              `json:"handle"`
+	Tree      *SupervisorSnapshot `json:"tree,omitempty"`
+}
+
+// Snapshot returns the running applications in start order, each with its
+// tree when its top process is a supervisor.
+func (a *Applications) Snapshot(ctx context.Context) ([]ApplicationSnapshot, error) {
+	reply := make(chan []*runningApp, 1)
+	select {
+	case a.snaps <- reply:
+	case <-a.done:
+		return nil, ErrNoProc
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var running []*runningApp
+	select {
+	case running = <-reply:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	out := make([]ApplicationSnapshot, 0, len(running))
+	for _, app := range running {
+		snap := ApplicationSnapshot{
+			Name: app.spec.Name, StartType: app.spec.StartType.String(),
+			DependsOn: app.spec.DependsOn, Handle: app.proc.handle().String(),
+		}
+		if sub, ok := ServiceOf[snapshotter](app.proc.handle()); ok {
+			if tree, err := sub.Snapshot(ctx); err == nil {
+				snap.Tree = &tree
+			}
+		}
+		out = append(out, snap)
+	}
+	return out, nil
+}
