@@ -132,6 +132,10 @@ func (t *Task[T]) Await(ctx context.Context) (T, error) {
 // a crash that is not restarted (the supervisor gave up, or stopped) is the
 // outcome.
 //
+// It returns once the run that gave the outcome has exited, so that the
+// supervisor has seen the exit before any call made after Await returns:
+// a finished task no longer counts towards max_children.
+//
 // If timeout passes first (time from ctx's clock; InfiniteTimeout waits for
 // ever, and 0 or less only takes an outcome that is already there),
 // AwaitTimeout returns ErrTimeout; if ctx ends first, ctx's error. Unlike
@@ -139,7 +143,7 @@ func (t *Task[T]) Await(ctx context.Context) (T, error) {
 // the caller and the task running; the task can be awaited again later.
 func (t *Task[T]) AwaitTimeout(ctx context.Context, timeout time.Duration) (T, error) {
 	var zero T
-	if v, err, final, _ := t.outcome(); final {
+	if v, err, final, h := t.outcome(); final && closedYet(h.Done()) {
 		return v, err
 	}
 	wctx, cancel := context.WithCancelCause(ctx)
@@ -158,19 +162,17 @@ func (t *Task[T]) AwaitTimeout(ctx context.Context, timeout time.Duration) (T, e
 		return zero, ErrTimeout
 	}
 	for {
-		v, err, final, h := t.outcome()
-		if final {
-			return v, err
-		}
-		m := h.Monitor()
+		// Wait for the latest run to exit: even when it has already given
+		// its result, so that its supervisor has its exit before anything
+		// the caller asks it next.
+		_, _, _, h := t.outcome()
 		select {
-		case <-m.C:
+		case <-h.Done():
 		case <-wctx.Done():
-			m.Demonitor()
 			return ended()
 		}
-		if _, _, final, _ := t.outcome(); final {
-			continue
+		if v, err, final, _ := t.outcome(); final {
+			return v, err
 		}
 		reason, _ := h.Reason()
 		if !t.transient || isCleanExit(reason) {
@@ -178,7 +180,7 @@ func (t *Task[T]) AwaitTimeout(ctx context.Context, timeout time.Duration) (T, e
 			continue
 		}
 		// A transient run crashed. Its exit is in the supervisor's mailbox
-		// (a process's owner is told before its monitors), so once the
+		// (once Done is closed, its owner has been told), so once the
 		// supervisor has answered a message sent now, it has restarted the
 		// task, or it never will.
 		switch err := exec(wctx, &t.sup.mbox, t.sup.done, func() {}); err {
@@ -189,5 +191,15 @@ func (t *Task[T]) AwaitTimeout(ctx context.Context, timeout time.Duration) (T, e
 		if t.Handle() == h {
 			t.finish(zero, &ExitError{Handle: h, Reason: reason})
 		}
+	}
+}
+
+// closedYet reports whether c is closed, without waiting.
+func closedYet(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }
