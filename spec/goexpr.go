@@ -244,6 +244,9 @@ func (p *typeParser) typ(depth int) (*TypeExpr, error) {
 	t := &TypeExpr{Kind: NamedType, Name: name}
 	if k := strings.LastIndexByte(name, '.'); k >= 0 {
 		t.Path, t.Name = name[:k], name[k+1:]
+		if t.Path == "" {
+			return nil, errors.New("empty import path before the dot")
+		}
 	}
 	return t, checkType(t, 0)
 }
