@@ -89,7 +89,8 @@ type ServerSpec[S any] struct {
 // function, and the supervisor runs Serve. StartServer runs one outside any
 // supervisor. Its methods and Call are safe for concurrent use from any
 // number of goroutines. A *Server names one incarnation: when a supervisor
-// restarts a server it makes a new one; use a Ref to follow it.
+// restarts a server it makes a new one; use a Ref to follow it. The zero
+// Server is not usable: make one with NewServer or StartServer.
 //
 // A handler that panics crashes the server: the *PanicError, with its
 // stack, is the exit reason, Terminate still runs, and callers waiting on

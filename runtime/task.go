@@ -132,9 +132,9 @@ func (t *Task[T]) Await(ctx context.Context) (T, error) {
 // a crash that is not restarted (the supervisor gave up, or stopped) is the
 // outcome.
 //
-// It returns once the run that gave the outcome has exited, so that the
-// supervisor has seen the exit before any call made after Await returns:
-// a finished task no longer counts towards max_children.
+// It returns once the run that gave the outcome has exited, so that its
+// supervisor handles the exit before any call made after Await returns: a
+// finished task no longer counts towards max_children.
 //
 // If timeout passes first (time from ctx's clock; InfiniteTimeout waits for
 // ever, and 0 or less only takes an outcome that is already there),
