@@ -51,6 +51,61 @@
 // time with StartChild, optionally bounded by MaxChildren, restarted with the
 // arguments they were started with, and stopped all at once.
 //
+// # Processes, monitors, links and names
+//
+// Every running child is a process, named by a Handle: one incarnation, so
+// a restarted child gets a new one. Handle.Monitor delivers exactly one
+// Down with the exit reason (ErrNoProc at once for a process already gone);
+// Demonitor removes it and a pending Down. Link joins two processes both
+// ways: an abnormal exit stops the other with the same reason, unless it
+// traps exits (TrapExits), in which case it receives an ExitSignal. Spawn
+// runs a service that no supervisor watches. A Registry maps unique keys to
+// live processes, forgets a process when it exits, names children through
+// ChildSpec.Name, and offers a race-free LookupOrStart. ServiceOf gives
+// typed access to what a handle's process runs.
+//
+// # Servers and tasks
+//
+// Server[S] is OTP's gen_server with generics: one goroutine owns a state
+// of type S and runs, one at a time and in arrival order, the closures that
+// Call, CallTimeout and Cast send it. NewServer runs ServerSpec.Init
+// synchronously in the start function, so a server is an ordinary child,
+// reachable through a Ref across restarts; StartServer runs one outside any
+// tree. Call monitors the server for the duration of the call, as OTP's gen
+// call does: no answer in time gives ErrTimeout (5 s by default,
+// InfiniteTimeout waits for ever, time comes from the context's clock); a
+// server that exits first gives an *ExitError carrying its exit reason; a
+// server that is not running gives ErrNoProc. A late answer is dropped. A
+// handler stops the server by returning StopServer(reason), or any error
+// from a cast; a panic crashes it with a *PanicError. Terminate gets the
+// last state in every case, with a context that is no longer cancelled, so
+// the stash pattern works: the state goes to a sibling on terminate and
+// comes back in init.
+//
+// StartTask runs func(ctx) (T, error) as a temporary or transient child of
+// a DynamicSupervisor, Elixir's Task.Supervisor.async_nolink, and
+// Task.Await returns its result or its failure as an *ExitError. A
+// transient task that crashes is restarted, and Await returns the result of
+// the run that succeeds, or the last crash if the supervisor gives up.
+//
+// # Applications
+//
+// StartApplications starts ApplicationSpecs as OTP's ensure_all_started:
+// dependencies first, depth-first in list order, each once; a failed start
+// stops those started by the call, newest first. A permanent application
+// whose tree exits, or a transient one whose tree exits abnormally, stops
+// all of them in reverse start order; a temporary one is only reported.
+// Each stops with PrepStop, its tree (per its shutdown values) and Stop.
+// RunApplications adds SIGINT and SIGTERM: the first stops everything
+// gracefully, a second stops the waiting.
+//
+// # Introspection
+//
+// Snapshot, on supervisors and on Applications, returns the live tree —
+// every child's id, type, state (running, restarting, stopped, unstopped),
+// restart count, last exit reason and uptime, recursively — as Go values
+// that marshal to JSON. The observer package serves it over HTTP.
+//
 // # Time and reports
 //
 // Supervisors take time from the clock.Clock of WithClock (the system clock
@@ -73,10 +128,17 @@
 //     through one shared context: a child's context is not derived from its
 //     supervisor's, so cancelling a supervisor's context does not cancel its
 //     children at once; the supervisor stops them in order.
-//   - There are no links between a supervisor and its children: a child that
-//     returns is an exit message in the supervisor's mailbox, and a child
-//     whose supervisor stops is cancelled by it. A start function's
-//     context is the child's own, valid until the child exits.
+//   - A supervisor and its children are not linked: a child that returns is
+//     an exit message in the supervisor's mailbox, and a child whose
+//     supervisor stops is cancelled by it. A start function's context is the
+//     child's own, valid until the child exits. Links between processes
+//     (Link) stop the other side by cancelling its context.
+//   - A Call or Await timeout returns ErrTimeout instead of exiting the
+//     caller; the caller and the server or task keep running. Handlers are
+//     typed closures, not pattern-matched messages, and there is no
+//     handle_info. A task is not linked to its caller.
+//   - The registry is not a process, only a map under a lock that watches
+//     the processes it holds; it has unique keys only, and no listeners.
 //   - Restart bookkeeping costs O(1) per restart and memory bounded by the
 //     window, however many restarts fall in it; OTP keeps a list that grows
 //     with them. The rule is the same.
