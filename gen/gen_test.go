@@ -49,8 +49,8 @@ func TestGeneratePackage(t *testing.T) {
 func TestGenerateHeader(t *testing.T) {
 	s := parse(t, small)
 	for source, want := range map[string]string{
-		"x.arbor.yaml":        "// Source: x.arbor.yaml\n",
-		"../specs/x.yaml":     "// Source: ../specs/x.yaml\n",
+		"x.arbor.yaml":         "// Source: x.arbor.yaml\n",
+		"../specs/x.yaml":      "// Source: ../specs/x.yaml\n",
 		"evil\nfunc init() {}": "// Source: \"evil\\nfunc init() {}\"\n",
 	} {
 		out, err := gen.Generate(s, gen.Options{Package: "p", Source: source})
