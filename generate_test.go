@@ -193,3 +193,131 @@ func TestExamplesUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// usedKeys lists the keys of the language a spec writes, each with what holds
+// it, and the kinds of arguments it uses.
+func usedKeys(s *spec.Spec) map[string]bool {
+	used := map[string]bool{}
+	set := func(key string, p spec.Pos) {
+		if p.IsValid() {
+			used[key] = true
+		}
+	}
+	set("version", s.Version.Pos)
+	set("package", s.Package.Pos)
+	if len(s.Registries) > 0 {
+		used["registries"] = true
+	}
+	for _, r := range s.Registries {
+		set("registry.keys", r.Keys.Pos)
+	}
+	used["supervisors"] = true
+	args := func(where string, list []spec.Arg) {
+		for _, a := range list {
+			used[where+".args."+[]string{"int", "float", "string", "bool", "null", "ref", "duration", "registry"}[a.Kind]] = true
+		}
+	}
+	backoff := func(where string, b *spec.Backoff) {
+		if b != nil {
+			used[where+".backoff"] = true
+			set("backoff.min", b.Min.Pos)
+			set("backoff.max", b.Max.Pos)
+			set("backoff.jitter", b.Jitter.Pos)
+		}
+	}
+	for _, sup := range s.Supervisors {
+		set("supervisor.dynamic", sup.Dynamic.Pos)
+		set("supervisor.strategy", sup.Strategy.Pos)
+		set("supervisor.max_restarts", sup.MaxRestarts.Pos)
+		set("supervisor.max_seconds", sup.MaxSeconds.Pos)
+		set("supervisor.auto_shutdown", sup.AutoShutdown.Pos)
+		set("supervisor.children", sup.ChildrenPos)
+		set("supervisor.max_children", sup.MaxChildren.Pos)
+		for _, c := range sup.Children {
+			set("child.id", c.ID.Pos)
+			set("child.start", c.Start.Pos)
+			set("child.supervisor", c.Supervisor.Pos)
+			set("child.restart", c.Restart.Pos)
+			set("child.shutdown", c.Shutdown.Pos)
+			set("child.type", c.Type.Pos)
+			set("child.significant", c.Significant.Pos)
+			if c.Name != nil {
+				used["child.name"] = true
+				set("name.registry", c.Name.Registry.Pos)
+				set("name.key", c.Name.Key.Pos)
+			}
+			args("child", c.Args)
+			backoff("child", c.Backoff)
+		}
+		if t := sup.Template; t != nil {
+			used["supervisor.template"] = true
+			set("template.start", t.Start.Pos)
+			set("template.restart", t.Restart.Pos)
+			set("template.shutdown", t.Shutdown.Pos)
+			set("template.type", t.Type.Pos)
+			set("template.significant", t.Significant.Pos)
+			if len(t.ExtraArgs) > 0 {
+				used["template.extra_args"] = true
+			}
+			args("template", t.Args)
+			backoff("template", t.Backoff)
+		}
+	}
+	if len(s.Applications) > 0 {
+		used["applications"] = true
+	}
+	for _, app := range s.Applications {
+		set("application.supervisor", app.Supervisor.Pos)
+		set("application.start_type", app.StartType.Pos)
+		set("application.prep_stop", app.PrepStop.Pos)
+		set("application.stop", app.Stop.Pos)
+		if len(app.DependsOn) > 0 {
+			used["application.depends_on"] = true
+		}
+	}
+	return used
+}
+
+// TestGoldenCoversTheLanguage checks that the valid golden cases together
+// write every key of the language and every kind of argument.
+func TestGoldenCoversTheLanguage(t *testing.T) {
+	want := []string{
+		"version", "package", "registries", "registry.keys", "supervisors", "applications",
+		"supervisor.dynamic", "supervisor.strategy", "supervisor.max_restarts", "supervisor.max_seconds",
+		"supervisor.auto_shutdown", "supervisor.children", "supervisor.max_children", "supervisor.template",
+		"child.id", "child.start", "child.supervisor", "child.restart", "child.shutdown", "child.type",
+		"child.significant", "child.name", "child.backoff", "name.registry", "name.key",
+		"backoff.min", "backoff.max", "backoff.jitter",
+		"template.start", "template.extra_args", "template.restart", "template.shutdown", "template.type",
+		"template.significant", "template.backoff",
+		"application.supervisor", "application.start_type", "application.depends_on", "application.prep_stop", "application.stop",
+		"child.args.int", "child.args.float", "child.args.string", "child.args.bool", "child.args.null",
+		"child.args.ref", "child.args.duration", "child.args.registry",
+		"template.args.int", "template.args.string", "template.args.registry",
+	}
+	used := map[string]bool{}
+	valid, invalid := 0, 0
+	for _, dir := range goldenCases(t) {
+		src, err := os.ReadFile(filepath.Join(dir, specFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := spec.Parse(specFile, src)
+		if err != nil {
+			invalid++
+			continue
+		}
+		valid++
+		for k := range usedKeys(s) {
+			used[k] = true
+		}
+	}
+	for _, k := range want {
+		if !used[k] {
+			t.Errorf("no valid golden case writes %s", k)
+		}
+	}
+	if valid < 15 || invalid < 30 {
+		t.Errorf("%d valid and %d invalid golden cases; want at least 15 and 30", valid, invalid)
+	}
+}

@@ -5,8 +5,14 @@ import (
 	"errors"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/arborgo/arbor/runtime"
 )
+
+// TestMain checks that the generated trees leave no goroutine behind once
+// stopped.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // events returns a context whose supervisors report to the returned channel.
 func events(t *testing.T) (context.Context, context.CancelFunc, <-chan runtime.Event) {
@@ -80,5 +86,7 @@ func TestGeneratedStartChild(t *testing.T) {
 		t.Errorf("StartChild beyond max_children 2 succeeded")
 	}
 	cancel()
-	<-served
+	if err := <-served; err != nil && !runtime.IsShutdown(err) {
+		t.Errorf("Serve returned %v, want a shutdown", err)
+	}
 }
