@@ -3,8 +3,14 @@ package runtime_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	goruntime "runtime"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,7 +23,8 @@ import (
 //	go test -run '^$' -bench . -benchmem ./runtime
 //
 // Latencies are reported as p50-ns (the median of the iterations) besides
-// ns/op; per-child costs as ns/child and B/child.
+// ns/op; per-child costs as ns/child and B/child. The comparison with
+// suture and OTP is the separate module in bench/ (docs/benchmarks.md).
 
 // benchCtx silences reports and, when clk is not nil, uses it.
 func benchCtx(clk clock.Clock) context.Context {
@@ -234,27 +241,179 @@ func BenchmarkStopDynamic(b *testing.B) {
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/stop")
 }
 
-// BenchmarkIdleChildMemory measures the memory an idle child costs: heap
-// and goroutine stacks, per child, after starting 100,000 under a dynamic
-// supervisor and collecting garbage.
+// BenchmarkIdleChildMemory measures the memory an idle child costs: live
+// heap and goroutine stacks after a collection, per child, with 100,000
+// started, under a dynamic supervisor, under a static one, and as bare
+// goroutines waiting on a context of their own (the floor).
+//
+// Each measurement runs in a fresh process (this test binary again, see
+// TestIdleMemoryHelper): the Go runtime allocates a goroutine's g struct
+// when it makes the goroutine and reuses it after the goroutine exits, so
+// a second measurement in the same process would not count them.
 func BenchmarkIdleChildMemory(b *testing.B) {
-	ctx := benchCtx(nil)
-	var perChild float64
-	for range b.N {
-		before := memInUse()
-		d := startDynamicChildren(b, ctx, manyChildren)
-		after := memInUse()
-		perChild += float64(after-before) / manyChildren
-		b.StopTimer()
-		d.Stop(context.Background())
-		b.StartTimer()
+	for _, kind := range []string{"dynamic", "static", "goroutine"} {
+		b.Run(kind, func(b *testing.B) {
+			var perChild float64
+			for range b.N {
+				cmd := exec.Command(os.Args[0], "-test.run=^TestIdleMemoryHelper$", "-test.count=1")
+				cmd.Env = append(os.Environ(), idleMemoryEnv+"="+kind)
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					b.Fatalf("%v: %s", err, out)
+				}
+				_, after, ok := strings.Cut(string(out), "B/child ")
+				if !ok {
+					b.Fatalf("no figure in %q", out)
+				}
+				f, err := strconv.ParseFloat(strings.Fields(after)[0], 64)
+				if err != nil {
+					b.Fatal(err)
+				}
+				perChild += f
+			}
+			b.ReportMetric(perChild/float64(b.N), "B/child")
+		})
 	}
-	b.ReportMetric(perChild/float64(b.N), "B/child")
+}
+
+const idleMemoryEnv = "ARBOR_BENCH_IDLE_MEMORY"
+
+// TestIdleMemoryHelper is BenchmarkIdleChildMemory's measurement, run in a
+// process of its own; it is skipped in every other run.
+func TestIdleMemoryHelper(t *testing.T) {
+	kind := os.Getenv(idleMemoryEnv)
+	if kind == "" {
+		t.Skip("run by BenchmarkIdleChildMemory")
+	}
+	ctx := benchCtx(nil)
+	var started atomic.Int64
+	svc := countingIdle{started: &started}
+	start := func(context.Context) (runtime.Service, error) { return svc, nil }
+	before := memInUse()
+	var stop func()
+	switch kind {
+	case "dynamic":
+		d, err := runtime.StartDynamicSupervisor(ctx, runtime.DynamicSupervisorSpec{Name: "bench"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range manyChildren {
+			if _, err := d.StartChild(ctx, runtime.ChildSpec{Start: start}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stop = func() { d.Stop(ctx) }
+	case "static":
+		spec := staticSpec(manyChildren)
+		for i := range spec.Children {
+			spec.Children[i].Start = start
+		}
+		sup, err := runtime.StartSupervisor(ctx, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop = func() { sup.Stop(ctx) }
+	case "goroutine":
+		var wg sync.WaitGroup
+		cancels := make([]context.CancelFunc, manyChildren)
+		for i := range cancels {
+			c, cancel := context.WithCancel(context.Background())
+			cancels[i] = cancel
+			wg.Go(func() { svc.Serve(c) })
+		}
+		stop = func() {
+			for _, cancel := range cancels {
+				cancel()
+			}
+			wg.Wait()
+		}
+	default:
+		t.Fatalf("unknown kind %q", kind)
+	}
+	for started.Load() < manyChildren {
+		goruntime.Gosched()
+	}
+	after := memInUse()
+	stop()
+	fmt.Printf("B/child %.1f\n", float64(after-before)/manyChildren)
+}
+
+// countingIdle is an idle child that counts itself as serving.
+type countingIdle struct{ started *atomic.Int64 }
+
+func (s countingIdle) Serve(ctx context.Context) error {
+	s.started.Add(1)
+	<-ctx.Done()
+	return nil
 }
 
 func memInUse() uint64 {
 	goruntime.GC()
+	goruntime.GC()
 	var m goruntime.MemStats
 	goruntime.ReadMemStats(&m)
 	return m.HeapAlloc + m.StackInuse
+}
+
+// BenchmarkServerCall measures a call round trip to a server: Call, with
+// its default timeout, and CallTimeout with none, which needs no timer.
+func BenchmarkServerCall(b *testing.B) {
+	ctx := benchCtx(nil)
+	srv, err := runtime.StartServer(ctx, "counter", runtime.ServerSpec[int]{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Stop(ctx, nil)
+	incr := func(n *int) (int, error) { *n++; return *n, nil }
+	b.Run("timeout=default", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := runtime.Call(ctx, srv, incr); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("timeout=infinite", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := runtime.CallTimeout(ctx, srv, runtime.InfiniteTimeout, incr); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkFloor measures what no supervisor can go below: spawning a
+// goroutine that waits on a context of its own, and a round trip over
+// channels to another goroutine.
+func BenchmarkFloor(b *testing.B) {
+	b.Run("spawn", func(b *testing.B) {
+		b.ReportAllocs()
+		var wg sync.WaitGroup
+		cancels := make([]context.CancelFunc, 0, b.N)
+		for range b.N {
+			c, cancel := context.WithCancel(context.Background())
+			cancels = append(cancels, cancel)
+			wg.Go(func() { <-c.Done() })
+		}
+		b.StopTimer()
+		for _, cancel := range cancels {
+			cancel()
+		}
+		wg.Wait()
+	})
+	b.Run("round-trip", func(b *testing.B) {
+		b.ReportAllocs()
+		req, resp := make(chan int), make(chan int)
+		go func() {
+			for n := range req {
+				resp <- n + 1
+			}
+		}()
+		defer close(req)
+		for i := range b.N {
+			req <- i
+			<-resp
+		}
+	})
 }

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// floorPeer is no supervisor at all: the floor every Go peer stands on.
+// Its "dynamic children" are bare goroutines that count themselves and
+// wait on a context, and its "call" is a channel round trip to a
+// goroutine. With ownCtx, each goroutine gets a context of its own
+// (context.WithCancel of Background, so that no parent keeps track of it),
+// as a supervised child needs to be stopped alone; without it, all share one.
+type floorPeer struct{ ownCtx bool }
+
+func (floorPeer) restartFew(context.Context, config) ([]time.Duration, error) {
+	return nil, errUnsupported
+}
+
+func (floorPeer) restartWindow(context.Context, config) ([]time.Duration, error) {
+	return nil, errUnsupported
+}
+
+func (floorPeer) static(context.Context, config, *atomic.Int64) (time.Duration, time.Duration, error) {
+	return 0, 0, errUnsupported
+}
+
+func (f floorPeer) dynamic(ctx context.Context, cfg config, started *atomic.Int64, serving func()) (time.Duration, time.Duration, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var cancels []context.CancelFunc
+	if f.ownCtx {
+		cancels = make([]context.CancelFunc, 0, cfg.N)
+	}
+	t0 := time.Now()
+	for range cfg.N {
+		c := ctx
+		if f.ownCtx {
+			var cancel context.CancelFunc
+			c, cancel = context.WithCancel(context.Background())
+			cancels = append(cancels, cancel)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			started.Add(1)
+			<-c.Done()
+		}()
+	}
+	startTime := time.Since(t0)
+	serving()
+	t1 := time.Now()
+	for _, cancel := range cancels {
+		cancel()
+	}
+	cancel()
+	wg.Wait()
+	return startTime, time.Since(t1), nil
+}
+
+func (floorPeer) call(ctx context.Context, cfg config) (time.Duration, error) {
+	req := make(chan int)
+	resp := make(chan int)
+	go func() {
+		n := 0
+		for d := range req {
+			n += d
+			resp <- n
+		}
+	}()
+	defer close(req)
+	t0 := time.Now()
+	for range cfg.Calls {
+		req <- 1
+		<-resp
+	}
+	return time.Since(t0), nil
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+)
+
+// machine describes where the figures were measured.
+type machine struct {
+	cpu, goVersion, otp, kernel string
+	cores                       int
+	loadBefore, loadAfter       string
+}
+
+func describeMachine(otp string) machine {
+	m := machine{cpu: "unknown", goVersion: goruntime.Version(), cores: goruntime.NumCPU(), loadBefore: loadAverage()}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.kernel = "Linux " + strings.TrimSpace(string(b))
+	}
+	erl := otp
+	if otp == "auto" || otp == "off" {
+		erl = "erl"
+	}
+	const eval = `{ok, V} = file:read_file(filename:join([code:root_dir(), "releases", erlang:system_info(otp_release), "OTP_VERSION"])), ` +
+		`io:format("OTP ~s, ERTS ~s, ~b schedulers", [string:trim(V), erlang:system_info(version), erlang:system_info(schedulers_online)]), halt().`
+	if out, err := exec.Command(erl, "-noshell", "-eval", eval).Output(); err == nil {
+		m.otp = strings.TrimSpace(string(out))
+	}
+	return m
+}
+
+// loadAverage returns the 1, 5 and 15 minute load averages.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// moduleDirs returns arbor's repository and this module's directory: the
+// directory of this source file when it is known (go run keeps it), else
+// the working directory, which must be this module's.
+func moduleDirs() (root, dir string) {
+	dir, _ = os.Getwd()
+	if _, file, _, ok := goruntime.Caller(0); ok && filepath.IsAbs(file) {
+		dir = filepath.Dir(file)
+	}
+	return filepath.Dir(dir), dir
+}
