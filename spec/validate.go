@@ -314,6 +314,11 @@ func (c *checker) checkFunc(f Value[Func], what string, p Pos) {
 	}
 	if err := checkFunc(f.Val); err != nil {
 		c.add(at(f.Pos, p), "%s %q is not a function: %v", what, truncate(f.Val.String()), err)
+		return
+	}
+	if f.Val.Path == "" && slices.Contains(reservedParams, f.Val.Name) {
+		c.add(at(f.Pos, p), "%s %q has the name of a parameter of the generated functions (%s); rename the function",
+			what, f.Val.Name, strings.Join(reservedParams, ", "))
 	}
 }
 
