@@ -59,12 +59,8 @@ func Generate(s *spec.Spec, opts Options) ([]byte, error) {
 		spec:   s,
 		source: commentSafe(source),
 		hasReg: len(s.Registries) > 0,
-		sups:   make(map[string]*spec.Supervisor, len(s.Supervisors)),
 		names:  newNamer(s),
 		f:      jen.NewFile(pkg),
-	}
-	for _, sup := range s.Supervisors {
-		g.sups[sup.Name] = sup
 	}
 	g.names.nameImports()
 	for _, path := range g.names.order {
@@ -112,7 +108,6 @@ type generator struct {
 	spec   *spec.Spec
 	source string
 	hasReg bool
-	sups   map[string]*spec.Supervisor
 	names  *namer
 	f      *jen.File
 	refs   map[string]string // child id -> Ref variable, in the supervisor being generated
