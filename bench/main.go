@@ -32,7 +32,7 @@ var items = []string{"restart-few", "restart-window", "static", "dynamic", "call
 // itemPeers are the peers that do each item. "go" and "go-ctx" are the
 // Go floor (bare goroutines), "otp-floor" the Erlang one.
 var itemPeers = map[string][]string{
-	"restart-few":    {"arbor", "suture", "otp"},
+	"restart-few":    {"arbor", "suture", "otp", "go"},
 	"restart-window": {"arbor", "suture", "otp"},
 	"static":         {"arbor", "suture", "otp"},
 	"dynamic":        {"arbor", "suture", "otp", "go", "go-ctx"},

@@ -182,11 +182,13 @@ func (d *driver) report(w io.Writer, selected []string) {
 			target, met)
 	}
 
-	if slices.Contains(selected, "dynamic") || slices.Contains(selected, "call") || slices.Contains(selected, "floor") {
+	if slices.ContainsFunc(selected, func(s string) bool { return s != "generate" }) {
 		fmt.Fprintln(w, "\nThe floor, no supervisor at all, in the same runs:")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "| floor | Go, goroutines sharing one context | Go, goroutines with a context each | Erlang, bare processes |")
 		fmt.Fprintln(w, "|---|--:|--:|--:|")
+		fmt.Fprintf(w, "| restart latency p50: a loop that starts a new goroutine when one returns | %s | — | — |\n",
+			micro.format(d.median("go", keyRestartFew)))
 		fmt.Fprintf(w, "| spawn 100,000, per child | %s | %s | %s |\n",
 			micro.format(d.median("go", keyStartDynamic)), micro.format(d.median("go-ctx", keyStartDynamic)), micro.format(d.median("otp-floor", keySpawn)))
 		fmt.Fprintf(w, "| … again in the same process (warm) | %s | %s | %s |\n",

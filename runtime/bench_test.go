@@ -177,23 +177,31 @@ func BenchmarkStartStatic(b *testing.B) {
 }
 
 // BenchmarkStopStatic measures stopping 100,000 children of a static
-// supervisor (one at a time, in reverse order).
+// supervisor (one at a time, in reverse order), with shutdown infinity and
+// with a timeout, the default, which needs a timer for each child.
 func BenchmarkStopStatic(b *testing.B) {
-	spec := staticSpec(manyChildren)
-	ctx := benchCtx(nil)
-	var total time.Duration
-	for range b.N {
-		b.StopTimer()
-		sup, err := runtime.StartSupervisor(ctx, spec)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		start := time.Now()
-		sup.Stop(context.Background())
-		total += time.Since(start)
+	for _, shutdown := range []runtime.ShutdownSpec{runtime.Infinity, runtime.Timeout(runtime.DefaultWorkerShutdown)} {
+		b.Run("shutdown="+shutdown.String(), func(b *testing.B) {
+			spec := staticSpec(manyChildren)
+			for i := range spec.Children {
+				spec.Children[i].Shutdown = shutdown
+			}
+			ctx := benchCtx(nil)
+			var total time.Duration
+			for range b.N {
+				b.StopTimer()
+				sup, err := runtime.StartSupervisor(ctx, spec)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				start := time.Now()
+				sup.Stop(context.Background())
+				total += time.Since(start)
+			}
+			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/stop")
+		})
 	}
-	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/stop")
 }
 
 func startDynamicChildren(b *testing.B, ctx context.Context, n int) *runtime.DynamicSupervisor {
