@@ -175,7 +175,7 @@ func (a *Applications) start(spec ApplicationSpec) error {
 		p.exit(err)
 		return err
 	}
-	p.svc = svc
+	p.setService(svc)
 	app := &runningApp{spec: spec, proc: p}
 	a.running = append(a.running, app)
 	go func() {

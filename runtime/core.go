@@ -134,7 +134,7 @@ func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 		}
 	}
 	p.notify = true
-	p.svc = svc
+	p.setService(svc)
 	c.proc, c.last = p, p
 	p.started = s.clock.Now().UnixNano()
 	go runProcess(p, svc)

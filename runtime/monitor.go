@@ -71,7 +71,7 @@ func (m *Monitor) Demonitor() bool {
 func Spawn(ctx context.Context, name string, svc Service) Handle {
 	parent := Self(ctx).p
 	p := newRoot(ctx, parent, name)
-	p.svc = svc
+	p.setService(svc)
 	stop := context.AfterFunc(ctx, func() { p.cancel(Shutdown(context.Cause(ctx))) })
 	go func() {
 		reason := classifyExit(serve(p, svc), p.cancelCause())

@@ -64,11 +64,22 @@ func (h Handle) Reason() (error, bool) {
 // exited too: the service is what its start function returned.
 func ServiceOf[S Service](h Handle) (S, bool) {
 	var zero S
-	if h.p == nil || h.p.svc == nil {
+	if h.p == nil {
 		return zero, false
 	}
-	s, ok := h.p.svc.(S)
+	h.p.mu.Lock()
+	svc := h.p.svc
+	h.p.mu.Unlock()
+	s, ok := svc.(S)
 	return s, ok
+}
+
+// setService records what the start function returned. A handle to the
+// process can escape during the start (Self, a Ref), hence the lock.
+func (p *process) setService(svc Service) {
+	p.mu.Lock()
+	p.svc = svc
+	p.mu.Unlock()
 }
 
 // String names the process for people: its supervisor path, its id and its
@@ -97,7 +108,7 @@ type selfKey struct{}
 type process struct {
 	parent *process // the supervisor's process; nil for a root
 	child  *child   // the supervisor's record of this child, owned by the supervisor goroutine
-	svc    Service  // what the start function returned; set before the process runs
+	svc    Service  // what the start function returned; guarded by mu
 	ext    *procExt
 	// started is when it started (UnixNano on its supervisor's clock), set
 	// before it runs.
