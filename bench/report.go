@@ -26,6 +26,9 @@ func (u unit) format(v float64) string {
 	case micro:
 		return fmt.Sprintf("%.2f µs", v/1e3)
 	case milli:
+		if v < 10e6 {
+			return fmt.Sprintf("%.1f ms", v/1e6)
+		}
 		return fmt.Sprintf("%.0f ms", v/1e6)
 	default:
 		return fmt.Sprintf("%.2f KB", v/1e3)
@@ -199,6 +202,9 @@ func (d *driver) report(w io.Writer, selected []string) {
 			milli.format(d.median("go", keyStopDynamic)), milli.format(d.median("go-ctx", keyStopDynamic)))
 		fmt.Fprintf(w, "| message round trip | %s (channels) | — | %s |\n",
 			micro.format(d.median("go", keyCall)), micro.format(d.median("otp-floor", keyRoundTrip)))
+	}
+	if slices.Contains(selected, "generate") {
+		fmt.Fprintf(w, "\nThe generator's floor, a whole `arbor version` process: %s.\n", milli.format(d.median("arbor", keyGenerate+"_0")))
 	}
 
 	fmt.Fprintln(w, "\nEvery figure: median (min–max) over the runs.")
