@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+
+	"github.com/arborgo/arbor/runtime"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// A bucket is started on the first look-up and found on the second; after
+// it crashes it is not restarted (temporary), the registry no longer has its
+// name, and the next look-up starts a new, empty bucket.
+func TestRun(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), &out); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	want := `supervisor kv: started kv/buckets#1
+supervisor kv: started kv/store#1
+look up or start "shopping": started kv/buckets/#0
+put milk=3 in "shopping"
+get milk from "shopping": 3
+look up or start "shopping": found kv/buckets/#0
+crashing "shopping"
+supervisor buckets: kv/buckets/#0 crashed: bucket corrupted (temporary: not restarted)
+buckets running: 0
+registry: no bucket named "shopping" any more
+look up or start "shopping": started kv/buckets/#1
+get milk from "shopping": not found
+stopping
+`
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("run printed (-want +got):\n%s", diff)
+	}
+}
+
+// Concurrent look-ups of one name start one bucket.
+func TestStoreBucketConcurrent(t *testing.T) {
+	ctx := runtime.WithEventHook(context.Background(), func(runtime.Event) {})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sup, err := NewKvSupervisor(ctx, NewRegistries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- sup.Serve(ctx) }()
+	defer func() { cancel(); <-served }()
+
+	info, err := sup.WhichChild(ctx, "store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, ok := runtime.ServiceOf[*Store](info.Handle)
+	if !ok {
+		t.Fatal("child store is not a *Store")
+	}
+	const callers = 20
+	got := make(chan *Bucket, callers)
+	for range callers {
+		go func() {
+			b, _, err := store.Bucket(ctx, "shared")
+			if err != nil {
+				t.Error(err)
+			}
+			got <- b
+		}()
+	}
+	first := <-got
+	for range callers - 1 {
+		if b := <-got; b != first {
+			t.Errorf("two buckets for one name: %v and %v", first.Handle(), b.Handle())
+		}
+	}
+	if n, err := store.Running(ctx); err != nil || n != 1 {
+		t.Errorf("Running = %d, %v; want 1", n, err)
+	}
+}
