@@ -354,9 +354,8 @@ func (a *Applications) Wait() error {
 // the waiting: RunApplications then returns ErrStopForced at once. It returns
 // nil after a requested stop, and the *ApplicationError of a failure.
 func RunApplications(ctx context.Context, apps ...ApplicationSpec) error {
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(signals)
+	signals, stop := ShutdownSignals()
+	defer stop()
 	return RunApplicationsWithSignals(ctx, signals, apps...)
 }
 
@@ -367,16 +366,33 @@ func RunApplicationsWithSignals(ctx context.Context, signals <-chan os.Signal, a
 	if err != nil {
 		return err
 	}
+	return running.Run(signals)
+}
+
+// ShutdownSignals returns a channel that receives the process's SIGINT and
+// SIGTERM, and the function that stops that.
+func ShutdownSignals() (<-chan os.Signal, func()) {
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	return signals, func() { signal.Stop(signals) }
+}
+
+// Run waits until the applications have all stopped, or until a signal
+// arrives on signals; a signal stops them all gracefully, and a second one
+// stops the waiting (ErrStopForced). It returns what Wait returns. Use it
+// with StartApplications when the program needs the *Applications, for
+// instance to mount the observer.
+func (a *Applications) Run(signals <-chan os.Signal) error {
 	select {
-	case <-running.Done():
-		return running.Wait()
+	case <-a.Done():
+		return a.Wait()
 	case <-signals:
 	}
 	stopped := make(chan error, 1)
-	go func() { stopped <- running.StopAll(context.Background()) }()
+	go func() { stopped <- a.StopAll(context.Background()) }()
 	select {
 	case <-stopped:
-		return running.Wait()
+		return a.Wait()
 	case <-signals:
 		return ErrStopForced
 	}

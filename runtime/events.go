@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -150,16 +151,16 @@ func SlogHook(logger *slog.Logger) EventHook {
 		if !logger.Enabled(ctx, level) {
 			return
 		}
+		attrs := []slog.Attr{slog.String("error_context", e.Kind.String())}
 		if e.Application != "" {
-			attrs := []slog.Attr{slog.String("application", e.Application)}
+			attrs = append(attrs, slog.String("application", e.Application))
 			if e.Reason != nil {
 				attrs = append(attrs, slog.String("exited", e.Reason.Error()))
 			}
-			logger.LogAttrs(ctx, level, msg, attrs...)
+			logAt(ctx, logger, e.Time, level, msg, attrs)
 			return
 		}
-		attrs := []slog.Attr{
-			slog.String("error_context", e.Kind.String()),
+		attrs = append(attrs,
 			slog.String("supervisor", e.Supervisor),
 			slog.Group("offender",
 				slog.String("pid", e.Child.Handle.String()),
@@ -169,13 +170,28 @@ func SlogHook(logger *slog.Logger) EventHook {
 				slog.String("child_type", e.Child.Type.String()),
 				slog.Bool("significant", e.Child.Significant),
 			),
-		}
+		)
 		if e.Reason != nil {
 			attrs = append(attrs, slog.String("reason", e.Reason.Error()))
+			var pe *PanicError
+			if errors.As(e.Reason, &pe) {
+				attrs = append(attrs, slog.String("stack", string(pe.Stack)))
+			}
 		}
 		if e.External {
 			attrs = append(attrs, slog.Bool("external", true))
 		}
-		logger.LogAttrs(ctx, level, msg, attrs...)
+		logAt(ctx, logger, e.Time, level, msg, attrs)
 	}
+}
+
+// logAt logs a record stamped with the event's time, which comes from the
+// supervisor's clock.
+func logAt(ctx context.Context, logger *slog.Logger, t time.Time, level slog.Level, msg string, attrs []slog.Attr) {
+	if t.IsZero() {
+		t = time.Now()
+	}
+	r := slog.NewRecord(t, level, msg, 0)
+	r.AddAttrs(attrs...)
+	_ = logger.Handler().Handle(ctx, r)
 }

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 )
 
@@ -25,27 +24,28 @@ const (
 // the supervisors below it. It marshals to JSON for tools such as the
 // observer.
 type SupervisorSnapshot struct {
-	Name        string          `json:"name"`
-	Handle      string          `json:"handle"`
-	Dynamic     bool            `json:"dynamic,omitempty"`
-	Strategy    string          `json:"strategy"`
-	MaxRestarts int             `json:"max_restarts"`
-	MaxSeconds  int             `json:"max_seconds"`
-	MaxChildren int             `json:"max_children,omitempty"`
-	Children    []ChildSnapshot `json:"children"`
+	Name         string          `json:"name"`
+	Handle       string          `json:"handle"`
+	Dynamic      bool            `json:"dynamic,omitempty"`
+	Strategy     string          `json:"strategy"`
+	AutoShutdown string          `json:"auto_shutdown,omitempty"`
+	MaxRestarts  int             `json:"max_restarts"`
+	MaxSeconds   int             `json:"max_seconds"`
+	MaxChildren  int             `json:"max_children,omitempty"`
+	Children     []ChildSnapshot `json:"children"`
 }
 
 // ChildSnapshot is the state of one child. Children are listed in start
 // order (in no particular order for a dynamic supervisor), then the
 // unstopped ones.
 type ChildSnapshot struct {
-	ID          string `json:"id"`
-	Handle      string `json:"handle,omitempty"`
-	Type        string `json:"type"`
-	Restart     string `json:"restart"`
-	Shutdown    string `json:"shutdown"`
-	Significant bool   `json:"significant,omitempty"`
-	State       ChildState
+	ID          string     `json:"id"`
+	Handle      string     `json:"handle,omitempty"`
+	Type        string     `json:"type"`
+	Restart     string     `json:"restart"`
+	Shutdown    string     `json:"shutdown"`
+	Significant bool       `json:"significant,omitempty"`
+	State       ChildState `json:"state"`
 	// Restarts counts the starts after the first: automatic and API restarts.
 	Restarts int `json:"restarts"`
 	// LastExit is the reason of the latest exit ("normal" for nil); empty
@@ -55,15 +55,6 @@ type ChildSnapshot struct {
 	Uptime time.Duration `json:"uptime_ns,omitempty"`
 	// Supervisor is the child's own tree, when it is a supervisor.
 	Supervisor *SupervisorSnapshot `json:"supervisor,omitempty"`
-}
-
-// MarshalJSON spells State as a plain field so that the JSON is flat.
-func (c ChildSnapshot) MarshalJSON() ([]byte, error) {
-	type plain ChildSnapshot
-	return json.Marshal(struct {
-		plain
-		State ChildState `json:"state"`
-	}{plain(c), c.State})
 }
 
 // snapshotter is implemented by Supervisor and DynamicSupervisor.
@@ -134,7 +125,8 @@ func (s *Supervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, error) {
 		now := s.clock.Now()
 		snap = SupervisorSnapshot{
 			Name: s.name, Handle: s.self.handle().String(), Strategy: s.flags.Strategy.String(),
-			MaxRestarts: s.flags.MaxRestarts, MaxSeconds: s.flags.MaxSeconds,
+			AutoShutdown: s.flags.AutoShutdown.String(),
+			MaxRestarts:  s.flags.MaxRestarts, MaxSeconds: s.flags.MaxSeconds,
 		}
 		for _, c := range s.children {
 			snap.Children = append(snap.Children, s.childSnapshot(c, now))

@@ -154,6 +154,12 @@ func TestSlogReports(t *testing.T) {
 		{"level": "DEBUG", "msg": "child started", "error_context": "progress", "supervisor": "calm", "offender": offender("calm/p#1", "p", "transient", "infinity")},
 		{"level": "ERROR", "msg": "child shut down abnormally", "error_context": "shutdown_error", "supervisor": "calm", "offender": offender("calm/p#1", "p", "transient", "infinity"), "reason": "panic: cleanup failed"},
 	}
+	// A panic's report carries its stack, where it happened.
+	last := got[len(got)-1]
+	if stack, _ := last["stack"].(string); !strings.Contains(stack, "reports_test.go") {
+		t.Fatalf("shutdown_error of a panic has no stack: %v", last)
+	}
+	delete(last, "stack")
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("records (-want +got):\n%s", diff)
 	}
