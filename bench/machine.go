@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"strconv"
 	"strings"
 )
 
@@ -14,6 +15,16 @@ type machine struct {
 	cpu, goVersion, otp, kernel string
 	cores                       int
 	loadBefore, loadAfter       string
+	loadMax                     float64 // the highest 1-minute load seen as a measurement started
+}
+
+// sampleLoad notes the 1-minute load average.
+func (m *machine) sampleLoad() {
+	if f := strings.Fields(loadAverage()); len(f) > 0 {
+		if v, err := strconv.ParseFloat(f[0], 64); err == nil {
+			m.loadMax = max(m.loadMax, v)
+		}
+	}
 }
 
 func describeMachine(otp string) machine {

@@ -183,6 +183,7 @@ func (d *driver) measure(run int, peer, item string) {
 			"-n", strconv.Itoa(c.N), "-batches", strconv.Itoa(c.Batches), "-per-batch", strconv.Itoa(c.PerBatch),
 			"-fill", strconv.Itoa(c.Fill), "-samples", strconv.Itoa(c.Samples), "-calls", strconv.Itoa(c.Calls))
 	}
+	d.machine.sampleLoad()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	fmt.Fprintf(d.stderr, "run %d/%d: %-14s %-9s", run+1, d.runs, item, peer)

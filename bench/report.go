@@ -164,7 +164,8 @@ func (d *driver) report(w io.Writer, selected []string) {
 	if d.erl != "" && m.otp != "" {
 		fmt.Fprintf(w, "; %s", m.otp)
 	}
-	fmt.Fprintf(w, ".  \nLoad average (1, 5, 15 min): %s before, %s after.  \n", m.loadBefore, m.loadAfter)
+	fmt.Fprintf(w, ".  \nLoad average (1, 5, 15 min): %s before, %s after; the 1-minute load peaked at %.2f as a measurement started.  \n",
+		m.loadBefore, m.loadAfter, m.loadMax)
 	fmt.Fprintf(w, "%s, %d runs, each measurement in a fresh process; medians, and ratios of figures measured in the same run.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), d.runs)
 
