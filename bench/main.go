@@ -9,7 +9,10 @@
 //	go run . [-runs 5] [-only static,dynamic] [-otp auto|off|/path/to/erl] [-gen=false]
 //
 // Every measurement runs in a fresh process of its own: this program
-// started again with -worker, or a fresh Erlang VM.
+// started again with -worker, or a fresh Erlang VM. To profile one:
+//
+//	go run . -worker arbor:dynamic -cpuprofile cpu.out -memprofile mem.out
+//	go tool pprof -top cpu.out
 package main
 
 import (
@@ -20,6 +23,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	goruntime "runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,13 +64,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	otp := fs.String("otp", "auto", "erl to run bench/otp with: auto (erl on PATH), off, or a path")
 	gen := fs.Bool("gen", true, "time arbor generate (builds ../cmd/arbor)")
 	out := fs.String("o", "", "also write the report to `file`")
-	worker := fs.String("worker", "", "internal: run one measurement, `peer:item`, and print its figures")
+	worker := fs.String("worker", "", "run one measurement, `peer:item`, and print its figures (as the driver does in a fresh process)")
+	cpuProfile := fs.String("cpuprofile", "", "with -worker: write a CPU profile to `file`")
+	memProfile := fs.String("memprofile", "", "with -worker: write an allocation profile (every allocation) to `file`")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *worker != "" {
 		name, item, _ := strings.Cut(*worker, ":")
-		if err := runWorker(name, item, cfg, stdout); err != nil {
+		stop, err := startProfiles(*cpuProfile, *memProfile)
+		if err == nil {
+			err = runWorker(name, item, cfg, stdout)
+			if perr := stop(); err == nil {
+				err = perr
+			}
+		}
+		if err != nil {
 			fmt.Fprintf(stderr, "bench: %s: %v\n", *worker, err)
 			return 1
 		}
@@ -219,6 +233,40 @@ func parseResults(s string) (results, error) {
 		res[k] = f
 	}
 	return res, nil
+}
+
+// startProfiles starts the profiles asked for and returns what writes
+// them.
+func startProfiles(cpu, mem string) (stop func() error, err error) {
+	var cpuFile *os.File
+	if cpu != "" {
+		if cpuFile, err = os.Create(cpu); err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(cpuFile); err != nil {
+			return nil, err
+		}
+	}
+	if mem != "" {
+		goruntime.MemProfileRate = 1
+	}
+	return func() error {
+		if cpuFile != nil {
+			pprof.StopCPUProfile()
+			if err := cpuFile.Close(); err != nil {
+				return err
+			}
+		}
+		if mem != "" {
+			f, err := os.Create(mem)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return pprof.Lookup("allocs").WriteTo(f, 0)
+		}
+		return nil
+	}, nil
 }
 
 // setUpOTP compiles bench/otp when Erlang is there.
