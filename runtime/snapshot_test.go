@@ -46,7 +46,7 @@ func TestSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := runtime.SupervisorSnapshot{
-		Name: "top", Strategy: "one_for_one", MaxRestarts: 1000, MaxSeconds: 5,
+		Name: "top", Strategy: "one_for_one", AutoShutdown: "never", MaxRestarts: 1000, MaxSeconds: 5,
 		Children: []runtime.ChildSnapshot{
 			{ID: "a", Type: "worker", Restart: "permanent", Shutdown: "5s", State: runtime.StateRunning, Restarts: 1, LastExit: "crash", Uptime: time.Second},
 			{ID: "b", Type: "worker", Restart: "permanent", Shutdown: "5s", State: runtime.StateStopped, LastExit: "shutdown"},
