@@ -80,7 +80,8 @@
 // from a cast; a panic crashes it with a *PanicError. Terminate gets the
 // last state in every case, with a context that is no longer cancelled, so
 // the stash pattern works: the state goes to a sibling on terminate and
-// comes back in init.
+// comes back in init. Server.Monitor delivers a monitored process's Down
+// into the server's queue, OTP's handle_info for 'DOWN'.
 //
 // StartTask runs func(ctx) (T, error) as a temporary or transient child of
 // a DynamicSupervisor, Elixir's Task.Supervisor.async_nolink, and
@@ -135,8 +136,9 @@
 //     (Link) stop the other side by cancelling its context.
 //   - A Call or Await timeout returns ErrTimeout instead of exiting the
 //     caller; the caller and the server or task keep running. Handlers are
-//     typed closures, not pattern-matched messages, and there is no
-//     handle_info. A task is not linked to its caller.
+//     typed closures, not pattern-matched messages; the one handle_info a
+//     server has is Server.Monitor, which queues a Down on the server's
+//     state. A task is not linked to its caller.
 //   - The registry is not a process, only a map under a lock that watches
 //     the processes it holds; it has unique keys only, and no listeners.
 //   - Restart bookkeeping costs O(1) per restart and memory bounded by the

@@ -451,3 +451,63 @@ type callReply[R any] struct {
 	val R
 	err error
 }
+
+// Monitor monitors the process h on the server's behalf: OTP's
+// handle_info for a 'DOWN' message. When h's process exits, onDown runs on
+// the server's state in the server's goroutine, queued like a cast (an
+// error it returns stops the server); when h's process is already gone, it
+// is queued at once with ErrNoProc as the reason. The returned demonitor
+// stops the monitor; called from a handler, it also discards a Down that is
+// queued but has not run yet (demonitor with flush). It reports whether the
+// Down had not been queued yet.
+func (srv *Server[S]) Monitor(h Handle, onDown func(state *S, d Down) error) (demonitor func() bool) {
+	m := &serverMonitor[S]{srv: srv, handle: h, onDown: onDown}
+	if h.p == nil || !h.p.watch(m) {
+		m.deliver(ErrNoProc)
+	}
+	return m.demonitor
+}
+
+// serverMonitor delivers a Down into a server's queue.
+type serverMonitor[S any] struct {
+	srv    *Server[S]
+	handle Handle
+	onDown func(*S, Down) error
+	mu     sync.Mutex
+	off    bool // demonitored
+	sent   bool // the Down is queued
+}
+
+func (m *serverMonitor[S]) processExited(_ *process, reason error) { m.deliver(reason) }
+
+func (m *serverMonitor[S]) deliver(reason error) {
+	m.mu.Lock()
+	if m.off {
+		m.mu.Unlock()
+		return
+	}
+	m.sent = true
+	m.mu.Unlock()
+	m.srv.push(func(state *S) error {
+		m.mu.Lock()
+		off := m.off
+		m.mu.Unlock()
+		if off {
+			return nil
+		}
+		return m.onDown(state, Down{Handle: m.handle, Reason: reason})
+	})
+}
+
+func (m *serverMonitor[S]) demonitor() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.off {
+		return false
+	}
+	m.off = true
+	if m.handle.p != nil {
+		m.handle.p.unwatch(m)
+	}
+	return !m.sent
+}
