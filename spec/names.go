@@ -87,18 +87,35 @@ func IsPredeclared(s string) bool {
 }
 
 // didYouMean returns the candidate closest to s when it is close enough to be
-// a likely typo, or "".
+// a likely typo, or "". It is for the short, fixed lists of keys.
 func didYouMean(s string, candidates []string) string {
-	best, bestDist := "", -1
-	for _, c := range candidates {
-		d := editDistance(strings.ToLower(s), c)
-		if bestDist < 0 || d < bestDist {
-			best, bestDist = c, d
-		}
-	}
+	work := len(s) * 64 * len(candidates)
+	return closest(s, candidates, &work)
+}
+
+// closest returns the candidate closest to s when it is close enough to be
+// a likely typo, or "". It spends at most *work compared bytes, deducting
+// what it spends, and gives no hint once the work is spent.
+func closest(s string, candidates []string, work *int) string {
 	limit := 2
 	if len(s) <= 4 {
 		limit = 1
+	}
+	lower := strings.ToLower(s)
+	best, bestDist := "", -1
+	for _, c := range candidates {
+		if d := len(lower) - len(c); d > limit || -d > limit {
+			continue // too far apart in length to be within the limit
+		}
+		cost := (len(lower) + 1) * (len(c) + 1)
+		if *work < cost {
+			return ""
+		}
+		*work -= cost
+		d := editDistance(lower, c)
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = c, d
+		}
 	}
 	if bestDist >= 0 && bestDist <= limit && bestDist < len(s) {
 		return best

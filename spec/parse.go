@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -22,15 +23,32 @@ const MaxAliasExpansion = 1_000_000
 // maxMergeDepth bounds merge keys ("<<") merging mappings that merge others.
 const maxMergeDepth = 16
 
+// Limits on what Parse reads, checked before the YAML is parsed, so that a
+// hostile file is refused in time and memory proportional to these bounds.
+const (
+	// MaxSize is the size of the largest spec file, in bytes: 4 MiB, three
+	// times a 10,000-child spec written in block style.
+	MaxSize = 4 << 20
+	// MaxSeparators bounds the YAML separators of a spec: the characters
+	// , [ { : - ? and line breaks. Every YAML value but the first needs at
+	// least one of them and no separator makes more than three, so the
+	// bound caps the values, and the memory, the YAML parser needs. A
+	// 10,000-child spec has about 130,000.
+	MaxSeparators = 250_000
+)
+
 // Parse reads the spec in src; filename is used in positions only. It returns
 // the model with every default resolved, or a nil Spec and an ErrorList with
 // every problem found, sorted by position. Parse never panics.
 func Parse(filename string, src []byte) (*Spec, error) {
+	if err := checkInput(filename, src); err != nil {
+		return nil, ErrorList{err}
+	}
 	d := &decoder{file: filename, budget: MaxAliasExpansion, sizes: map[*yaml.Node]int{}, suppressed: map[Pos]bool{}}
 	s := d.document(src)
 	var list ErrorList
 	list = append(list, d.errs.list...)
-	if s != nil {
+	if s != nil && d.errs.dropped == 0 {
 		// Semantic checks run on the partial model too, so that one run
 		// reports everything; an error at a position the decoder already
 		// reported is a consequence of that one and is dropped.
@@ -45,12 +63,48 @@ func Parse(filename string, src []byte) (*Spec, error) {
 				list = append(list, e)
 			}
 		}
+		if v.dropped > 0 {
+			d.errs.dropped += v.dropped
+		}
 	}
 	if len(list) > 0 {
-		sortErrors(list)
-		return nil, list
+		return nil, finish(list, d.errs.dropped > 0)
 	}
 	return s, nil
+}
+
+// checkInput refuses, before the YAML parser sees it, a file that is too
+// large, has too many separators, or is not UTF-8 text.
+func checkInput(filename string, src []byte) *Error {
+	start := Pos{File: filename, Line: 1, Col: 1}
+	if len(src) > MaxSize {
+		return &Error{start, fmt.Sprintf("file is %d bytes; a spec is at most %d bytes (4 MiB)", len(src), MaxSize)}
+	}
+	line, lineStart, seps := 1, 0, 0
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; c {
+		case ',', '[', '{', ':', '-', '?', '\n':
+			seps++
+			if seps > MaxSeparators {
+				p := Pos{File: filename, Line: line, Col: utf8.RuneCount(src[lineStart:i]) + 1}
+				return &Error{p, fmt.Sprintf("the spec has more than %d yaml separators (, [ { : - ? and line breaks); arbor reads at most that many, about 20000 children", MaxSeparators)}
+			}
+			if c == '\n' {
+				line, lineStart = line+1, i+1
+			}
+		default:
+			if c < utf8.RuneSelf {
+				continue
+			}
+			r, size := utf8.DecodeRune(src[i:])
+			if r == utf8.RuneError && size == 1 {
+				p := Pos{File: filename, Line: line, Col: utf8.RuneCount(src[lineStart:i]) + 1}
+				return &Error{p, fmt.Sprintf("invalid utf-8 (byte 0x%02x at offset %d); a spec is utf-8 text", c, i)}
+			}
+			i += size - 1
+		}
+	}
+	return nil
 }
 
 // decoder turns YAML nodes into the model. It reports type, syntax and
@@ -421,7 +475,11 @@ func truncate(s string) string {
 	if len(s) <= max {
 		return s
 	}
-	return s[:max] + "..."
+	i := max
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "..."
 }
 
 // clamp turns an int64 into an int that keeps it out of range when it was:
@@ -774,7 +832,10 @@ func (d *decoder) extraArg(n *yaml.Node) (ExtraArg, bool) {
 	if !ok {
 		return ExtraArg{}, false
 	}
-	fields := strings.Fields(s)
+	// Only ASCII spaces and tabs separate the name from the type: another
+	// space character (U+00A0, U+2003, ...) is part of a field, which then
+	// is not a valid name or type.
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' })
 	if len(fields) != 2 {
 		d.errorf(n, "extra argument %q must be \"name type\", such as \"name string\"", truncate(s))
 		return ExtraArg{}, false

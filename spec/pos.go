@@ -83,11 +83,34 @@ func sortErrors(l ErrorList) {
 	slices.SortStableFunc(l, func(a, b *Error) int { return comparePos(a.Pos, b.Pos) })
 }
 
-// errs collects errors; the zero value is ready to use.
+// MaxErrors is the most errors Parse and Validate list. A spec with more
+// ends its list with one more error that says so.
+const MaxErrors = 1000
+
+// errs collects errors, up to MaxErrors; the zero value is ready to use.
 type errs struct {
-	list ErrorList
+	list    ErrorList
+	dropped int // errors not collected, beyond MaxErrors
 }
 
 func (e *errs) add(p Pos, format string, args ...any) {
+	if len(e.list) >= MaxErrors {
+		e.dropped++
+		return
+	}
 	e.list = append(e.list, &Error{Pos: p, Msg: fmt.Sprintf(format, args...)})
+}
+
+// finish sorts list by position and, when it is longer than MaxErrors or
+// errors were dropped, cuts it to MaxErrors and ends it with an error that
+// says so, at the position of the last one kept.
+func finish(list ErrorList, dropped bool) ErrorList {
+	sortErrors(list)
+	if len(list) > MaxErrors {
+		list, dropped = list[:MaxErrors], true
+	}
+	if dropped && len(list) > 0 {
+		list = append(list, &Error{Pos: list[len(list)-1].Pos, Msg: fmt.Sprintf("too many errors; arbor lists the first %d", MaxErrors)})
+	}
+	return list
 }

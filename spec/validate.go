@@ -17,8 +17,7 @@ func Validate(s *Spec) error {
 	if len(e.list) == 0 {
 		return nil
 	}
-	sortErrors(e.list)
-	return e.list
+	return finish(e.list, e.dropped > 0)
 }
 
 // at returns p when it is valid, else the fallback.
@@ -39,7 +38,16 @@ type checker struct {
 	apps        map[string]*Application
 	idents      map[string]string // generated Go identifier -> what generates it
 	names       map[[2]string]*Child
+	// supNames and regNames list the declared names once, for messages.
+	supNames, regNames []string
+	// hintWork is what is left of the work "did you mean" may do, in
+	// compared bytes, so that many unknown names among many declared
+	// ones cannot make validation quadratic.
+	hintWork int
 }
+
+// maxHintWork bounds the work of the "did you mean" hints of one spec.
+const maxHintWork = 20_000_000
 
 func validate(s *Spec, e *errs) {
 	c := &checker{
@@ -50,6 +58,7 @@ func validate(s *Spec, e *errs) {
 		apps:        map[string]*Application{},
 		idents:      map[string]string{},
 		names:       map[[2]string]*Child{},
+		hintWork:    maxHintWork,
 	}
 	switch {
 	case s.Version.Val == Version:
@@ -148,7 +157,7 @@ func (c *checker) known(kind string, names []string) string {
 }
 
 func (c *checker) unknown(p Pos, what, name, kind string, names []string) {
-	if hint := didYouMean(name, names); hint != "" {
+	if hint := closest(name, names, &c.hintWork); hint != "" {
 		c.add(p, "%s the unknown %s %q; did you mean %q?", what, kind, truncate(name), hint)
 		return
 	}
@@ -156,19 +165,23 @@ func (c *checker) unknown(p Pos, what, name, kind string, names []string) {
 }
 
 func (c *checker) supervisorNames() []string {
-	names := make([]string, 0, len(c.spec.Supervisors))
-	for _, sup := range c.spec.Supervisors {
-		names = append(names, sup.Name)
+	if c.supNames == nil {
+		c.supNames = make([]string, 0, len(c.spec.Supervisors))
+		for _, sup := range c.spec.Supervisors {
+			c.supNames = append(c.supNames, sup.Name)
+		}
 	}
-	return names
+	return c.supNames
 }
 
 func (c *checker) registryNames() []string {
-	names := make([]string, 0, len(c.spec.Registries))
-	for _, r := range c.spec.Registries {
-		names = append(names, r.Name)
+	if c.regNames == nil {
+		c.regNames = make([]string, 0, len(c.spec.Registries))
+		for _, r := range c.spec.Registries {
+			c.regNames = append(c.regNames, r.Name)
+		}
 	}
-	return names
+	return c.regNames
 }
 
 func (c *checker) checkSupervisor(sup *Supervisor) {
@@ -223,6 +236,7 @@ func (c *checker) checkChildren(sup *Supervisor) {
 			all[ch.ID.Val] = i
 		}
 	}
+	var siblings []string // computed at the first unknown ref
 	for i, ch := range sup.Children {
 		id := ch.ID.Val
 		what := fmt.Sprintf("child %q", truncate(id))
@@ -268,7 +282,10 @@ func (c *checker) checkChildren(sup *Supervisor) {
 		c.checkArgs(ch.Args, p, func(a Arg) {
 			switch j, ok := all[a.Name]; {
 			case !ok:
-				c.unknown(at(a.Pos, p), fmt.Sprintf("ref of %s names", what), a.Name, "child", siblingIDs(sup))
+				if siblings == nil {
+					siblings = siblingIDs(sup)
+				}
+				c.unknown(at(a.Pos, p), fmt.Sprintf("ref of %s names", what), a.Name, "child", siblings)
 			case j == i:
 				c.add(at(a.Pos, p), "ref %q names %s itself; a ref must name an earlier sibling", a.Name, what)
 			case j > i:
@@ -482,10 +499,12 @@ func (c *checker) checkSupervisorCycles() {
 		done
 	)
 	state := make(map[string]int, len(c.supervisors))
+	index := make(map[string]int, len(c.supervisors)) // position on the stack
 	var stack []string
 	var visit func(sup *Supervisor)
 	visit = func(sup *Supervisor) {
 		state[sup.Name] = onStack
+		index[sup.Name] = len(stack)
 		stack = append(stack, sup.Name)
 		for _, ch := range sup.Children {
 			if !ch.Start.Val.IsZero() {
@@ -499,9 +518,7 @@ func (c *checker) checkSupervisorCycles() {
 			case unvisited:
 				visit(next)
 			case onStack:
-				i := slices.Index(stack, next.Name)
-				cycle := append(slices.Clone(stack[i:]), next.Name)
-				c.add(at(ch.Supervisor.Pos, at(ch.Pos, sup.Pos)), "supervisor %q contains itself: %s", next.Name, strings.Join(cycle, " -> "))
+				c.add(at(ch.Supervisor.Pos, at(ch.Pos, sup.Pos)), "supervisor %q contains itself: %s", next.Name, cyclePath(stack, index[next.Name]))
 			}
 		}
 		stack = stack[:len(stack)-1]
@@ -586,10 +603,12 @@ func (c *checker) checkApplicationCycles() {
 		done
 	)
 	state := make(map[string]int, len(c.apps))
+	index := make(map[string]int, len(c.apps)) // position on the stack
 	var stack []string
 	var visit func(app *Application)
 	visit = func(app *Application) {
 		state[app.Name] = onStack
+		index[app.Name] = len(stack)
 		stack = append(stack, app.Name)
 		seen := make(map[string]bool, len(app.DependsOn))
 		for _, dep := range app.DependsOn {
@@ -602,9 +621,7 @@ func (c *checker) checkApplicationCycles() {
 			case unvisited:
 				visit(next)
 			case onStack:
-				i := slices.Index(stack, next.Name)
-				cycle := append(slices.Clone(stack[i:]), next.Name)
-				c.add(at(dep.Pos, app.Pos), "applications depend on each other in a cycle: %s", strings.Join(cycle, " -> "))
+				c.add(at(dep.Pos, app.Pos), "applications depend on each other in a cycle: %s", cyclePath(stack, index[next.Name]))
 			}
 		}
 		stack = stack[:len(stack)-1]
@@ -615,4 +632,22 @@ func (c *checker) checkApplicationCycles() {
 			visit(app)
 		}
 	}
+}
+
+// cyclePath renders the cycle stack[i:] and back to stack[i] as
+// "a -> b -> a", eliding the middle of a long one so that a message stays
+// short however deep the cycle.
+func cyclePath(stack []string, i int) string {
+	cycle := stack[i:]
+	const ends = 4
+	var parts []string
+	if len(cycle) <= 2*ends+1 {
+		parts = append(slices.Clone(cycle), cycle[0])
+	} else {
+		parts = append(parts, cycle[:ends]...)
+		parts = append(parts, fmt.Sprintf("... (%d more)", len(cycle)-2*ends))
+		parts = append(parts, cycle[len(cycle)-ends:]...)
+		parts = append(parts, cycle[0])
+	}
+	return strings.Join(parts, " -> ")
 }
