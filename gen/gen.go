@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/dave/jennifer/jen"
 
@@ -93,13 +92,14 @@ func OutputPath(path string) string {
 	return filepath.Join(dir, base+"_arbor.go")
 }
 
-// commentSafe returns s, quoted when it holds a character that could end or
-// garble a comment.
+// commentSafe returns s, quoted as ASCII when it holds anything but printable
+// ASCII, so that no character of it can end or garble a comment, or hide in
+// it (bidi controls, zero-width characters, look-alike letters).
 func commentSafe(s string) string {
-	if strings.IndexFunc(s, func(r rune) bool {
-		return r < 0x20 || r == 0x7f || r == unicode.ReplacementChar || r == '\u2028' || r == '\u2029'
-	}) >= 0 {
-		return strconv.Quote(s)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return strconv.QuoteToASCII(s)
+		}
 	}
 	return s
 }
@@ -390,8 +390,11 @@ func (g *generator) arg(a spec.Arg, inTemplate bool) jen.Code {
 	panic(fmt.Sprintf("gen: argument kind %d", a.Kind))
 }
 
-// quote renders s as an interpreted Go string literal.
-func quote(s string) *jen.Statement { return jen.Id(strconv.Quote(s)) }
+// quote renders s as an interpreted Go string literal of printable ASCII,
+// every other character escaped: the literal holds exactly s, and nothing in
+// s can end it, or hide in the generated file (bidi controls, zero-width
+// characters, look-alike letters all appear as \u escapes).
+func quote(s string) *jen.Statement { return jen.Id(strconv.QuoteToASCII(s)) }
 
 // floatLit renders f as an untyped floating-point constant.
 func floatLit(f float64) *jen.Statement {

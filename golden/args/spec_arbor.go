@@ -24,7 +24,7 @@ func ArgsSupervisorSpec() runtime.SupervisorSpec {
 			// spec.arbor.yaml:6:9
 			{ID: "numbers", Start: runtime.Bind8(NewNumbers, 0, -42, 31, 9223372036854775807, -9223372036854775808, 1.5, -2.0, 1e+21).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
 			// spec.arbor.yaml:9:9
-			{ID: "strings", Start: runtime.Bind6(NewStrings, "plain", "quote \" and backslash \\", "line\nbreak", "é ☃ \t", "\"); panic(\"injected\"); //", "").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
+			{ID: "strings", Start: runtime.Bind6(NewStrings, "plain", "quote \" and backslash \\", "line\nbreak", "\u00e9 \u2603 \t", "\"); panic(\"injected\"); //", "").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
 			// spec.arbor.yaml:13:9
 			{ID: "others", Start: runtime.Bind8(NewOthers, true, false, nil, 1500*time.Millisecond, time.Hour, -time.Second, time.Duration(0), 250*time.Millisecond).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
 		},
