@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/arborgo/arbor/gen"
+	"github.com/arborgo/arbor/graph"
 	"github.com/arborgo/arbor/spec"
 )
 
@@ -23,9 +24,11 @@ var update = flag.Bool("update", false, "rewrite the expected files of the golde
 
 // The files of a golden case, golden/<case>/.
 const (
-	specFile   = "spec.arbor.yaml"
-	codeFile   = "spec_arbor.go"
-	errorsFile = "errors.txt"
+	specFile    = "spec.arbor.yaml"
+	codeFile    = "spec_arbor.go"
+	errorsFile  = "errors.txt"
+	mermaidFile = "spec.mmd" // arbor graph --format mermaid
+	dotFile     = "spec.dot" // arbor graph --format dot
 )
 
 // goldenCases returns the folders of golden/ that hold a spec.
@@ -46,8 +49,9 @@ func goldenCases(t *testing.T) []string {
 }
 
 // TestGolden regenerates or revalidates every golden case and compares the
-// result with the expected file: spec_arbor.go for a valid spec, errors.txt
-// for an invalid one. With -update it rewrites them.
+// result with the expected files: spec_arbor.go and the drawings spec.mmd and
+// spec.dot for a valid spec, errors.txt for an invalid one. With -update it
+// rewrites them.
 func TestGolden(t *testing.T) {
 	for _, dir := range goldenCases(t) {
 		name := filepath.Base(dir)
@@ -56,26 +60,35 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []byte
-			want, other := codeFile, errorsFile
+			want := map[string][]byte{}
 			s, err := spec.Parse(specFile, src)
 			if err != nil {
-				got = []byte(err.Error() + "\n")
-				want, other = errorsFile, codeFile
+				want[errorsFile] = []byte(err.Error() + "\n")
 			} else {
-				got, err = gen.Generate(s, gen.Options{Package: name, Source: specFile})
+				want[codeFile], err = gen.Generate(s, gen.Options{Package: name, Source: specFile})
 				if err != nil {
 					t.Fatalf("generate: %v", err)
 				}
-			}
-			check(t, filepath.Join(dir, want), got)
-			if _, err := os.Stat(filepath.Join(dir, other)); err == nil {
-				if *update {
-					if err := os.Remove(filepath.Join(dir, other)); err != nil {
-						t.Fatal(err)
+				for file, f := range map[string]graph.Format{mermaidFile: graph.Mermaid, dotFile: graph.DOT} {
+					if want[file], err = graph.Draw(s, f); err != nil {
+						t.Fatalf("graph: %v", err)
 					}
-				} else {
-					t.Errorf("%s exists, but the spec gives %s", other, want)
+				}
+			}
+			for _, file := range []string{codeFile, errorsFile, mermaidFile, dotFile} {
+				got, ok := want[file]
+				if ok {
+					check(t, filepath.Join(dir, file), got)
+					continue
+				}
+				if _, err := os.Stat(filepath.Join(dir, file)); err == nil {
+					if *update {
+						if err := os.Remove(filepath.Join(dir, file)); err != nil {
+							t.Fatal(err)
+						}
+					} else {
+						t.Errorf("%s exists, but the spec does not give it", file)
+					}
 				}
 			}
 		})
