@@ -13,6 +13,7 @@ import (
 // machine describes where the figures were measured.
 type machine struct {
 	cpu, goVersion, otp, kernel string
+	arbor                       string // the commit measured
 	cores                       int
 	loadBefore, loadAfter       string
 	loadMax                     float64 // the highest 1-minute load seen as a measurement started
@@ -52,6 +53,20 @@ func describeMachine(otp string) machine {
 		m.otp = strings.TrimSpace(string(out))
 	}
 	return m
+}
+
+// commit names the commit of arbor's repository at root, and says when the
+// runtime, spec or gen have changes not committed.
+func commit(root string) string {
+	out, err := exec.Command("git", "-C", root, "log", "-1", "--format=%h").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "-C", root, "status", "--porcelain", "--", "runtime", "spec", "gen", "cmd").Output(); err == nil && len(st) > 0 {
+		c += " with uncommitted changes"
+	}
+	return c
 }
 
 // loadAverage returns the 1, 5 and 15 minute load averages.

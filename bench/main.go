@@ -103,6 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	d := &driver{cfg: cfg, runs: *runs, stderr: stderr, data: map[string][]results{}, notes: map[string]string{}}
 	d.root, d.dir = moduleDirs()
 	d.machine = describeMachine(*otp)
+	d.machine.arbor = commit(d.root)
 	tmp, err := os.MkdirTemp("", "arbor-bench-")
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)

@@ -160,7 +160,7 @@ func rows() []row {
 func (d *driver) report(w io.Writer, selected []string) {
 	m := d.machine
 	fmt.Fprintf(w, "Machine: %s, %d cores, %s", m.cpu, m.cores, m.kernel)
-	fmt.Fprintf(w, "; %s; suture v4.0.6", m.goVersion)
+	fmt.Fprintf(w, "; %s; arbor %s; suture v4.0.6", m.goVersion, m.arbor)
 	if d.erl != "" && m.otp != "" {
 		fmt.Fprintf(w, "; %s", m.otp)
 	}
