@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -77,6 +78,9 @@ func formatRatio(r float64) string {
 	if math.IsNaN(r) {
 		return "—"
 	}
+	if r < 0.1 {
+		return fmt.Sprintf("%.3f×", r)
+	}
 	return fmt.Sprintf("%.2f×", r)
 }
 
@@ -101,7 +105,8 @@ type row struct {
 	check func(d *driver) (met, detail string)
 }
 
-func rows() []row {
+func rows(cfg config) []row {
+	n, fill := thousands(cfg.N), thousands(cfg.Fill)
 	ratioAtMost := func(peer string, limit float64, key string) func(d *driver) (string, string) {
 		return func(d *driver) (string, string) {
 			r := d.ratio("arbor", key, peer, key)
@@ -111,16 +116,16 @@ func rows() []row {
 	return []row{
 		{"restart-few", "restart latency p50, few restarts in window", keyRestartFew, micro, "≤ 0.5× suture",
 			ratioAtMost("suture", 0.5, keyRestartFew)},
-		{"restart-window", "restart latency p50, 20,000 restarts in window", keyRestartWindow, micro, "≤ 1.3× arbor's few-restarts figure",
+		{"restart-window", "restart latency p50, " + fill + " restarts in window", keyRestartWindow, micro, "≤ 1.3× arbor's few-restarts figure",
 			func(d *driver) (string, string) {
 				r := d.ratio("arbor", keyRestartWindow, "arbor", keyRestartFew)
 				return verdict(r <= 1.3, !math.IsNaN(r)), "is " + formatRatio(r)
 			}},
-		{"static", "start 100,000 static children, per child", keyStartStatic, micro, "≤ 0.35× suture",
+		{"static", "start " + n + " static children, per child", keyStartStatic, micro, "≤ 0.35× suture",
 			ratioAtMost("suture", 0.35, keyStartStatic)},
 		{"static", "… the same, again in the same process (warm)", keyStartStatic + warm, micro, "≤ 0.35× suture",
 			ratioAtMost("suture", 0.35, keyStartStatic+warm)},
-		{"dynamic", "100,000 dynamic starts, per child", keyStartDynamic, micro, "≤ 0.25× OTP",
+		{"dynamic", n + " dynamic starts, per child", keyStartDynamic, micro, "≤ 0.25× OTP",
 			ratioAtMost("otp", 0.25, keyStartDynamic)},
 		{"dynamic", "… the same, again in the same process (warm)", keyStartDynamic + warm, micro, "≤ 0.25× OTP",
 			ratioAtMost("otp", 0.25, keyStartDynamic+warm)},
@@ -133,11 +138,11 @@ func rows() []row {
 				ok := a <= 2900 && (math.IsNaN(s) || a < s) && (math.IsNaN(o) || a < o)
 				return verdict(ok, true), ""
 			}},
-		{"static", "stop 100,000 static children", keyStopStatic, milli, "≤ 0.5× suture",
+		{"static", "stop " + n + " static children", keyStopStatic, milli, "≤ 0.5× suture",
 			ratioAtMost("suture", 0.5, keyStopStatic)},
 		{"static", "… the same, again in the same process (warm)", keyStopStatic + warm, milli, "≤ 0.5× suture",
 			ratioAtMost("suture", 0.5, keyStopStatic+warm)},
-		{"dynamic", "stop 100,000 dynamic children", keyStopDynamic, milli, "≤ 0.5× suture",
+		{"dynamic", "stop " + n + " dynamic children", keyStopDynamic, milli, "≤ 0.5× suture",
 			ratioAtMost("suture", 0.5, keyStopDynamic)},
 		{"dynamic", "… the same, again in the same process (warm)", keyStopDynamic + warm, milli, "≤ 0.5× suture",
 			ratioAtMost("suture", 0.5, keyStopDynamic+warm)},
@@ -171,7 +176,7 @@ func (d *driver) report(w io.Writer, selected []string) {
 
 	fmt.Fprintln(w, "| work | arbor | suture | OTP | arbor/suture | arbor/OTP | target | met |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|---|---|")
-	for _, r := range rows() {
+	for _, r := range rows(d.cfg) {
 		if !slices.Contains(selected, r.item) {
 			continue
 		}
@@ -193,13 +198,13 @@ func (d *driver) report(w io.Writer, selected []string) {
 		fmt.Fprintln(w, "|---|--:|--:|--:|")
 		fmt.Fprintf(w, "| restart latency p50: a loop that starts a new goroutine when one returns | %s | — | — |\n",
 			micro.format(d.median("go", keyRestartFew)))
-		fmt.Fprintf(w, "| spawn 100,000, per child | %s | %s | %s |\n",
+		fmt.Fprintf(w, "| spawn %s, per child | %s | %s | %s |\n", thousands(d.cfg.N),
 			micro.format(d.median("go", keyStartDynamic)), micro.format(d.median("go-ctx", keyStartDynamic)), micro.format(d.median("otp-floor", keySpawn)))
 		fmt.Fprintf(w, "| … again in the same process (warm) | %s | %s | %s |\n",
 			micro.format(d.median("go", keyStartDynamic+warm)), micro.format(d.median("go-ctx", keyStartDynamic+warm)), micro.format(d.median("otp-floor", keySpawn+warm)))
 		fmt.Fprintf(w, "| memory per idle child | %s | %s | %s |\n",
 			kilo.format(d.median("go", keyMemIdle)), kilo.format(d.median("go-ctx", keyMemIdle)), kilo.format(d.median("otp-floor", keyMem)))
-		fmt.Fprintf(w, "| stop 100,000 | %s | %s | — |\n",
+		fmt.Fprintf(w, "| stop %s | %s | %s | — |\n", thousands(d.cfg.N),
 			milli.format(d.median("go", keyStopDynamic)), milli.format(d.median("go-ctx", keyStopDynamic)))
 		fmt.Fprintf(w, "| message round trip | %s (channels) | — | %s |\n",
 			micro.format(d.median("go", keyCall)), micro.format(d.median("otp-floor", keyRoundTrip)))
@@ -245,4 +250,13 @@ func plain(v float64) string {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.1f", v)
+}
+
+// thousands writes n with commas: 100,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
