@@ -7,6 +7,9 @@
 %%   erlc -o /tmp bench/otp/*.erl
 %%   erl -noshell -pa /tmp -run arbor_bench main ITEM N BATCHES PER_BATCH FILL SAMPLES CALLS
 %%
+%% or, with no erlc step, escript bench/otp/run.escript ITEM N ... (the same
+%% arguments).
+%%
 %% ITEM is restart-few, restart-window, static, dynamic, call or floor.
 %% Children are plain linked processes (spawn_link), the nearest thing
 %% to a Go service's goroutine; reports are turned off, as the Go peers'
