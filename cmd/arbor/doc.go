@@ -1,10 +1,15 @@
-// Command arbor validates supervision-tree specs and generates their Go code.
+// Command arbor validates supervision-tree specs, generates their Go code,
+// checks that generated code is up to date, draws the trees and prints the
+// JSON Schema of the spec language.
 //
 // Usage:
 //
-//	arbor generate [-o file] SPEC...   write SPEC's generated code beside it
-//	arbor validate SPEC...             print every error of each SPEC
-//	arbor version                      print arbor's version
+//	arbor generate [-o file] SPEC...           write SPEC's generated code beside it
+//	arbor validate SPEC...                     print every error of each SPEC
+//	arbor check [-o file] SPEC|DIR|PATTERN...  fail, with a diff, on stale generated code
+//	arbor graph [--format mermaid|dot] SPEC    draw SPEC's tree
+//	arbor schema                               print the JSON Schema of the spec language
+//	arbor version                              print arbor's version
 //
 // generate writes the code of x.arbor.yaml to x_arbor.go in the same
 // directory (or to -o, with one spec), atomically, and writes nothing for a
@@ -14,7 +19,13 @@
 //
 //	//go:generate go run github.com/arborgo/arbor/cmd/arbor generate x.arbor.yaml
 //
+// check regenerates in memory and prints a unified diff for each generated
+// file that differs from what generate would write; "arbor check ./..."
+// checks every spec below the current directory.
+//
 // Errors are printed one per line as "file:line:col: message". The exit
 // status is 0 on success, 1 when a spec has errors or a file cannot be read
-// or written, and 2 for a usage error.
+// or written, and 2 for a usage error; check exits 0 when everything is up
+// to date, 1 when a generated file is stale or missing, and 2 on any error.
+// docs/cli.md describes every command.
 package main

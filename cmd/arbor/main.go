@@ -1,18 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/arborgo/arbor/gen"
+	"github.com/arborgo/arbor/graph"
+	"github.com/arborgo/arbor/schema"
 	"github.com/arborgo/arbor/spec"
 )
 
@@ -20,7 +22,7 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Exit statuses.
+// Exit statuses. check has its own: 0 fresh, 1 stale, 2 any error.
 const (
 	exitOK    = 0
 	exitFail  = 1 // a spec has errors, or a file could not be read or written
@@ -70,6 +72,81 @@ $GOPACKAGE that go generate sets:
 file:line:col: message, sorted by position. It exits 1 when a spec has errors.
 `,
 			run: runValidate,
+		},
+		{
+			name:  "check",
+			args:  "[-o file] SPEC|DIR|PATTERN...",
+			short: "check that generated files are up to date, printing a diff when not",
+			long: `Check regenerates the code of each spec in memory and compares it with the
+file generate would write (x_arbor.go beside x.arbor.yaml, or -o with one
+SPEC). It writes nothing. For a file that is stale or missing, it prints a
+unified diff to standard output, from the file on disk to what generate would
+write, so that CI shows what changed:
+
+	go run github.com/arborgo/arbor/cmd/arbor check ./...
+
+A DIR checks the *.arbor.yaml (and *.arbor.yml) files in it; a PATTERN
+ending in /... checks those below it too, as the go command walks packages:
+it skips testdata, directories whose name starts with . or _, and other
+modules (directories with their own go.mod).
+
+The package of the generated code is the spec's package: key, else that of
+the existing generated file, else $GOPACKAGE, else that of the other Go
+files beside it.
+
+Exit status: 0 when every generated file is up to date, 1 when one is stale
+or missing, 2 on an error (a spec with errors, printed as file:line:col:
+message; a file that cannot be read; a wrong command line).
+`,
+			flags: func(fs *pflag.FlagSet) any {
+				return fs.StringP("output", "o", "", "compare with `file` (with one SPEC only)")
+			},
+			run: runCheck,
+		},
+		{
+			name:  "graph",
+			args:  "[--format mermaid|dot] [--markdown] SPEC",
+			short: "draw a spec's supervision tree as Mermaid or Graphviz DOT",
+			long: `Graph prints a drawing of the supervision tree of SPEC: applications and
+their dependencies, supervisors with their strategy and intensity, children
+in start order with their restart and shutdown, dynamic supervisors and their
+templates.
+
+The default format, mermaid, is a Mermaid flowchart: paste it into
+mermaid.live, or into Markdown inside a mermaid code block, which GitHub
+renders (--markdown adds the block around it). The dot format is for
+Graphviz:
+
+	arbor graph --format dot tree.arbor.yaml | dot -Tsvg -o tree.svg
+
+It exits 1 when the spec has errors, which it prints as validate does.
+`,
+			flags: func(fs *pflag.FlagSet) any {
+				o := &graphOptions{}
+				fs.StringVarP(&o.format, "format", "f", "mermaid", "the `format`: mermaid or dot")
+				fs.BoolVar(&o.markdown, "markdown", false, "wrap the drawing in a Markdown code block")
+				return o
+			},
+			run: runGraph,
+		},
+		{
+			name:  "schema",
+			short: "print the JSON Schema of the spec language, for editors",
+			long: `Schema prints the JSON Schema (draft-07) of the spec language. Editors with
+yaml-language-server (VS Code's YAML extension, Neovim, Helix, JetBrains)
+use it to complete keys and values, show their documentation and mark
+mistakes as you type:
+
+	arbor schema > arbor.schema.json
+
+and, at the top of a spec:
+
+	# yaml-language-server: $schema=arbor.schema.json
+
+docs/cli.md has the editor settings that apply it to every *.arbor.yaml.
+The schema checks the shape of a spec; arbor validate checks the rest.
+`,
+			run: runSchema,
 		},
 		{
 			name:  "version",
@@ -243,7 +320,7 @@ func generate(path, out, pkg string, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "%s: %v\n", s.Pos, err)
 		return err
 	}
-	if err := writeFile(out, code); err != nil {
+	if err := writeFile(osFS{}, out, code); err != nil {
 		fmt.Fprintf(stderr, "arbor: %v\n", err)
 		return err
 	}
@@ -266,42 +343,6 @@ func relSource(spec, out string) (string, error) {
 		return filepath.ToSlash(absSpec), nil
 	}
 	return filepath.ToSlash(rel), nil
-}
-
-// writeFile replaces path with data atomically: it writes a temporary file
-// in the same directory and renames it over path. It leaves an existing file
-// with the same content untouched.
-func writeFile(path string, data []byte) (err error) {
-	mode := os.FileMode(0o644)
-	if info, err := os.Stat(path); err == nil {
-		if !info.Mode().IsRegular() {
-			return fmt.Errorf("%s is not a regular file", path)
-		}
-		mode = info.Mode().Perm()
-		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
-			return nil
-		}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func runVersion(c *command, _ any, args []string, stdout, stderr io.Writer) int {
@@ -341,4 +382,43 @@ func version() string {
 		}
 	}
 	return v
+}
+
+type graphOptions struct {
+	format   string
+	markdown bool
+}
+
+func runGraph(c *command, opts any, args []string, stdout, stderr io.Writer) int {
+	o := opts.(*graphOptions)
+	if len(args) != 1 {
+		return c.usageError(stderr, "graph takes exactly one SPEC")
+	}
+	format := graph.Format(o.format)
+	if !slices.Contains(graph.Formats(), format) {
+		return c.usageError(stderr, fmt.Sprintf("unknown format %q; allowed: mermaid, dot", o.format))
+	}
+	s := load(args[0], stderr)
+	if s == nil {
+		return exitFail
+	}
+	out, err := graph.Draw(s, format)
+	if err != nil {
+		fmt.Fprintf(stderr, "arbor: %v\n", err)
+		return exitFail
+	}
+	if o.markdown {
+		fmt.Fprintf(stdout, "```%s\n%s```\n", format, out)
+		return exitOK
+	}
+	stdout.Write(out)
+	return exitOK
+}
+
+func runSchema(c *command, _ any, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		return c.usageError(stderr, "schema takes no arguments")
+	}
+	stdout.Write(schema.JSON())
+	return exitOK
 }

@@ -66,6 +66,15 @@ func TestUsage(t *testing.T) {
 		{[]string{"generate", "--bogus", "x.yaml"}, exitUsage, "", "unknown flag: --bogus"},
 		{[]string{"generate", "-o", "out.go", "a.yaml", "b.yaml"}, exitUsage, "", "-o needs exactly one SPEC"},
 		{[]string{"version", "extra"}, exitUsage, "", "takes no arguments"},
+		{[]string{"check", "--help"}, exitOK, "Usage: arbor check", ""},
+		{[]string{"graph", "-h"}, exitOK, "Usage: arbor graph", ""},
+		{[]string{"schema", "--help"}, exitOK, "Usage: arbor schema", ""},
+		{[]string{"help", "check"}, exitOK, "Exit status: 0 when every generated file is up to date", ""},
+		{[]string{"check"}, exitUsage, "", "no SPEC given"},
+		{[]string{"graph"}, exitUsage, "", "graph takes exactly one SPEC"},
+		{[]string{"graph", "a.yaml", "b.yaml"}, exitUsage, "", "graph takes exactly one SPEC"},
+		{[]string{"graph", "--format", "svg", "a.yaml"}, exitUsage, "", `unknown format "svg"; allowed: mermaid, dot`},
+		{[]string{"schema", "extra"}, exitUsage, "", "takes no arguments"},
 	} {
 		code, stdout, stderr := arbor(t, tc.args...)
 		if code != tc.code || !strings.Contains(stdout, tc.stdout) || !strings.Contains(stderr, tc.stderr) {

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"go/parser"
+	"go/token"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/arborgo/arbor/gen"
+	"github.com/arborgo/arbor/internal/diff"
+)
+
+// Exit statuses of check.
+const (
+	checkFresh = 0
+	checkStale = 1
+	checkError = 2
+)
+
+func runCheck(c *command, opts any, args []string, stdout, stderr io.Writer) int {
+	output := *opts.(*string)
+	if len(args) == 0 {
+		return c.usageError(stderr, "no SPEC given")
+	}
+	specs, err := expand(args, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "arbor check: %v\n", err)
+		return checkError
+	}
+	if output != "" && len(specs) != 1 {
+		return c.usageError(stderr, "-o needs exactly one SPEC")
+	}
+	status := checkFresh
+	for _, path := range specs {
+		out := output
+		if out == "" {
+			out = gen.OutputPath(path)
+		}
+		status = max(status, check(path, out, stdout, stderr))
+	}
+	return status
+}
+
+// check compares the file at out with the code generated from the spec at
+// path, printing a diff when they differ.
+func check(path, out string, stdout, stderr io.Writer) int {
+	s := load(path, stderr)
+	if s == nil {
+		return checkError
+	}
+	source, err := relSource(path, out)
+	if err != nil {
+		fmt.Fprintf(stderr, "arbor: %v\n", err)
+		return checkError
+	}
+	have, err := os.ReadFile(out)
+	missing := errors.Is(err, fs.ErrNotExist)
+	if err != nil && !missing {
+		fmt.Fprintf(stderr, "arbor: %v\n", err)
+		return checkError
+	}
+	code, err := gen.Generate(s, gen.Options{Package: packageFor(out, have), Source: source})
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", s.Pos, err)
+		return checkError
+	}
+	if !missing && bytes.Equal(have, code) {
+		return checkFresh
+	}
+	oldName := "a/" + filepath.ToSlash(out)
+	if missing {
+		oldName = "/dev/null"
+	}
+	io.WriteString(stdout, diff.Unified(oldName, "b/"+filepath.ToSlash(out), have, code))
+	what := "stale"
+	if missing {
+		what = "missing"
+	}
+	fmt.Fprintf(stderr, "%s is %s: run arbor generate %s (or go generate)\n", out, what, path)
+	return checkStale
+}
+
+// packageFor returns the package generated code at out belongs to when its
+// spec names none: that of the file at out (whose content is have), else
+// $GOPACKAGE, else that of the other Go files of the directory; or "".
+func packageFor(out string, have []byte) string {
+	if name := packageClause(out, have); name != "" {
+		return name
+	}
+	if name := os.Getenv("GOPACKAGE"); name != "" {
+		return name
+	}
+	dir := filepath.Dir(out)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	for _, e := range entries {
+		name := e.Name()
+		p := filepath.Join(dir, name)
+		if e.Type().IsRegular() && strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go") && p != filepath.Clean(out) {
+			if src, err := os.ReadFile(p); err == nil {
+				if pkg := packageClause(p, src); pkg != "" {
+					return pkg
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// packageClause returns the package name of the Go source src, or "".
+func packageClause(name string, src []byte) string {
+	if len(src) == 0 {
+		return ""
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), name, src, parser.PackageClauseOnly)
+	if err != nil {
+		return ""
+	}
+	return f.Name.Name
+}
+
+// expand turns arguments into spec paths: a file is itself; a directory is
+// the specs in it; dir/... is the specs in dir and below, skipping what the
+// go command skips (testdata, names starting with . or _) and other modules.
+// A pattern that matches nothing gets a warning.
+func expand(args []string, stderr io.Writer) ([]string, error) {
+	var specs []string
+	for _, arg := range args {
+		dir, recursive := strings.CutSuffix(filepath.ToSlash(arg), "/...")
+		if arg == "..." {
+			dir, recursive = ".", true
+		}
+		if !recursive {
+			info, err := os.Stat(arg)
+			if err != nil {
+				return nil, err
+			}
+			if !info.IsDir() {
+				specs = append(specs, arg)
+				continue
+			}
+			dir = arg
+		}
+		found, err := findSpecs(filepath.FromSlash(dir), recursive)
+		if err != nil {
+			return nil, err
+		}
+		if len(found) == 0 {
+			fmt.Fprintf(stderr, "arbor check: warning: %q matched no specs\n", arg)
+		}
+		specs = append(specs, found...)
+	}
+	return specs, nil
+}
+
+// isSpec reports whether a file name is that of a spec: *.arbor.yaml or
+// *.arbor.yml.
+func isSpec(name string) bool {
+	return strings.HasSuffix(name, ".arbor.yaml") || strings.HasSuffix(name, ".arbor.yml")
+}
+
+func findSpecs(root string, recursive bool) ([]string, error) {
+	var specs []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path == root {
+				return nil
+			}
+			name := d.Name()
+			if !recursive || name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+				return filepath.SkipDir
+			}
+			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
+				return filepath.SkipDir // another module
+			}
+			return nil
+		}
+		if d.Type().IsRegular() && isSpec(d.Name()) {
+			specs = append(specs, path)
+		}
+		return nil
+	})
+	slices.Sort(specs)
+	return specs, err
+}
