@@ -77,17 +77,17 @@ func TestKeywords(t *testing.T) {
 
 func TestCompileRefuses(t *testing.T) {
 	for schema, want := range map[string]string{
-		`{"format": "email"}`:                       `unsupported keyword "format"`,
+		`{"format": "email"}`:                        `unsupported keyword "format"`,
 		`{"properties": {"a": {"dependencies": 1}}}`: `#/properties/a: unsupported keyword "dependencies"`,
-		`{"$ref": "#/definitions/missing"}`:         `does not resolve`,
-		`{"$ref": "other.json#/x"}`:                 `not a pointer into this document`,
-		`{"$ref": "#", "type": "string"}`:           `"type" beside $ref`,
-		`{"pattern": "("}`:                          `pattern "("`,
-		`{"type": "float"}`:                         `unknown type "float"`,
-		`{"items": [true, false]}`:                  `tuple validation`,
-		`{"anyOf": []}`:                             `not a non-empty list`,
-		`3`:                                         `must be an object or a boolean`,
-		`{`:                                         `not JSON`,
+		`{"$ref": "#/definitions/missing"}`:          `does not resolve`,
+		`{"$ref": "other.json#/x"}`:                  `not a pointer into this document`,
+		`{"$ref": "#", "type": "string"}`:            `"type" beside $ref`,
+		`{"pattern": "("}`:                           `pattern "("`,
+		`{"type": "float"}`:                          `unknown type "float"`,
+		`{"items": [true, false]}`:                   `tuple validation`,
+		`{"anyOf": []}`:                              `not a non-empty list`,
+		`3`:                                          `must be an object or a boolean`,
+		`{`:                                          `not JSON`,
 	} {
 		if _, err := Compile([]byte(schema)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Compile(%s) = %v, want an error with %q", schema, err, want)
