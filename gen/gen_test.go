@@ -6,9 +6,11 @@ import (
 	"go/ast"
 	"go/format"
 	"go/parser"
+	"go/scanner"
 	"go/token"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -143,8 +145,10 @@ func declared(s *spec.Spec) map[string]bool {
 }
 
 // FuzzGenerate checks that whatever a valid spec holds, the generated file
-// parses as Go and declares exactly the identifiers the spec calls for: no
-// spec content can add code to it.
+// is printable ASCII, parses as Go, declares exactly the identifiers the spec
+// calls for, and has the same tokens as the file generated with every free
+// text of the spec (string arguments, registry keys) replaced: such text can
+// only ever be the content of a string literal, never code.
 func FuzzGenerate(f *testing.F) {
 	paths, _ := filepath.Glob(filepath.Join("..", "golden", "*", "spec.arbor.yaml"))
 	for _, p := range paths {
@@ -155,6 +159,7 @@ func FuzzGenerate(f *testing.F) {
 		f.Add(src)
 	}
 	f.Add([]byte("version: 1\nsupervisors:\n  a:\n    children: [{id: x, start: F, args: [\"\\\"}, func init() {}//\", \"`\", \"\\u2028\"]}]\n"))
+	f.Add([]byte("version: 1\nregistries: {r: {}}\nsupervisors:\n  a:\n    children: [{id: x, start: F, args: [\"*/ \\u202e\\u2066 \\u200b \\ufeff а\", \"\\0\\x7f\\n`\"], name: {registry: r, key: \"\\\")}\\nfunc init() { panic(1) }\\n//\"}}]\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		s, err := spec.Parse("fuzz.arbor.yaml", src)
 		if err != nil {
@@ -164,10 +169,16 @@ func FuzzGenerate(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Generate of a valid spec: %v", err)
 		}
+		for i, c := range out {
+			if c >= 0x7f || c < 0x20 && c != '\n' && c != '\t' {
+				t.Fatalf("generated code has the byte %#x at offset %d:\n%s", c, i, out)
+			}
+		}
 		file, err := parser.ParseFile(token.NewFileSet(), "out.go", out, parser.ParseComments)
 		if err != nil {
 			t.Fatalf("generated code does not parse: %v\n%s", err, out)
 		}
+		sameTokens(t, src, out)
 		want := declared(s)
 		for _, d := range file.Decls {
 			switch d := d.(type) {
@@ -199,4 +210,80 @@ func FuzzGenerate(f *testing.F) {
 			t.Errorf("missing declarations: %v", want)
 		}
 	})
+}
+
+// sameTokens generates the spec src again with its free text replaced by
+// placeholders, and checks that the two files have the same tokens but for
+// string literals, and that those that differ hold text of the spec.
+func sameTokens(t *testing.T, src, out []byte) {
+	t.Helper()
+	s, err := spec.Parse("fuzz.arbor.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := map[string]bool{}
+	n := 0
+	placeholder := func(v *string) {
+		free[*v] = true
+		*v = "placeholder" + strconv.Itoa(n)
+		n++
+	}
+	args := func(list []spec.Arg) {
+		for i := range list {
+			if list[i].Kind == spec.StringArg {
+				placeholder(&list[i].String)
+			}
+		}
+	}
+	for _, sup := range s.Supervisors {
+		for _, c := range sup.Children {
+			args(c.Args)
+			if c.Name != nil {
+				placeholder(&c.Name.Key.Val)
+			}
+		}
+		if sup.Template != nil {
+			args(sup.Template.Args)
+		}
+	}
+	other, err := gen.Generate(s, gen.Options{Package: "p"})
+	if err != nil {
+		t.Fatalf("Generate with placeholders: %v", err)
+	}
+	a, b := tokens(out), tokens(other)
+	if len(a) != len(b) {
+		t.Fatalf("%d tokens, %d with placeholders:\n%s", len(a), len(b), out)
+	}
+	for i := range a {
+		if a[i].tok != b[i].tok {
+			t.Fatalf("token %d is %v, %v with placeholders", i, a[i].tok, b[i].tok)
+		}
+		if a[i].lit == b[i].lit {
+			continue
+		}
+		v, err := strconv.Unquote(a[i].lit)
+		if a[i].tok != token.STRING || err != nil || !free[v] {
+			t.Fatalf("token %d is %s, %s with placeholders", i, a[i].lit, b[i].lit)
+		}
+	}
+}
+
+type tok struct {
+	tok token.Token
+	lit string
+}
+
+// tokens returns the tokens of Go source, comments left out.
+func tokens(src []byte) []tok {
+	fset := token.NewFileSet()
+	var s scanner.Scanner
+	s.Init(fset.AddFile("x.go", -1, len(src)), src, nil, 0)
+	var out []tok
+	for {
+		_, t, lit := s.Scan()
+		if t == token.EOF {
+			return out
+		}
+		out = append(out, tok{t, lit})
+	}
 }
