@@ -47,7 +47,7 @@ func checkFunc(f Func) error {
 			return err
 		}
 		if !isGoIdent(f.Name) || !isExported(f.Name) {
-			return fmt.Errorf("%q after the import path is not an exported go identifier", f.Name)
+			return fmt.Errorf("%+q after the import path is not an exported go identifier", f.Name)
 		}
 		return nil
 	}
@@ -59,7 +59,7 @@ func checkFunc(f Func) error {
 	case f.Name == "_":
 		return errors.New("the blank identifier names no function")
 	case IsKeyword(f.Name):
-		return fmt.Errorf("%q is a go keyword", f.Name)
+		return fmt.Errorf("%+q is a go keyword", f.Name)
 	}
 	return nil
 }
@@ -75,15 +75,15 @@ func checkImportPath(p string) error {
 	}
 	for _, elem := range strings.Split(p, "/") {
 		if elem == "" {
-			return fmt.Errorf("import path %q has an empty element", p)
+			return fmt.Errorf("import path %+q has an empty element", p)
 		}
 		if elem[0] == '.' {
-			return fmt.Errorf("import path %q has an element starting with a dot", p)
+			return fmt.Errorf("import path %+q has an element starting with a dot", p)
 		}
 		for i := 0; i < len(elem); i++ {
 			c := elem[i]
 			if !isLetter(c) && !isDigit(c) && !strings.ContainsRune("-._~+", rune(c)) {
-				return fmt.Errorf("import path %q has the invalid character %q", p, c)
+				return fmt.Errorf("import path %+q has the invalid character %+q", p, c)
 			}
 		}
 	}
@@ -161,7 +161,7 @@ func ParseType(s string) (*TypeExpr, error) {
 		return nil, err
 	}
 	if p.i != len(s) {
-		return nil, fmt.Errorf("unexpected %q at offset %d", s[p.i:], p.i)
+		return nil, fmt.Errorf("unexpected %+q at offset %d", s[p.i:], p.i)
 	}
 	return t, nil
 }
@@ -238,7 +238,7 @@ func (p *typeParser) typ(depth int) (*TypeExpr, error) {
 	}
 	name := p.s[p.i:j]
 	if name == "" {
-		return nil, fmt.Errorf("unexpected %q at offset %d", p.s[p.i:], p.i)
+		return nil, fmt.Errorf("unexpected %+q at offset %d", p.s[p.i:], p.i)
 	}
 	p.i = j
 	t := &TypeExpr{Kind: NamedType, Name: name}
@@ -267,17 +267,17 @@ func checkType(t *TypeExpr, depth int) error {
 				return err
 			}
 			if !isGoIdent(t.Name) || !isExported(t.Name) {
-				return fmt.Errorf("%q after the import path is not an exported go identifier", t.Name)
+				return fmt.Errorf("%+q after the import path is not an exported go identifier", t.Name)
 			}
 			return nil
 		}
 		switch {
 		case !isGoIdent(t.Name):
-			return fmt.Errorf("%q is not a go type name", t.Name)
+			return fmt.Errorf("%+q is not a go type name", t.Name)
 		case t.Name == "_":
 			return errors.New("the blank identifier names no type")
 		case IsKeyword(t.Name):
-			return fmt.Errorf("%q is a go keyword; allowed forms: Name, import/path.Name, *T, []T, [N]T, map[K]V", t.Name)
+			return fmt.Errorf("%+q is a go keyword; allowed forms: Name, import/path.Name, *T, []T, [N]T, map[K]V", t.Name)
 		}
 		return nil
 	case PointerType, SliceType:

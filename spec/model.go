@@ -238,7 +238,7 @@ func (a Arg) describe() string {
 	case FloatArg:
 		return strconv.FormatFloat(a.Float, 'g', -1, 64)
 	case StringArg:
-		return strconv.Quote(a.String)
+		return strconv.QuoteToASCII(a.String)
 	case BoolArg:
 		return strconv.FormatBool(a.Bool)
 	case NullArg:

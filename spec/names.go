@@ -89,49 +89,46 @@ func IsPredeclared(s string) bool {
 // didYouMean returns the candidate closest to s when it is close enough to be
 // a likely typo, or "". It is for the short, fixed lists of keys.
 func didYouMean(s string, candidates []string) string {
-	work := len(s) * 64 * len(candidates)
+	work := (len(s) + 1) * 65 * len(candidates)
 	return closest(s, candidates, &work)
 }
 
 // closest returns the candidate closest to s when it is close enough to be
-// a likely typo, or "". It spends at most *work compared bytes, deducting
-// what it spends, and gives no hint once the work is spent.
+// a likely typo, or "". It compares characters, not bytes, so that an
+// invisible or look-alike character counts as one typo. It spends at most
+// *work compared characters, deducting what it spends, and gives no hint
+// once the work is spent.
 func closest(s string, candidates []string, work *int) string {
+	lower := []rune(strings.ToLower(s))
 	limit := 2
-	if len(s) <= 4 {
+	if len(lower) <= 4 {
 		limit = 1
 	}
-	lower := strings.ToLower(s)
 	best, bestDist := "", -1
 	for _, c := range candidates {
-		if d := len(lower) - len(c); d > limit || -d > limit {
+		cr := []rune(c)
+		if d := len(lower) - len(cr); d > limit || -d > limit {
 			continue // too far apart in length to be within the limit
 		}
-		cost := (len(lower) + 1) * (len(c) + 1)
+		cost := (len(lower) + 1) * (len(cr) + 1)
 		if *work < cost {
 			return ""
 		}
 		*work -= cost
-		d := editDistance(lower, c)
+		d := editDistance(lower, cr)
 		if bestDist < 0 || d < bestDist {
 			best, bestDist = c, d
 		}
 	}
-	if bestDist >= 0 && bestDist <= limit && bestDist < len(s) {
+	if bestDist >= 0 && bestDist <= limit && bestDist < len(lower) {
 		return best
 	}
 	return ""
 }
 
-// editDistance is the Levenshtein distance between a and b, bytewise; inputs
-// are keys, which are short.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		if a == b {
-			return 0
-		}
-		return 64
-	}
+// editDistance is the Levenshtein distance between a and b; the caller
+// bounds their lengths.
+func editDistance(a, b []rune) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

@@ -44,7 +44,7 @@ func Parse(filename string, src []byte) (*Spec, error) {
 	if err := checkInput(filename, src); err != nil {
 		return nil, ErrorList{err}
 	}
-	d := &decoder{file: filename, budget: MaxAliasExpansion, sizes: map[*yaml.Node]int{}, suppressed: map[Pos]bool{}}
+	d := &decoder{file: filename, src: src, budget: MaxAliasExpansion, sizes: map[*yaml.Node]int{}, suppressed: map[Pos]bool{}}
 	s := d.document(src)
 	var list ErrorList
 	list = append(list, d.errs.list...)
@@ -93,13 +93,16 @@ func checkInput(filename string, src []byte) *Error {
 				line, lineStart = line+1, i+1
 			}
 		default:
-			if c < utf8.RuneSelf {
+			if c >= 0x20 && c < 0x7f || c == '\t' || c == '\r' {
 				continue
 			}
 			r, size := utf8.DecodeRune(src[i:])
+			p := Pos{File: filename, Line: line, Col: utf8.RuneCount(src[lineStart:i]) + 1}
 			if r == utf8.RuneError && size == 1 {
-				p := Pos{File: filename, Line: line, Col: utf8.RuneCount(src[lineStart:i]) + 1}
 				return &Error{p, fmt.Sprintf("invalid utf-8 (byte 0x%02x at offset %d); a spec is utf-8 text", c, i)}
+			}
+			if !yamlPrintable(r) {
+				return &Error{p, fmt.Sprintf("character %U is not allowed in yaml, which is printable text", r)}
 			}
 			i += size - 1
 		}
@@ -107,10 +110,19 @@ func checkInput(filename string, src []byte) *Error {
 	return nil
 }
 
+// yamlPrintable reports whether YAML allows r in a file (the YAML 1.2
+// c-printable set, as the YAML parser checks it, less tab, CR and LF, which
+// the caller allows).
+func yamlPrintable(r rune) bool {
+	return r >= 0x20 && r <= 0x7e || r == 0x85 || r >= 0xa0 && r <= 0xd7ff ||
+		r >= 0xe000 && r <= 0xfffd || r >= 0x10000 && r <= 0x10ffff
+}
+
 // decoder turns YAML nodes into the model. It reports type, syntax and
 // key errors; the rules that need the whole model are validate's.
 type decoder struct {
 	file       string
+	src        []byte
 	errs       errs
 	budget     int                // alias expansion left
 	sizes      map[*yaml.Node]int // subtree sizes, memoized; -1 while being computed
@@ -127,7 +139,10 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 	d.errs.add(d.pos(n), format, args...)
 }
 
-var yamlLineError = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var (
+	yamlLineError = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	unknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+)
 
 // yamlError reports an error of the YAML parser, at its line when it has one.
 func (d *decoder) yamlError(err error) {
@@ -140,6 +155,15 @@ func (d *decoder) yamlError(err error) {
 		msg = m[2]
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
+		// The parser gives no line for an alias without an anchor: it
+		// is the first "*name" of the file.
+		if m := unknownAnchor.FindStringSubmatch(msg); m != nil && d.src != nil {
+			if i := bytes.Index(d.src, []byte("*"+m[1])); i >= 0 {
+				line := 1 + bytes.Count(d.src[:i], []byte("\n"))
+				lineStart := bytes.LastIndexByte(d.src[:i], '\n') + 1
+				p = Pos{File: d.file, Line: line, Col: utf8.RuneCount(d.src[lineStart:i]) + 1}
+			}
+		}
 	}
 	d.errs.add(p, "invalid yaml: %s", msg)
 }
@@ -323,7 +347,10 @@ func (d *decoder) mapping(n *yaml.Node, what string, allowed []string, fn func(k
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
-			d.merge(v, what, allowed, explicit, seen, fn, 0)
+			if !d.merge(v, what, allowed, explicit, seen, fn, 0) {
+				// What the mapping lacks may be what failed to merge.
+				d.suppressed[d.pos(n)] = true
+			}
 			continue
 		}
 		key, ok := d.key(k, what)
@@ -331,7 +358,7 @@ func (d *decoder) mapping(n *yaml.Node, what string, allowed []string, fn func(k
 			continue
 		}
 		if first := explicit[key]; first != k {
-			d.errorf(k, "duplicate key %q in %s (first at %s)", truncate(key), what, d.pos(first).short())
+			d.errorf(k, "duplicate key %+q in %s (first at %s)", truncate(key), what, d.pos(first).short())
 			continue
 		}
 		seen[key] = true
@@ -340,33 +367,36 @@ func (d *decoder) mapping(n *yaml.Node, what string, allowed []string, fn func(k
 }
 
 // merge applies the merge key "<<": its value is a mapping, or a list of
-// mappings, whose keys are added unless the mapping has them already.
-func (d *decoder) merge(v *yaml.Node, what string, allowed []string, explicit map[string]*yaml.Node, seen map[string]bool, fn func(key string, k, v *yaml.Node), depth int) {
+// mappings, whose keys are added unless the mapping has them already. It
+// reports whether everything merged.
+func (d *decoder) merge(v *yaml.Node, what string, allowed []string, explicit map[string]*yaml.Node, seen map[string]bool, fn func(key string, k, v *yaml.Node), depth int) bool {
 	if v = d.resolve(v); v == nil {
-		return
+		return false
 	}
 	if depth > maxMergeDepth {
 		d.errorf(v, "merge keys nest deeper than %d levels", maxMergeDepth)
-		return
+		return false
 	}
+	ok := true
 	switch v.Kind {
 	case yaml.SequenceNode:
 		for _, m := range v.Content {
 			if m.Kind == yaml.SequenceNode {
 				d.errorf(m, "merge key in %s must merge mappings, got a list", what)
+				ok = false
 				continue
 			}
-			d.merge(m, what, allowed, explicit, seen, fn, depth+1)
+			ok = d.merge(m, what, allowed, explicit, seen, fn, depth+1) && ok
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(v.Content); i += 2 {
 			k, val := v.Content[i], v.Content[i+1]
 			if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
-				d.merge(val, what, allowed, explicit, seen, fn, depth+1)
+				ok = d.merge(val, what, allowed, explicit, seen, fn, depth+1) && ok
 				continue
 			}
-			key, ok := d.key(k, what)
-			if !ok || seen[key] || explicit[key] != nil {
+			key, isKey := d.key(k, what)
+			if !isKey || seen[key] || explicit[key] != nil {
 				continue
 			}
 			seen[key] = true
@@ -374,7 +404,9 @@ func (d *decoder) merge(v *yaml.Node, what string, allowed []string, explicit ma
 		}
 	default:
 		d.errorf(v, "merge key in %s must merge a mapping, got %s", what, describe(v))
+		return false
 	}
+	return ok
 }
 
 func (d *decoder) key(k *yaml.Node, what string) (string, bool) {
@@ -399,9 +431,9 @@ func (d *decoder) field(m *yaml.Node, key string, k, v *yaml.Node, what string, 
 	}
 	if allowed != nil && !contains(allowed, key) {
 		if hint := didYouMean(key, allowed); hint != "" {
-			d.errorf(k, "unknown key %q in %s; did you mean %q?", truncate(key), what, hint)
+			d.errorf(k, "unknown key %+q in %s; did you mean %+q?", truncate(key), what, hint)
 		} else {
-			d.errorf(k, "unknown key %q in %s; allowed: %s", truncate(key), what, strings.Join(allowed, ", "))
+			d.errorf(k, "unknown key %+q in %s; allowed: %s", truncate(key), what, strings.Join(allowed, ", "))
 		}
 		return
 	}
@@ -454,7 +486,7 @@ func describe(n *yaml.Node) string {
 		case "!!null":
 			return "null"
 		case "!!str":
-			return "string " + strconv.Quote(truncate(n.Value))
+			return "string " + strconv.QuoteToASCII(truncate(n.Value))
 		case "!!int":
 			return "integer " + truncate(n.Value)
 		case "!!float":
@@ -464,7 +496,7 @@ func describe(n *yaml.Node) string {
 		case "!!timestamp":
 			return "timestamp " + truncate(n.Value) + " (quote it to make it a string)"
 		}
-		return strconv.Quote(truncate(n.Value))
+		return strconv.QuoteToASCII(truncate(n.Value))
 	}
 	return "nothing"
 }
@@ -523,7 +555,7 @@ func (d *decoder) boolean(n *yaml.Node, what string) (bool, bool) {
 	case "false", "False", "FALSE":
 		return false, true
 	}
-	d.errorf(n, "%s must be true or false, got %q", what, truncate(n.Value))
+	d.errorf(n, "%s must be true or false, got %+q", what, truncate(n.Value))
 	return false, false
 }
 
@@ -544,7 +576,7 @@ func (d *decoder) integer(n *yaml.Node, what string) (int64, bool) {
 		if errors.Is(err, strconv.ErrRange) {
 			d.errorf(n, "%s %s does not fit in a 64-bit integer", what, truncate(n.Value))
 		} else {
-			d.errorf(n, "%s must be an integer, got %q", what, truncate(n.Value))
+			d.errorf(n, "%s must be an integer, got %+q", what, truncate(n.Value))
 		}
 		return 0, false
 	}
@@ -618,7 +650,7 @@ func (d *decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {
 		dur, err := time.ParseDuration(n.Value)
 		if err != nil {
-			d.errorf(n, "%s %q is not a duration; want a go duration such as 1500ms or 5s, or an integer number of milliseconds", what, truncate(n.Value))
+			d.errorf(n, "%s %+q is not a duration; want a go duration such as 1500ms or 5s, or an integer number of milliseconds", what, truncate(n.Value))
 			return 0, false
 		}
 		return dur, true
@@ -649,7 +681,7 @@ func (d *decoder) shutdown(n *yaml.Node) (Value[Shutdown], bool) {
 			return Value[Shutdown]{Shutdown{Kind: ShutdownInfinity}, p}, true
 		}
 		if _, err := time.ParseDuration(r.Value); err != nil {
-			d.errorf(r, "shutdown %q is invalid; allowed: brutal_kill, infinity, a go duration such as 5s, or an integer number of milliseconds", truncate(r.Value))
+			d.errorf(r, "shutdown %+q is invalid; allowed: brutal_kill, infinity, a go duration such as 5s, or an integer number of milliseconds", truncate(r.Value))
 			return Value[Shutdown]{Pos: p}, false
 		}
 	}
@@ -664,14 +696,14 @@ func (d *decoder) function(n *yaml.Node, what string) Value[Func] {
 	}
 	f, err := ParseFunc(s)
 	if err != nil {
-		d.errorf(n, "%s %q is not a function: %v", what, truncate(s), err)
+		d.errorf(n, "%s %+q is not a function: %v", what, truncate(s), err)
 	}
 	return Value[Func]{f, d.pos(n)}
 }
 
 func (d *decoder) registry(name string, k, v *yaml.Node) *Registry {
 	r := &Registry{Name: name, Pos: d.pos(k), Keys: Value[string]{Val: "unique"}}
-	what := fmt.Sprintf("registry %q", truncate(name))
+	what := fmt.Sprintf("registry %+q", truncate(name))
 	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
 		return r
 	}
@@ -692,7 +724,7 @@ func (d *decoder) supervisor(name string, k, v *yaml.Node) *Supervisor {
 		AutoShutdown: Value[AutoShutdown]{Val: Never},
 		MaxChildren:  Value[int]{Val: Infinity},
 	}
-	what := fmt.Sprintf("supervisor %q", truncate(name))
+	what := fmt.Sprintf("supervisor %+q", truncate(name))
 	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
 		d.errorf(v, "%s must be a mapping with at least children (or dynamic: true), got null", what)
 		return sup
@@ -717,7 +749,7 @@ func (d *decoder) supervisor(name string, k, v *yaml.Node) *Supervisor {
 			switch r := v; {
 			case r.Kind == yaml.ScalarNode && r.ShortTag() == "!!str":
 				if r.Value != "infinity" {
-					d.errorf(r, "max_children %q is invalid; allowed: an integer >= 1 or infinity", truncate(r.Value))
+					d.errorf(r, "max_children %+q is invalid; allowed: an integer >= 1 or infinity", truncate(r.Value))
 				}
 				sup.MaxChildren = Value[int]{Infinity, p}
 			default:
@@ -837,12 +869,12 @@ func (d *decoder) extraArg(n *yaml.Node) (ExtraArg, bool) {
 	// is not a valid name or type.
 	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' })
 	if len(fields) != 2 {
-		d.errorf(n, "extra argument %q must be \"name type\", such as \"name string\"", truncate(s))
+		d.errorf(n, "extra argument %+q must be \"name type\", such as \"name string\"", truncate(s))
 		return ExtraArg{}, false
 	}
 	t, err := ParseType(fields[1])
 	if err != nil {
-		d.errorf(n, "extra argument %q has an invalid type: %v", truncate(s), err)
+		d.errorf(n, "extra argument %+q has an invalid type: %v", truncate(s), err)
 		return ExtraArg{}, false
 	}
 	return ExtraArg{Pos: d.pos(n), Name: fields[0], Type: t}, true
@@ -959,7 +991,7 @@ func (d *decoder) backoff(n *yaml.Node) *Backoff {
 
 func (d *decoder) application(name string, k, v *yaml.Node) *Application {
 	app := &Application{Name: name, Pos: d.pos(k), StartType: Value[Restart]{Val: Temporary}}
-	what := fmt.Sprintf("application %q", truncate(name))
+	what := fmt.Sprintf("application %+q", truncate(name))
 	if v.Kind != yaml.MappingNode {
 		// At the name: the error that the application has no supervisor,
 		// at the same place, is dropped as a consequence of this one.

@@ -69,7 +69,7 @@ func validate(s *Spec, e *errs) {
 	}
 	if p := s.Package.Val; p != "" || s.Package.Pos.IsValid() {
 		if !IsPackageName(p) {
-			c.add(at(s.Package.Pos, s.Pos), "package %q is not a valid go package name", truncate(p))
+			c.add(at(s.Package.Pos, s.Pos), "package %+q is not a valid go package name", truncate(p))
 		}
 	}
 	c.checkRegistries()
@@ -98,7 +98,7 @@ func (c *checker) identsOf(what string, p Pos, ids ...string) {
 func (c *checker) checkRegistries() {
 	fields := map[string]string{}
 	for _, r := range c.spec.Registries {
-		what := fmt.Sprintf("registry %q", truncate(r.Name))
+		what := fmt.Sprintf("registry %+q", truncate(r.Name))
 		if !IsName(r.Name) {
 			c.add(at(r.Pos, c.spec.Pos), "%s is not a valid name; names are an ascii letter followed by letters, digits and underscores", what)
 			continue
@@ -109,7 +109,7 @@ func (c *checker) checkRegistries() {
 		}
 		c.registries[r.Name] = r
 		if k := r.Keys.Val; k != "unique" && (k != "" || r.Keys.Pos.IsValid()) {
-			c.add(at(r.Keys.Pos, r.Pos), "keys %q of %s is not supported; allowed: unique", truncate(k), what)
+			c.add(at(r.Keys.Pos, r.Pos), "keys %+q of %s is not supported; allowed: unique", truncate(k), what)
 		}
 		field := CamelCase(r.Name)
 		if prev, ok := fields[field]; ok {
@@ -129,7 +129,7 @@ func (c *checker) indexSupervisors() {
 		c.add(c.spec.Pos, "the spec has no supervisors; at least one is required")
 	}
 	for _, sup := range c.spec.Supervisors {
-		what := fmt.Sprintf("supervisor %q", truncate(sup.Name))
+		what := fmt.Sprintf("supervisor %+q", truncate(sup.Name))
 		p := at(sup.Pos, c.spec.Pos)
 		if !IsName(sup.Name) {
 			c.add(p, "%s is not a valid name; names are an ascii letter followed by letters, digits and underscores", what)
@@ -158,10 +158,10 @@ func (c *checker) known(kind string, names []string) string {
 
 func (c *checker) unknown(p Pos, what, name, kind string, names []string) {
 	if hint := closest(name, names, &c.hintWork); hint != "" {
-		c.add(p, "%s the unknown %s %q; did you mean %q?", what, kind, truncate(name), hint)
+		c.add(p, "%s the unknown %s %+q; did you mean %+q?", what, kind, truncate(name), hint)
 		return
 	}
-	c.add(p, "%s the unknown %s %q; %s", what, kind, truncate(name), c.known(kind, names))
+	c.add(p, "%s the unknown %s %+q; %s", what, kind, truncate(name), c.known(kind, names))
 }
 
 func (c *checker) supervisorNames() []string {
@@ -185,13 +185,13 @@ func (c *checker) registryNames() []string {
 }
 
 func (c *checker) checkSupervisor(sup *Supervisor) {
-	what := fmt.Sprintf("supervisor %q", truncate(sup.Name))
+	what := fmt.Sprintf("supervisor %+q", truncate(sup.Name))
 	p := at(sup.Pos, c.spec.Pos)
 	switch st := sup.Strategy.Val; {
 	case st != OneForOne && st != OneForAll && st != RestForOne:
-		c.add(at(sup.Strategy.Pos, p), "strategy %q is invalid; allowed: one_for_one, one_for_all, rest_for_one", truncate(string(st)))
+		c.add(at(sup.Strategy.Pos, p), "strategy %+q is invalid; allowed: one_for_one, one_for_all, rest_for_one", truncate(string(st)))
 	case sup.Dynamic.Val && st != OneForOne:
-		c.add(at(sup.Strategy.Pos, p), "strategy %q is invalid for dynamic %s; allowed: one_for_one", st, what)
+		c.add(at(sup.Strategy.Pos, p), "strategy %+q is invalid for dynamic %s; allowed: one_for_one", st, what)
 	}
 	if r := sup.MaxRestarts.Val; r < 0 || r > MaxIntensity {
 		c.add(at(sup.MaxRestarts.Pos, p), "max_restarts %d is invalid; allowed: an integer from 0 to %d", r, MaxIntensity)
@@ -201,9 +201,9 @@ func (c *checker) checkSupervisor(sup *Supervisor) {
 	}
 	switch a := sup.AutoShutdown.Val; {
 	case a != Never && a != AnySignificant && a != AllSignificant:
-		c.add(at(sup.AutoShutdown.Pos, p), "auto_shutdown %q is invalid; allowed: never, any_significant, all_significant", truncate(string(a)))
+		c.add(at(sup.AutoShutdown.Pos, p), "auto_shutdown %+q is invalid; allowed: never, any_significant, all_significant", truncate(string(a)))
 	case sup.Dynamic.Val && a != Never:
-		c.add(at(sup.AutoShutdown.Pos, p), "auto_shutdown %q is invalid for dynamic %s; allowed: never", a, what)
+		c.add(at(sup.AutoShutdown.Pos, p), "auto_shutdown %+q is invalid for dynamic %s; allowed: never", a, what)
 	}
 	if !sup.Dynamic.Val {
 		if sup.MaxChildren.Pos.IsValid() {
@@ -239,17 +239,17 @@ func (c *checker) checkChildren(sup *Supervisor) {
 	var siblings []string // computed at the first unknown ref
 	for i, ch := range sup.Children {
 		id := ch.ID.Val
-		what := fmt.Sprintf("child %q", truncate(id))
+		what := fmt.Sprintf("child %+q", truncate(id))
 		p := at(ch.Pos, at(sup.Pos, c.spec.Pos))
 		switch {
 		case id == "" && !ch.ID.Pos.IsValid():
 			c.add(p, "child has no id; every child needs one")
 			what = "child"
 		case !IsName(id):
-			c.add(at(ch.ID.Pos, p), "child id %q is not a valid name; names are an ascii letter followed by letters, digits and underscores", truncate(id))
+			c.add(at(ch.ID.Pos, p), "child id %+q is not a valid name; names are an ascii letter followed by letters, digits and underscores", truncate(id))
 		default:
 			if j, dup := index[id]; dup {
-				c.add(at(ch.ID.Pos, p), "duplicate child id %q in supervisor %q (first at %s)", id, sup.Name, at(sup.Children[j].ID.Pos, sup.Children[j].Pos).short())
+				c.add(at(ch.ID.Pos, p), "duplicate child id %+q in supervisor %+q (first at %s)", id, sup.Name, at(sup.Children[j].ID.Pos, sup.Children[j].Pos).short())
 			} else {
 				index[id] = i
 			}
@@ -270,7 +270,7 @@ func (c *checker) checkChildren(sup *Supervisor) {
 			if ch.Type.Pos.IsValid() {
 				c.add(ch.Type.Pos, "%s runs a nested supervisor, so its type is supervisor; remove type", what)
 			} else if ch.Type.Val != SupervisorType {
-				c.add(p, "%s runs a nested supervisor, so its type must be supervisor, not %q", what, ch.Type.Val)
+				c.add(p, "%s runs a nested supervisor, so its type must be supervisor, not %+q", what, ch.Type.Val)
 			}
 			if len(ch.Args) > 0 {
 				c.add(at(ch.Args[0].Pos, p), "%s runs a nested supervisor, which takes no args", what)
@@ -287,16 +287,16 @@ func (c *checker) checkChildren(sup *Supervisor) {
 				}
 				c.unknown(at(a.Pos, p), fmt.Sprintf("ref of %s names", what), a.Name, "child", siblings)
 			case j == i:
-				c.add(at(a.Pos, p), "ref %q names %s itself; a ref must name an earlier sibling", a.Name, what)
+				c.add(at(a.Pos, p), "ref %+q names %s itself; a ref must name an earlier sibling", a.Name, what)
 			case j > i:
-				c.add(at(a.Pos, p), "ref %q names a child that starts after %s; a ref must name an earlier sibling", a.Name, what)
+				c.add(at(a.Pos, p), "ref %+q names a child that starts after %s; a ref must name an earlier sibling", a.Name, what)
 			}
 		})
 		c.checkChildValues(ch.Restart, ch.Type, ch.Shutdown, what, p)
 		if ch.Significant.Val {
 			sp := at(ch.Significant.Pos, p)
 			if sup.AutoShutdown.Val == Never {
-				c.add(sp, "significant %s needs auto_shutdown any_significant or all_significant on supervisor %q, which has never", what, sup.Name)
+				c.add(sp, "significant %s needs auto_shutdown any_significant or all_significant on supervisor %+q, which has never", what, sup.Name)
 			}
 			if ch.Restart.Val == Permanent {
 				c.add(at(ch.Restart.Pos, sp), "significant %s must not be permanent; allowed restart: transient, temporary", what)
@@ -330,11 +330,11 @@ func (c *checker) checkFunc(f Value[Func], what string, p Pos) {
 		return
 	}
 	if err := checkFunc(f.Val); err != nil {
-		c.add(at(f.Pos, p), "%s %q is not a function: %v", what, truncate(f.Val.String()), err)
+		c.add(at(f.Pos, p), "%s %+q is not a function: %v", what, truncate(f.Val.String()), err)
 		return
 	}
 	if f.Val.Path == "" && slices.Contains(reservedParams, f.Val.Name) {
-		c.add(at(f.Pos, p), "%s %q has the name of a parameter of the generated functions (%s); rename the function",
+		c.add(at(f.Pos, p), "%s %+q has the name of a parameter of the generated functions (%s); rename the function",
 			what, f.Val.Name, strings.Join(reservedParams, ", "))
 	}
 }
@@ -351,7 +351,7 @@ func (c *checker) checkArgs(args []Arg, p Pos, ref func(Arg)) {
 			}
 		case RefArg:
 			if !IsName(a.Name) {
-				c.add(ap, "ref %q is not a valid child id", truncate(a.Name))
+				c.add(ap, "ref %+q is not a valid child id", truncate(a.Name))
 			} else {
 				ref(a)
 			}
@@ -369,12 +369,12 @@ func (c *checker) checkChildValues(restart Value[Restart], typ Value[ChildType],
 	switch restart.Val {
 	case Permanent, Transient, Temporary:
 	default:
-		c.add(at(restart.Pos, p), "restart %q is invalid; allowed: permanent, transient, temporary", truncate(string(restart.Val)))
+		c.add(at(restart.Pos, p), "restart %+q is invalid; allowed: permanent, transient, temporary", truncate(string(restart.Val)))
 	}
 	switch typ.Val {
 	case Worker, SupervisorType:
 	default:
-		c.add(at(typ.Pos, p), "type %q is invalid; allowed: worker, supervisor", truncate(string(typ.Val)))
+		c.add(at(typ.Pos, p), "type %+q is invalid; allowed: worker, supervisor", truncate(string(typ.Val)))
 	}
 	switch sd := shutdown.Val; sd.Kind {
 	case BrutalKill, ShutdownInfinity:
@@ -409,7 +409,7 @@ func (c *checker) checkName(ch *Child, what string, p Pos) {
 	}
 	k := [2]string{reg, n.Key.Val}
 	if prev, ok := c.names[k]; ok {
-		c.add(at(n.Key.Pos, np), "key %q in registry %q already names child %q (at %s); a unique registry holds each key once", truncate(n.Key.Val), reg, prev.ID.Val, at(prev.Name.Key.Pos, prev.Pos).short())
+		c.add(at(n.Key.Pos, np), "key %+q in registry %+q already names child %+q (at %s); a unique registry holds each key once", truncate(n.Key.Val), reg, prev.ID.Val, at(prev.Name.Key.Pos, prev.Pos).short())
 		return
 	}
 	c.names[k] = ch
@@ -439,7 +439,7 @@ var reservedParams = []string{"ctx", "s", "reg"}
 
 func (c *checker) checkTemplate(sup *Supervisor, t *Template) {
 	p := at(t.Pos, at(sup.Pos, c.spec.Pos))
-	what := fmt.Sprintf("the template of supervisor %q", truncate(sup.Name))
+	what := fmt.Sprintf("the template of supervisor %+q", truncate(sup.Name))
 	if t.Start.Val.IsZero() && !t.Start.Pos.IsValid() {
 		c.add(p, "template has no start; want start: NewWorker")
 	} else {
@@ -455,30 +455,30 @@ func (c *checker) checkTemplate(sup *Supervisor, t *Template) {
 		c.add(at(ninth, p), "the start function of %s takes %d arguments with its extra arguments; at most %d are supported", what, total, MaxArgs)
 	}
 	c.checkArgs(t.Args, p, func(a Arg) {
-		c.add(at(a.Pos, p), "ref %q is not allowed in a template: a child started at run time has no siblings", a.Name)
+		c.add(at(a.Pos, p), "ref %+q is not allowed in a template: a child started at run time has no siblings", a.Name)
 	})
 	names := map[string]Pos{}
 	for _, x := range t.ExtraArgs {
 		xp := at(x.Pos, p)
 		switch {
 		case !isGoIdent(x.Name) || x.Name == "_":
-			c.add(xp, "extra argument name %q is not a go identifier", truncate(x.Name))
+			c.add(xp, "extra argument name %+q is not a go identifier", truncate(x.Name))
 		case IsKeyword(x.Name):
-			c.add(xp, "extra argument name %q is a go keyword", x.Name)
+			c.add(xp, "extra argument name %+q is a go keyword", x.Name)
 		case IsPredeclared(x.Name):
-			c.add(xp, "extra argument name %q would shadow go's predeclared %s", x.Name, x.Name)
+			c.add(xp, "extra argument name %+q would shadow go's predeclared %s", x.Name, x.Name)
 		case slices.Contains(reservedParams, x.Name):
-			c.add(xp, "extra argument name %q is taken by the generated StartChild; reserved: %s", x.Name, strings.Join(reservedParams, ", "))
+			c.add(xp, "extra argument name %+q is taken by the generated StartChild; reserved: %s", x.Name, strings.Join(reservedParams, ", "))
 		case t.Start.Val.Path == "" && x.Name == t.Start.Val.Name:
-			c.add(xp, "extra argument name %q would hide the start function %s", x.Name, x.Name)
+			c.add(xp, "extra argument name %+q would hide the start function %s", x.Name, x.Name)
 		default:
 			if prev, dup := names[x.Name]; dup {
-				c.add(xp, "duplicate extra argument name %q (first at %s)", x.Name, prev.short())
+				c.add(xp, "duplicate extra argument name %+q (first at %s)", x.Name, prev.short())
 			}
 			names[x.Name] = xp
 		}
 		if err := checkType(x.Type, 0); err != nil {
-			c.add(xp, "extra argument %q has an invalid type: %v", truncate(x.Name), err)
+			c.add(xp, "extra argument %+q has an invalid type: %v", truncate(x.Name), err)
 		}
 	}
 	c.checkChildValues(t.Restart, t.Type, t.Shutdown, what, p)
@@ -518,7 +518,7 @@ func (c *checker) checkSupervisorCycles() {
 			case unvisited:
 				visit(next)
 			case onStack:
-				c.add(at(ch.Supervisor.Pos, at(ch.Pos, sup.Pos)), "supervisor %q contains itself: %s", next.Name, cyclePath(stack, index[next.Name]))
+				c.add(at(ch.Supervisor.Pos, at(ch.Pos, sup.Pos)), "supervisor %+q contains itself: %s", next.Name, cyclePath(stack, index[next.Name]))
 			}
 		}
 		stack = stack[:len(stack)-1]
@@ -537,7 +537,7 @@ func (c *checker) checkApplications() {
 		appNames = append(appNames, app.Name)
 	}
 	for _, app := range c.spec.Applications {
-		what := fmt.Sprintf("application %q", truncate(app.Name))
+		what := fmt.Sprintf("application %+q", truncate(app.Name))
 		p := at(app.Pos, c.spec.Pos)
 		if !IsName(app.Name) {
 			c.add(p, "%s is not a valid name; names are an ascii letter followed by letters, digits and underscores", what)
@@ -557,7 +557,7 @@ func (c *checker) checkApplications() {
 		if c.apps[app.Name] != app {
 			continue
 		}
-		what := fmt.Sprintf("application %q", truncate(app.Name))
+		what := fmt.Sprintf("application %+q", truncate(app.Name))
 		p := at(app.Pos, c.spec.Pos)
 		switch {
 		case app.Supervisor.Val == "" && !app.Supervisor.Pos.IsValid():
@@ -570,7 +570,7 @@ func (c *checker) checkApplications() {
 		switch app.StartType.Val {
 		case Permanent, Transient, Temporary:
 		default:
-			c.add(at(app.StartType.Pos, p), "start_type %q is invalid; allowed: permanent, transient, temporary", truncate(string(app.StartType.Val)))
+			c.add(at(app.StartType.Pos, p), "start_type %+q is invalid; allowed: permanent, transient, temporary", truncate(string(app.StartType.Val)))
 		}
 		seen := map[string]Pos{}
 		for _, dep := range app.DependsOn {
@@ -580,7 +580,7 @@ func (c *checker) checkApplications() {
 				continue
 			}
 			if prev, dup := seen[dep.Val]; dup {
-				c.add(dp, "%s depends on %q twice (first at %s)", what, dep.Val, prev.short())
+				c.add(dp, "%s depends on %+q twice (first at %s)", what, dep.Val, prev.short())
 			}
 			seen[dep.Val] = dp
 		}
