@@ -270,7 +270,9 @@ func (p *process) cancel(cause error) bool {
 		return false
 	}
 	p.cancelled = true
-	p.reason = cause
+	if !p.exited { // an exit already recorded keeps its own reason
+		p.reason = cause
+	}
 	if p.done != nil {
 		close(p.done)
 	}
