@@ -82,7 +82,7 @@ func (s *Supervisor) StartChild(ctx context.Context, spec ChildSpec) (Handle, er
 			}
 			return
 		}
-		c := newChild(spec, &s.mbox)
+		c := newChild(spec)
 		startErr, ignored := s.startChild(c, true)
 		switch {
 		case startErr != nil:

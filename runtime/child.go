@@ -14,10 +14,8 @@ import (
 // It is owned by the supervisor's goroutine; only spec, which never changes
 // after the record is made, may be read from elsewhere (by process.String).
 type child struct {
-	spec  ChildSpec // with Shutdown resolved
-	proc  *process  // the running incarnation; nil is OTP's undefined
-	last  *process  // the latest incarnation that started, running or not
-	owner *mailbox  // the supervisor's mailbox, told of each incarnation's exit
+	spec ChildSpec // with Shutdown resolved
+	proc *process  // the running incarnation; nil is OTP's undefined
 	// restarting is OTP's {restarting, _}: a restart failed or is delayed,
 	// and a retry message is pending. It is only valid while retryTag
 	// matches that message's tag; anything that settles the child bumps it.
@@ -33,6 +31,7 @@ type child struct {
 // the last exit reason, and the restart delay state (the next delay and the
 // timer of a delayed restart).
 type childExtra struct {
+	last         *process // the latest incarnation that exited
 	lastExit     error
 	exited       bool
 	backoffDelay time.Duration
@@ -46,10 +45,10 @@ func (c *child) ext() *childExtra {
 	return c.extra
 }
 
-// exited records the reason of an incarnation's exit.
-func (c *child) exited(reason error) {
+// exited records the exit of incarnation p.
+func (c *child) exited(p *process, reason error) {
 	x := c.ext()
-	x.lastExit, x.exited = reason, true
+	x.last, x.lastExit, x.exited = p, reason, true
 }
 
 func (c *child) offender() Offender {
@@ -107,8 +106,11 @@ func callStart(start StartFunc, ctx context.Context) (svc Service, err error) {
 	return svc, err
 }
 
-// runProcess is the body of a child's goroutine: Serve, then report the exit.
-func runProcess(p *process, svc Service) {
+// run is the body of a child's goroutine: Serve, then report the exit.
+func (p *process) run() {
+	p.mu.Lock()
+	svc := p.svc
+	p.mu.Unlock()
 	p.exit(classifyExit(serve(p, svc), p.cancelCause()))
 }
 
@@ -136,7 +138,7 @@ func expectedStopReason(reason error, restart Restart) bool {
 func nextBackoff(c *child, now time.Time) time.Duration {
 	b := c.spec.Backoff
 	x := c.ext()
-	if x.backoffDelay == 0 || c.last == nil || now.Sub(c.last.startTime()) >= b.Max {
+	if x.backoffDelay == 0 || x.last == nil || now.Sub(x.last.startTime()) >= b.Max {
 		x.backoffDelay = b.Min
 	}
 	d := x.backoffDelay
@@ -147,10 +149,9 @@ func nextBackoff(c *child, now time.Time) time.Duration {
 	return max(d, 0)
 }
 
-// newChild makes the record of a validated spec, for the supervisor whose
-// mailbox is owner.
-func newChild(spec ChildSpec, owner *mailbox) *child {
-	return &child{spec: spec, owner: owner}
+// newChild makes the record of a validated spec.
+func newChild(spec ChildSpec) *child {
+	return &child{spec: spec}
 }
 
 func checkBackoff(b *Backoff) bool {

@@ -45,6 +45,17 @@ func (s *core) init(ctx context.Context, name string, maxRestarts, maxSeconds in
 	s.unstopped = make(map[*process]*child)
 	s.done = make(chan struct{})
 	s.self, s.stopRoot = processOf(ctx, name)
+	s.self.mu.Lock()
+	if ext := s.self.extLocked(); ext.mailbox == nil {
+		ext.mailbox = &s.mbox
+		s.self.mu.Unlock()
+	} else {
+		// Another supervisor already runs in this process: give this one a
+		// process of its own below it.
+		s.self.mu.Unlock()
+		s.self = newRoot(ctx, s.self, name)
+		s.self.ext.mailbox = &s.mbox
+	}
 	s.epoch = s.clock.Now()
 }
 
@@ -135,9 +146,9 @@ func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 	}
 	p.notify = true
 	p.setService(svc)
-	c.proc, c.last = p, p
+	c.proc = p
 	p.started = s.clock.Now().UnixNano()
-	go runProcess(p, svc)
+	go p.run()
 	s.reportStarted(c, external)
 	return nil, false
 }
@@ -168,14 +179,14 @@ func (s *core) shutdown(c *child) {
 		// Go cannot kill the goroutine: give it up, as OTP would after its
 		// kill, and keep it listed until it returns.
 		s.unstopped[p] = c
-		c.exited(ErrKilled)
+		c.exited(p, ErrKilled)
 		if c.spec.Shutdown != BrutalKill {
 			s.reportProc(ShutdownError, c, p, ErrKilled)
 		}
 		return
 	}
 	reason, _ := p.handle().Reason()
-	c.exited(reason)
+	c.exited(p, reason)
 	if !expectedStopReason(reason, c.spec.Restart) {
 		s.reportProc(ShutdownError, c, p, reason)
 	}

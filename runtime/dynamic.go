@@ -107,7 +107,7 @@ func (d *DynamicSupervisor) handleExit(p *process) (bool, error) {
 		return false, nil
 	}
 	reason, _ := p.handle().Reason()
-	c.exited(reason)
+	c.exited(p, reason)
 	switch {
 	case c.spec.Restart == Permanent, c.spec.Restart == Transient && !isCleanExit(reason):
 		d.report(ChildTerminated, c, reason)
@@ -185,7 +185,7 @@ func (d *DynamicSupervisor) StartChild(ctx context.Context, spec ChildSpec) (Han
 			err = ErrMaxChildren
 			return
 		}
-		c := newChild(spec, &d.mbox)
+		c := newChild(spec)
 		var ignored bool
 		err, ignored = d.startChild(c, true)
 		if err != nil || ignored {
@@ -229,7 +229,8 @@ func (d *DynamicSupervisor) childOf(h Handle) *child {
 		return nil
 	}
 	c := h.p.child
-	if c.removed || int(c.slot) >= len(d.children) || d.children[c.slot] != c || c.last != h.p {
+	if c.removed || int(c.slot) >= len(d.children) || d.children[c.slot] != c ||
+		(c.proc != h.p && (c.extra == nil || c.extra.last != h.p || c.proc != nil)) {
 		return nil
 	}
 	return c
@@ -298,7 +299,7 @@ func (d *DynamicSupervisor) terminateAll() {
 		c := pending[p]
 		delete(pending, p)
 		reason, _ := p.handle().Reason()
-		c.exited(reason)
+		c.exited(p, reason)
 		if !expectedStopReason(reason, c.spec.Restart) {
 			d.reportProc(ShutdownError, c, p, reason)
 		}
@@ -309,7 +310,7 @@ func (d *DynamicSupervisor) terminateAll() {
 			if (brutal && c.spec.Shutdown == BrutalKill) || (!brutal && isTimeout && t <= limit) {
 				delete(pending, p)
 				d.unstopped[p] = c
-				c.exited(ErrKilled)
+				c.exited(p, ErrKilled)
 				if !brutal {
 					d.reportProc(ShutdownError, c, p, ErrKilled)
 				}

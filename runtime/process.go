@@ -123,7 +123,7 @@ type process struct {
 
 	incarnation uint32
 	// notify is set, before the process runs, when its exit must reach its
-	// supervisor's mailbox (child.owner).
+	// supervisor's mailbox (parent.ext.mailbox).
 	notify    bool
 	cancelled bool // guarded by mu
 	exited    bool // guarded by mu; Serve has returned: the process is no longer alive
@@ -136,6 +136,7 @@ type process struct {
 type procExt struct {
 	values   context.Context // a root's or a spawned process's values
 	name     string          // its name, for a process that is not a child
+	mailbox  *mailbox        // the mailbox of the supervisor running in this process; set once, before it has children
 	afterFns []*afterFunc
 	watchers []watcher    // monitors, links, registries
 	trap     *signalQueue // set by TrapExits
@@ -339,7 +340,7 @@ func (p *process) exit(reason error) {
 	}
 	p.mu.Unlock()
 	if p.notify {
-		p.child.owner.push(p)
+		p.parent.ext.mailbox.push(p)
 	}
 	for _, w := range ws {
 		w.processExited(p, reason)

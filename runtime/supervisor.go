@@ -52,16 +52,13 @@ func NewSupervisor(ctx context.Context, spec SupervisorSpec) (*Supervisor, error
 			return nil, &SpecError{Term: "duplicate_child_name", Child: cs.ID, Value: cs.ID}
 		}
 		cs.Shutdown = cs.Shutdown.orDefault(cs.Type)
-		c := newChild(cs, nil)
+		c := newChild(cs)
 		children = append(children, c)
 		byID[cs.ID] = c
 	}
 
 	s := &Supervisor{flags: flags, children: children, byID: byID}
 	s.init(ctx, spec.Name, flags.MaxRestarts, flags.MaxSeconds)
-	for _, c := range children {
-		c.owner = &s.mbox
-	}
 
 	if failed, err := s.startChildren(s.children); failed != nil {
 		s.terminateChildren(s.children)
@@ -134,7 +131,7 @@ func (s *Supervisor) handleExit(p *process) (bool, error) {
 		return false, nil
 	}
 	reason, _ := p.handle().Reason()
-	c.exited(reason)
+	c.exited(p, reason)
 	switch {
 	case c.spec.Restart == Permanent:
 		s.report(ChildTerminated, c, reason)
