@@ -28,6 +28,10 @@ type Timer interface {
 	// Stop prevents the timer from firing. It reports whether it did; false
 	// means the timer had already fired or been stopped.
 	Stop() bool
+	// Reset makes the timer fire d after now, as if new; a value it sent
+	// before and nobody received is discarded. It reports whether the timer
+	// was armed. AfterFunc timers run their function again.
+	Reset(d time.Duration) bool
 }
 
 // Real returns the system clock.
@@ -47,3 +51,5 @@ type realTimer struct{ t *time.Timer }
 
 func (r realTimer) C() <-chan time.Time { return r.t.C }
 func (r realTimer) Stop() bool          { return r.t.Stop() }
+
+func (r realTimer) Reset(d time.Duration) bool { return r.t.Reset(d) }

@@ -98,6 +98,36 @@ func (t *fakeTimer) Stop() bool {
 	return true
 }
 
+func (t *fakeTimer) Reset(d time.Duration) bool {
+	f := t.clock
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	wasLive := t.live
+	if wasLive {
+		for i, x := range f.timers {
+			if x == t {
+				f.timers = append(f.timers[:i], f.timers[i+1:]...)
+				break
+			}
+		}
+	}
+	if t.c != nil {
+		select { // discard a value nobody received
+		case <-t.c:
+		default:
+		}
+	}
+	f.seq++
+	t.when, t.seq, t.live = f.now.Add(d), f.seq, true
+	if d <= 0 {
+		t.fire(f.now)
+	} else {
+		f.timers = append(f.timers, t)
+	}
+	f.notifyLocked()
+	return wasLive
+}
+
 // Advance moves the fake time forward by d and fires every timer that is due.
 func (f *Fake) Advance(d time.Duration) {
 	f.mu.Lock()

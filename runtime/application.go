@@ -299,7 +299,9 @@ func (a *Applications) hook(f func(context.Context)) {
 }
 
 func (a *Applications) report(kind EventKind, app string, reason error) {
-	a.events(Event{Kind: kind, Time: a.clock.Now(), Application: app, Reason: reason})
+	if a.events != nil {
+		a.events(Event{Kind: kind, Time: a.clock.Now(), Application: app, Reason: reason})
+	}
 }
 
 // Stop stops one application, as OTP's application:stop: the others are

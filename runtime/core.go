@@ -29,6 +29,9 @@ type core struct {
 	// each child numbers its own incarnations.
 	numberAcross bool
 	serial       uint32
+	// stopTimer is reused by every shutdown with a timeout: stopping 100,000
+	// children should not make 100,000 timers.
+	stopTimer clock.Timer
 
 	serving  atomic.Bool
 	done     chan struct{} // closed when Serve has returned
@@ -147,9 +150,10 @@ func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 	p.notify = true
 	p.setService(svc)
 	c.proc = p
-	p.started = s.clock.Now().UnixNano()
+	now := s.clock.Now()
+	p.started = now.UnixNano()
 	go p.run()
-	s.reportStarted(c, external)
+	s.reportStarted(c, external, now)
 	return nil, false
 }
 
@@ -171,7 +175,7 @@ func (s *core) shutdown(c *child) {
 			exited = s.mbox.takeExit(p)
 			break
 		}
-		t := s.clock.NewTimer(d)
+		t := s.shutdownTimer(d)
 		exited = s.mbox.awaitExit(p, t.C())
 		t.Stop()
 	}
@@ -198,18 +202,27 @@ func (s *core) second() int64 {
 	return int64(s.clock.Now().Sub(s.epoch) / time.Second)
 }
 
+// report sends a report about c to the event hook, if there is one.
 func (s *core) report(kind EventKind, c *child, reason error) {
-	s.events(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: c.offender(), Reason: reason})
+	if s.events != nil {
+		s.events(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: c.offender(), Reason: reason})
+	}
 }
 
+// reportProc reports about incarnation p of c.
 func (s *core) reportProc(kind EventKind, c *child, p *process, reason error) {
-	o := c.offender()
-	o.Handle = p.handle()
-	s.events(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: o, Reason: reason})
+	if s.events != nil {
+		o := c.offender()
+		o.Handle = p.handle()
+		s.events(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: o, Reason: reason})
+	}
 }
 
-func (s *core) reportStarted(c *child, external bool) {
-	s.events(Event{Kind: ChildStarted, Time: s.clock.Now(), Supervisor: s.name, Child: c.offender(), External: external})
+// reportStarted reports c's start at now.
+func (s *core) reportStarted(c *child, external bool, now time.Time) {
+	if s.events != nil {
+		s.events(Event{Kind: ChildStarted, Time: now, Supervisor: s.name, Child: c.offender(), External: external})
+	}
 }
 
 func (s *core) loop(ctx context.Context, handle func(any) (bool, error)) error {
@@ -271,4 +284,15 @@ func (s *core) Unstopped(ctx context.Context) ([]UnstoppedChild, error) {
 		}
 	})
 	return out, err
+}
+
+// shutdownTimer returns the supervisor's shutdown timer, armed to fire d
+// from now.
+func (s *core) shutdownTimer(d time.Duration) clock.Timer {
+	if s.stopTimer == nil {
+		s.stopTimer = s.clock.NewTimer(d)
+	} else {
+		s.stopTimer.Reset(d)
+	}
+	return s.stopTimer
 }

@@ -95,7 +95,8 @@ type eventHookKey struct{}
 type clockKey struct{}
 
 // WithEventHook returns a context whose supervisors, and every supervisor
-// below them, report to hook instead of the default slog sink.
+// below them, report to hook instead of the default slog sink. A nil hook
+// turns reports off, which costs nothing.
 func WithEventHook(ctx context.Context, hook EventHook) context.Context {
 	return context.WithValue(ctx, eventHookKey{}, hook)
 }
@@ -114,8 +115,10 @@ func clockFrom(ctx context.Context) clock.Clock {
 	return clock.Real()
 }
 
+// eventHookFrom returns the hook of the closest WithEventHook, nil if that
+// hook is nil (no reports), or the default slog sink.
 func eventHookFrom(ctx context.Context) EventHook {
-	if h, ok := ctx.Value(eventHookKey{}).(EventHook); ok && h != nil {
+	if h, ok := ctx.Value(eventHookKey{}).(EventHook); ok {
 		return h
 	}
 	return SlogHook(slog.Default())
