@@ -225,25 +225,30 @@ func (s *core) reportStarted(c *child, external bool, now time.Time) {
 	}
 }
 
+// parentStop is the message a supervisor gets when its context is
+// cancelled: OTP's EXIT from its parent, in mailbox order.
+type parentStop struct{ reason error }
+
+// loop handles messages until one stops the supervisor. The cancellation
+// of its process (and of ctx, if Serve got another context) arrives as a
+// message too, so the loop waits on its mailbox alone.
 func (s *core) loop(ctx context.Context, handle func(any) (bool, error)) error {
-	parentDone := s.self.Done()
-	var ctxDone <-chan struct{}
+	stopSelf := s.self.AfterFunc(func() { s.mbox.push(&parentStop{reason: s.parentShutdown()}) })
+	defer stopSelf()
 	if ctx != context.Context(s.self) {
-		ctxDone = ctx.Done()
+		stopCtx := context.AfterFunc(ctx, func() { s.mbox.push(&parentStop{reason: Shutdown(context.Cause(ctx))}) })
+		defer stopCtx()
 	}
 	for {
 		for m := s.mbox.pop(); m != nil; m = s.mbox.pop() {
+			if ps, ok := m.(*parentStop); ok {
+				return ps.reason
+			}
 			if stop, reason := handle(m); stop {
 				return reason
 			}
 		}
-		select {
-		case <-s.mbox.signal:
-		case <-parentDone:
-			return s.parentShutdown()
-		case <-ctxDone:
-			return Shutdown(context.Cause(ctx))
-		}
+		<-s.mbox.signal
 	}
 }
 
