@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -34,6 +35,8 @@ type DynamicSupervisorSpec struct {
 type DynamicSupervisor struct {
 	core
 	maxChildren int
+
+	requests sync.Pool // of *startRequest
 
 	// Owned by the loop.
 	children []*child // unordered; child.slot is the index
@@ -78,6 +81,8 @@ func (d *DynamicSupervisor) handle(m any) (bool, error) {
 	switch m := m.(type) {
 	case *process:
 		return d.handleExit(m)
+	case *startRequest:
+		d.start(m)
 	case *call:
 		m.fn()
 		close(m.done)
@@ -178,27 +183,57 @@ func (d *DynamicSupervisor) StartChild(ctx context.Context, spec ChildSpec) (Han
 		return Handle{}, err
 	}
 	spec.Shutdown = spec.Shutdown.orDefault(spec.Type)
-	var h Handle
-	var err error
-	callErr := exec(ctx, &d.mbox, d.done, func() {
-		if d.maxChildren > 0 && len(d.children) >= d.maxChildren {
-			err = ErrMaxChildren
-			return
-		}
-		c := newChild(spec)
-		var ignored bool
-		err, ignored = d.startChild(c, true)
-		if err != nil || ignored {
-			return
-		}
-		c.slot = int32(len(d.children))
-		d.children = append(d.children, c)
-		h = c.proc.handle()
-	})
-	if callErr != nil {
-		return Handle{}, callErr
+	req, _ := d.requests.Get().(*startRequest)
+	if req == nil {
+		req = &startRequest{reply: make(chan struct{}, 1)}
 	}
+	req.c = newChild(spec)
+	d.mbox.push(req)
+	select {
+	case <-req.reply:
+	case <-d.done:
+		select {
+		case <-req.reply:
+		default:
+			return Handle{}, ErrNoProc
+		}
+	case <-ctx.Done():
+		// The request stays queued and may still start the child, as an
+		// OTP call that timed out is still handled; it is not reused.
+		return Handle{}, ctx.Err()
+	}
+	h, err := req.h, req.err
+	*req = startRequest{reply: req.reply}
+	d.requests.Put(req)
 	return h, err
+}
+
+// startRequest is a StartChild call, the hot path of a dynamic supervisor:
+// a typed message, reused through a pool, so that a start allocates little
+// beyond the child itself.
+type startRequest struct {
+	c     *child
+	h     Handle
+	err   error
+	reply chan struct{} // capacity 1: the loop never waits on the caller
+}
+
+// start runs a StartChild request in the loop.
+func (d *DynamicSupervisor) start(req *startRequest) {
+	defer func() { req.reply <- struct{}{} }()
+	if d.maxChildren > 0 && len(d.children) >= d.maxChildren {
+		req.err = ErrMaxChildren
+		return
+	}
+	c := req.c
+	err, ignored := d.startChild(c, true)
+	if err != nil || ignored {
+		req.err = err
+		return
+	}
+	c.slot = int32(len(d.children))
+	d.children = append(d.children, c)
+	req.h = c.proc.handle()
 }
 
 // TerminateChild stops the child whose handle is h and deletes it. h may
