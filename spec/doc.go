@@ -12,6 +12,14 @@
 // parsed, so a parsed Spec holds every value explicitly; a value that came
 // from the file has a valid Pos, a default has the zero Pos.
 //
+// Parse is for input from anyone: it never panics, and it refuses hostile
+// input early and in bounded time and memory. A file larger than MaxSize,
+// with more than MaxSeparators YAML separators, that is not UTF-8 or holds
+// characters YAML does not allow is refused before the YAML is parsed;
+// aliases may add at most MaxAliasExpansion nodes; at most MaxErrors errors
+// are listed. Values from the file are quoted in messages with everything
+// but printable ASCII escaped.
+//
 // docs/spec.md is the reference of the language: every key, its default, and
 // every error.
 package spec
