@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/arborgo/arbor/clock"
 	"math"
 	"runtime/debug"
 	"sync"
@@ -99,6 +100,7 @@ type Server[S any] struct {
 	proc      *process
 	terminate func(context.Context, *S, error)
 	serving   atomic.Bool
+	timers    sync.Pool // of *callTimer
 
 	mu     sync.Mutex
 	queue  []func(*S) error
@@ -391,60 +393,111 @@ func CallTimeout[S, R any](ctx context.Context, srv *Server[S], timeout time.Dur
 	if Self(ctx) == h {
 		return zero, ErrCallingSelf
 	}
-	m := h.Monitor()
-	defer m.Demonitor()
-	select {
-	case <-m.C:
-		// Gone before the request could be sent.
-		return zero, ErrNoProc
-	default:
+	rec := &callRecord[R]{signal: make(chan struct{}, 1)}
+	if !h.p.watch(rec) {
+		return zero, ErrNoProc // gone before the request could be sent
 	}
-	reply := make(chan callReply[R], 1) // the server never waits on the caller
+	defer h.p.unwatch(rec)
 	srv.push(func(s *S) error {
 		r, err := f(s)
 		var st *serverStop
 		if err != nil && errors.As(err, &st) {
-			reply <- callReply[R]{val: r}
+			rec.answer(r, nil)
 			return st
 		}
-		reply <- callReply[R]{val: r, err: err}
+		rec.answer(r, err)
 		return nil
 	})
 	var expired <-chan time.Time
 	if timeout != InfiniteTimeout {
-		t := clockFrom(ctx).NewTimer(max(timeout, 0))
-		defer t.Stop()
-		expired = t.C()
+		t := srv.timer(clockFrom(ctx), max(timeout, 0))
+		defer srv.releaseTimer(t)
+		expired = t.t.C()
 	}
-	// A reply always comes before the server's Down, and wins over a timer
-	// or a ctx that ends at the same time.
-	answered := func() (callReply[R], bool) {
+	for {
 		select {
-		case r := <-reply:
-			return r, true
-		default:
-			return callReply[R]{}, false
+		case <-rec.signal:
+			// A reply always comes before the server's Down.
+			if val, err, replied, reason, down := rec.outcome(); replied {
+				return val, err
+			} else if down {
+				return zero, &ExitError{Handle: h, Reason: reason}
+			}
+		case <-expired:
+			if val, err, replied, _, _ := rec.outcome(); replied {
+				return val, err
+			}
+			return zero, ErrTimeout
+		case <-ctx.Done():
+			if val, err, replied, _, _ := rec.outcome(); replied {
+				return val, err
+			}
+			return zero, ctx.Err()
 		}
 	}
+}
+
+// callRecord is one call in flight: the slot of its reply and the watcher
+// of the server's exit at once, OTP's monitor and reply tag in one object.
+// The server never waits on the caller: signal has room for one wake-up,
+// and the caller looks at the outcome when woken.
+type callRecord[R any] struct {
+	signal  chan struct{}
+	mu      sync.Mutex
+	val     R
+	err     error
+	replied bool
+	down    bool
+	reason  error
+}
+
+func (c *callRecord[R]) answer(val R, err error) {
+	c.mu.Lock()
+	c.val, c.err, c.replied = val, err, true
+	c.mu.Unlock()
+	c.wake()
+}
+
+func (c *callRecord[R]) processExited(_ *process, reason error) {
+	c.mu.Lock()
+	c.down, c.reason = true, reason
+	c.mu.Unlock()
+	c.wake()
+}
+
+func (c *callRecord[R]) wake() {
 	select {
-	case r := <-reply:
-		return r.val, r.err
-	case d := <-m.C:
-		if r, ok := answered(); ok {
-			return r.val, r.err
-		}
-		return zero, &ExitError{Handle: h, Reason: d.Reason}
-	case <-expired:
-		if r, ok := answered(); ok {
-			return r.val, r.err
-		}
-		return zero, ErrTimeout
-	case <-ctx.Done():
-		if r, ok := answered(); ok {
-			return r.val, r.err
-		}
-		return zero, ctx.Err()
+	case c.signal <- struct{}{}:
+	default:
 	}
+}
+
+func (c *callRecord[R]) outcome() (val R, err error, replied bool, reason error, down bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.val, c.err, c.replied, c.reason, c.down
+}
+
+// callTimer is a call's timer, reused across calls through the server's
+// pool; clock is the clock that made it.
+type callTimer struct {
+	clock clock.Clock
+	t     clock.Timer
+}
+
+// timer returns a timer of clk armed to fire d from now.
+func (srv *Server[S]) timer(clk clock.Clock, d time.Duration) *callTimer {
+	if ct, ok := srv.timers.Get().(*callTimer); ok && ct.clock == clk {
+		ct.t.Reset(d)
+		return ct
+	}
+	return &callTimer{clock: clk, t: clk.NewTimer(d)}
+}
+
+// releaseTimer stops ct and keeps it for another call.
+func (srv *Server[S]) releaseTimer(ct *callTimer) {
+	ct.t.Stop()
+	srv.timers.Put(ct)
 }
 
 type callReply[R any] struct {
