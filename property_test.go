@@ -472,7 +472,14 @@ func (p *property) startFunc(types []string, ignore bool) string {
 
 func (p *property) child(f *fragment, s *supervisor, index, depth int) *child {
 	c := &child{id: fmt.Sprintf("c%d", index)}
-	switch k := p.rng.IntN(12); {
+	k := p.rng.IntN(12)
+	switch {
+	case f.i%10 == 3 && index == 0:
+		k = 0 // surely nested twice, now and then
+	case f.i%10 == 7 && index == 0:
+		k = 1 // surely a dynamic supervisor, now and then
+	}
+	switch {
 	case k == 0 && depth < 2:
 		c.nested = p.supervisor(f, fmt.Sprintf("s%d_%d", depth+1, len(f.sups)), depth+1)
 		c.fields = append(c.fields, "supervisor: "+c.nested.name)
