@@ -50,15 +50,17 @@ func check(s *jsonschema.Schema, src []byte) []string {
 
 // semantic lists the invalid golden cases whose every mistake is one a
 // schema cannot see: it needs the names declared elsewhere in the spec, the
-// order of siblings, the whole graph, or the value of a number. The schema
-// accepts them; arbor validate does not. Every other invalid case has a
-// mistake of shape (a key, a type, a value outside its enum or pattern),
-// which the schema must catch.
+// order of siblings or the whole graph, or it is a detail of the YAML that
+// its JSON form does not keep. The schema accepts them; arbor validate does
+// not. Every other invalid case has a mistake of shape (a key, a type, a
+// value outside its enum or pattern), which the schema must catch.
 var semantic = map[string]string{
 	"invalid_application_deps":   "unknown and cyclic dependencies",
 	"invalid_duplicate_ids":      "two children with one id",
 	"invalid_supervisor_cycle":   "supervisors that contain themselves",
 	"invalid_unknown_supervisor": "a nested supervisor that is not declared",
+	"invalid_float_intensity":    "3.0, a YAML float, is the number 3 in JSON",
+	"invalid_merge_depth":        "merge keys nested deeper than arbor reads, merged away in JSON",
 }
 
 // TestGoldenSpecs checks every golden spec against the schema: valid ones
