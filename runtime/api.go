@@ -221,20 +221,26 @@ func (s *Supervisor) WhichChild(ctx context.Context, id string) (ChildInfo, erro
 // CountChildren counts the children as OTP's count_children does.
 func (s *Supervisor) CountChildren(ctx context.Context) (Counts, error) {
 	var n Counts
-	err := exec(ctx, &s.mbox, s.done, func() {
-		for _, c := range s.children {
-			n.Specs++
-			if c.spec.Type == TypeSupervisor {
-				n.Supervisors++
-			} else {
-				n.Workers++
-			}
-			if c.proc != nil && c.proc.handle().Alive() {
-				n.Active++
-			}
-		}
-	})
+	err := exec(ctx, &s.mbox, s.done, func() { n = countChildren(s.children) })
 	return n, err
+}
+
+// countChildren counts children for CountChildren: every spec, by type,
+// and the ones whose process is alive.
+func countChildren(children []*child) Counts {
+	var n Counts
+	for _, c := range children {
+		n.Specs++
+		if c.spec.Type == TypeSupervisor {
+			n.Supervisors++
+		} else {
+			n.Workers++
+		}
+		if c.proc != nil && c.proc.handle().Alive() {
+			n.Active++
+		}
+	}
+	return n
 }
 
 // GetChildSpec returns the spec of the child with that id, defaults filled

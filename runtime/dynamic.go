@@ -290,19 +290,7 @@ func (d *DynamicSupervisor) WhichChildren(ctx context.Context) ([]ChildInfo, err
 // child, those being restarted too; Active only the running ones.
 func (d *DynamicSupervisor) CountChildren(ctx context.Context) (Counts, error) {
 	var n Counts
-	err := exec(ctx, &d.mbox, d.done, func() {
-		for _, c := range d.children {
-			n.Specs++
-			if c.spec.Type == TypeSupervisor {
-				n.Supervisors++
-			} else {
-				n.Workers++
-			}
-			if c.proc != nil && c.proc.handle().Alive() {
-				n.Active++
-			}
-		}
-	})
+	err := exec(ctx, &d.mbox, d.done, func() { n = countChildren(d.children) })
 	return n, err
 }
 
