@@ -334,12 +334,18 @@ func (d *decoder) mapping(n *yaml.Node, what string, allowed []string, fn func(k
 		d.errorf(n, "%s must be a mapping, got %s", what, describe(n))
 		return
 	}
+	// The keys written in the mapping, each with where it first is; a key
+	// may be an alias of a string. (An alias's target is never an alias.)
 	explicit := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
-		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!str" {
-			if _, dup := explicit[k.Value]; !dup {
-				explicit[k.Value] = k
+		target := k
+		if target.Kind == yaml.AliasNode && target.Alias != nil {
+			target = target.Alias
+		}
+		if target.Kind == yaml.ScalarNode && target.ShortTag() == "!!str" {
+			if _, dup := explicit[target.Value]; !dup {
+				explicit[target.Value] = k
 			}
 		}
 	}
@@ -357,7 +363,7 @@ func (d *decoder) mapping(n *yaml.Node, what string, allowed []string, fn func(k
 		if !ok {
 			continue
 		}
-		if first := explicit[key]; first != k {
+		if first := explicit[key]; first != nil && first != k {
 			d.errorf(k, "duplicate key %+q in %s (first at %s)", truncate(key), what, d.pos(first).short())
 			continue
 		}

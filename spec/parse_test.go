@@ -254,3 +254,22 @@ func TestParseFunc(t *testing.T) {
 		}
 	}
 }
+
+// TestParseAliasKeys: a key may be an alias of a string, and counts as that
+// string for duplicates. (FuzzSchema found that an alias key made Parse
+// panic.)
+func TestParseAliasKeys(t *testing.T) {
+	s := mustParse(t, "version: 1\nx-key: &k strategy\nsupervisors:\n  a: {*k : one_for_all, children: []}\n")
+	if got := s.Supervisors[0].Strategy.Val; got != spec.OneForAll {
+		t.Errorf("strategy through an alias key = %q", got)
+	}
+	for src, want := range map[string]string{
+		"version: 1\nx-key: &k strategy\nsupervisors:\n  a: {*k : one_for_all, strategy: rest_for_one}\n": `a.yaml:4:25: duplicate key "strategy" in supervisor "a" (first at 4:7)`,
+		"0: &worker\n 0A0\nsupervisors:\n 0A:\n    children:\n      - {*worker}\n":                          `unknown key "0A0" in child`,
+	} {
+		_, err := spec.Parse("a.yaml", []byte(src))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want %q", src, err, want)
+		}
+	}
+}
