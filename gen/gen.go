@@ -551,6 +551,13 @@ func (g *generator) applications() {
 	g.f.Func().Id("Run").Params(append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.regParam()...)...).Error().Block(
 		jen.Return(g.rt("RunApplications").Call(jen.Id(ctxName), jen.Id("Applications").Call(g.regArg()...).Op("..."))),
 	)
+	g.f.Line()
+	g.f.Comment("StartApplications starts the applications as Run does and returns them")
+	g.f.Comment("running, for a program that needs them: to stop one, to take a snapshot")
+	g.f.Comment("or mount the observer. Their Run method then waits for SIGINT or SIGTERM.")
+	g.f.Func().Id("StartApplications").Params(append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.regParam()...)...).Params(jen.Op("*").Add(g.rt("Applications")), jen.Error()).Block(
+		jen.Return(g.rt("StartApplications").Call(jen.Id(ctxName), jen.Id("Applications").Call(g.regArg()...).Op("..."))),
+	)
 }
 
 // startOrder returns the applications with each one after its

@@ -81,7 +81,7 @@ func newNamer(s *spec.Spec) *namer {
 		useFunc(app.PrepStop.Val)
 		useFunc(app.Stop.Val)
 	}
-	for _, id := range []string{"Registries", "NewRegistries", "Applications", "Run"} {
+	for _, id := range []string{"Registries", "NewRegistries", "Applications", "Run", "StartApplications"} {
 		locals[id] = true
 	}
 	for name := range locals {

@@ -57,16 +57,8 @@ func (c *child) info() ChildInfo {
 	return ChildInfo{ID: c.spec.ID, Handle: h, Restarting: c.restarting, Type: c.spec.Type}
 }
 
-// StartChild adds a child at the end of the start order and starts it
-// (OTP's start_child). It returns the new process's handle, or the zero
-// Handle when the start function returned ErrIgnore (the spec is then kept,
-// unless the child is temporary). Errors:
-//
-//   - a *SpecError for an invalid spec;
-//   - *AlreadyStartedError (ErrAlreadyStarted) when a child with that id runs;
-//   - ErrAlreadyPresent when its spec exists but it is not running;
-//   - *StartChildError when the start function fails; nothing is kept.
-func (s *Supervisor) StartChild(ctx context.Context, spec ChildSpec) (Handle, error) {
+// StartChild implements Supervisor.StartChild.
+func (s *supervisor) StartChild(ctx context.Context, spec ChildSpec) (Handle, error) {
 	if err := checkChildSpec(spec, s.flags.AutoShutdown, true); err != nil {
 		return Handle{}, err
 	}
@@ -103,12 +95,8 @@ func (s *Supervisor) StartChild(ctx context.Context, spec ChildSpec) (Handle, er
 	return h, err
 }
 
-// TerminateChild stops the child with that id, as its Shutdown says (OTP's
-// terminate_child). A temporary child's spec is then deleted; any other is
-// kept, stopped, and can be restarted with RestartChild. Terminating a
-// stopped child is a no-op; terminating one being restarted cancels the
-// restart. The error is ErrNotFound for an unknown id.
-func (s *Supervisor) TerminateChild(ctx context.Context, id string) error {
+// TerminateChild implements Supervisor.TerminateChild.
+func (s *supervisor) TerminateChild(ctx context.Context, id string) error {
 	var err error
 	callErr := exec(ctx, &s.mbox, s.done, func() {
 		c, ok := s.byID[id]
@@ -131,11 +119,8 @@ func (s *Supervisor) TerminateChild(ctx context.Context, id string) error {
 	return err
 }
 
-// RestartChild starts again a child that is stopped (OTP's restart_child).
-// It does not count towards the restart intensity. It returns the new handle,
-// or the zero Handle if the start function returned ErrIgnore. Errors:
-// ErrNotFound, ErrRunning, ErrRestarting, or *StartChildError (the spec stays).
-func (s *Supervisor) RestartChild(ctx context.Context, id string) (Handle, error) {
+// RestartChild implements Supervisor.RestartChild.
+func (s *supervisor) RestartChild(ctx context.Context, id string) (Handle, error) {
 	var h Handle
 	var err error
 	callErr := exec(ctx, &s.mbox, s.done, func() {
@@ -162,9 +147,8 @@ func (s *Supervisor) RestartChild(ctx context.Context, id string) (Handle, error
 	return h, err
 }
 
-// DeleteChild deletes the spec of a stopped child (OTP's delete_child).
-// Errors: ErrNotFound, ErrRunning, ErrRestarting.
-func (s *Supervisor) DeleteChild(ctx context.Context, id string) error {
+// DeleteChild implements Supervisor.DeleteChild.
+func (s *supervisor) DeleteChild(ctx context.Context, id string) error {
 	var err error
 	callErr := exec(ctx, &s.mbox, s.done, func() {
 		c, ok := s.byID[id]
@@ -186,9 +170,8 @@ func (s *Supervisor) DeleteChild(ctx context.Context, id string) error {
 	return err
 }
 
-// WhichChildren lists the children, newest first: the reverse of the start
-// order, as OTP's which_children.
-func (s *Supervisor) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
+// WhichChildren implements Supervisor.WhichChildren.
+func (s *supervisor) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
 	var out []ChildInfo
 	err := exec(ctx, &s.mbox, s.done, func() {
 		out = make([]ChildInfo, 0, len(s.children))
@@ -199,9 +182,8 @@ func (s *Supervisor) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
 	return out, err
 }
 
-// WhichChild describes the child with that id (OTP 28's which_child), or
-// returns ErrNotFound.
-func (s *Supervisor) WhichChild(ctx context.Context, id string) (ChildInfo, error) {
+// WhichChild implements Supervisor.WhichChild.
+func (s *supervisor) WhichChild(ctx context.Context, id string) (ChildInfo, error) {
 	var out ChildInfo
 	var err error
 	callErr := exec(ctx, &s.mbox, s.done, func() {
@@ -218,8 +200,8 @@ func (s *Supervisor) WhichChild(ctx context.Context, id string) (ChildInfo, erro
 	return out, err
 }
 
-// CountChildren counts the children as OTP's count_children does.
-func (s *Supervisor) CountChildren(ctx context.Context) (Counts, error) {
+// CountChildren implements Supervisor.CountChildren.
+func (s *supervisor) CountChildren(ctx context.Context) (Counts, error) {
 	var n Counts
 	err := exec(ctx, &s.mbox, s.done, func() { n = countChildren(s.children) })
 	return n, err
@@ -243,9 +225,8 @@ func countChildren(children []*child) Counts {
 	return n
 }
 
-// GetChildSpec returns the spec of the child with that id, defaults filled
-// in (OTP's get_childspec), or ErrNotFound.
-func (s *Supervisor) GetChildSpec(ctx context.Context, id string) (ChildSpec, error) {
+// GetChildSpec implements Supervisor.GetChildSpec.
+func (s *supervisor) GetChildSpec(ctx context.Context, id string) (ChildSpec, error) {
 	var out ChildSpec
 	var err error
 	callErr := exec(ctx, &s.mbox, s.done, func() {

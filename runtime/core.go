@@ -97,13 +97,16 @@ func (s *core) exitRoot(reason error) {
 	}
 }
 
-// Handle returns the supervisor's own handle.
+// Done returns a channel that is closed once the supervisor has exited.
+func (s *core) Done() <-chan struct{} { return s.done }
+
+// Handle implements Supervisor.Handle and DynamicSupervisor.Handle.
 func (s *core) Handle() Handle { return s.self.handle() }
 
-// Name returns the supervisor's name from its spec.
+// Name implements Supervisor.Name and DynamicSupervisor.Name.
 func (s *core) Name() string { return s.name }
 
-// Wait blocks until the supervisor has exited and returns Serve's result.
+// Wait implements Supervisor.Wait and DynamicSupervisor.Wait.
 func (s *core) Wait() error {
 	<-s.done
 	return s.reason
@@ -252,10 +255,7 @@ func (s *core) loop(ctx context.Context, handle func(any) (bool, error)) error {
 	}
 }
 
-// Stop stops the supervisor, its children first in reverse start order, and
-// waits until it has exited (OTP's supervisor:stop). If ctx ends first, Stop
-// returns ctx's error and the supervisor still finishes stopping. Stopping a
-// supervisor that has already exited returns nil.
+// Stop implements Supervisor.Stop and DynamicSupervisor.Stop.
 func (s *core) Stop(ctx context.Context) error {
 	err := exec(ctx, &s.mbox, s.done, func() { s.stopping = true })
 	if err == ErrNoProc {
@@ -279,8 +279,7 @@ type UnstoppedChild struct {
 	Handle Handle
 }
 
-// Unstopped lists the children the supervisor gave up on whose goroutines
-// are still running. Each leaves the list when its Serve returns.
+// Unstopped implements Supervisor.Unstopped and DynamicSupervisor.Unstopped.
 func (s *core) Unstopped(ctx context.Context) ([]UnstoppedChild, error) {
 	var out []UnstoppedChild
 	err := exec(ctx, &s.mbox, s.done, func() {

@@ -23,16 +23,9 @@ type DynamicSupervisorSpec struct {
 	MaxChildren int
 }
 
-// DynamicSupervisor is a running dynamic supervisor. As with Supervisor, one
-// goroutine (the one in Serve) owns its state, start functions run in it,
-// and its API methods are safe for concurrent use.
-//
-// Children have no order and their ids are ignored: they are named by their
-// handles. A restart reuses the child's spec, so the arguments its start
-// function was bound to — the template's extra arguments — are given again.
-// When it stops, all children are cancelled at once and then awaited, with one
-// deadline per distinct shutdown value.
-type DynamicSupervisor struct {
+// dynamicSupervisor is the state of a DynamicSupervisor, owned by the
+// goroutine in Serve.
+type dynamicSupervisor struct {
 	core
 	maxChildren int
 
@@ -53,10 +46,10 @@ func NewDynamicSupervisor(ctx context.Context, spec DynamicSupervisorSpec) (*Dyn
 	if spec.MaxChildren < 0 {
 		return nil, &SpecError{Term: "invalid_max_children", Value: spec.MaxChildren}
 	}
-	d := &DynamicSupervisor{maxChildren: spec.MaxChildren}
+	d := &dynamicSupervisor{maxChildren: spec.MaxChildren}
 	d.init(ctx, spec.Name, flags.MaxRestarts, flags.MaxSeconds)
 	d.numberAcross = true
-	return d, nil
+	return &DynamicSupervisor{d: d}, nil
 }
 
 // StartDynamicSupervisor starts a dynamic supervisor at the top of a tree:
@@ -66,18 +59,16 @@ func StartDynamicSupervisor(ctx context.Context, spec DynamicSupervisorSpec) (*D
 	if err != nil {
 		return nil, err
 	}
-	go d.Serve(d.self)
+	go d.Serve(d.d.self)
 	return d, nil
 }
 
-// Serve runs the dynamic supervisor until its context is cancelled, Stop is
-// called or its restart intensity is exceeded, then stops all its children
-// concurrently. Its results are those of Supervisor.Serve.
-func (d *DynamicSupervisor) Serve(ctx context.Context) error {
+// Serve implements DynamicSupervisor.Serve.
+func (d *dynamicSupervisor) Serve(ctx context.Context) error {
 	return d.serve(ctx, d.handle, d.terminateAll)
 }
 
-func (d *DynamicSupervisor) handle(m any) (bool, error) {
+func (d *dynamicSupervisor) handle(m any) (bool, error) {
 	switch m := m.(type) {
 	case *process:
 		return d.handleExit(m)
@@ -105,7 +96,7 @@ func (d *DynamicSupervisor) handle(m any) (bool, error) {
 
 // handleExit applies the same table as a static supervisor (§2.2), with no
 // auto_shutdown.
-func (d *DynamicSupervisor) handleExit(p *process) (bool, error) {
+func (d *dynamicSupervisor) handleExit(p *process) (bool, error) {
 	c := p.child
 	if c == nil || c.proc != p {
 		delete(d.unstopped, p)
@@ -125,7 +116,7 @@ func (d *DynamicSupervisor) handleExit(p *process) (bool, error) {
 	return false, nil
 }
 
-func (d *DynamicSupervisor) restart(c *child) (bool, error) {
+func (d *dynamicSupervisor) restart(c *child) (bool, error) {
 	if !d.restarts.add(d.second()) {
 		d.report(ReachedMaxRestartIntensity, c, ErrReachedMaxRestartIntensity)
 		c.proc = nil
@@ -147,7 +138,7 @@ func (d *DynamicSupervisor) restart(c *child) (bool, error) {
 
 // restartChild starts c again. A failure marks it restarting and sends the
 // supervisor a retry; an ignore deletes it.
-func (d *DynamicSupervisor) restartChild(c *child) {
+func (d *dynamicSupervisor) restartChild(c *child) {
 	err, ignored := d.startChild(c, false)
 	switch {
 	case err != nil:
@@ -160,7 +151,7 @@ func (d *DynamicSupervisor) restartChild(c *child) {
 	}
 }
 
-func (d *DynamicSupervisor) remove(c *child) {
+func (d *dynamicSupervisor) remove(c *child) {
 	if c.removed {
 		return
 	}
@@ -173,12 +164,8 @@ func (d *DynamicSupervisor) remove(c *child) {
 	d.children = d.children[:len(d.children)-1]
 }
 
-// StartChild starts a child from spec (its ID is ignored) and returns its
-// handle. When the start function returns ErrIgnore, it returns the zero
-// Handle and a nil error, and keeps nothing. It returns ErrMaxChildren when
-// the supervisor is full, a *SpecError for an invalid spec, and the start
-// function's error (a *PanicError if it panicked) as it is.
-func (d *DynamicSupervisor) StartChild(ctx context.Context, spec ChildSpec) (Handle, error) {
+// StartChild implements DynamicSupervisor.StartChild.
+func (d *dynamicSupervisor) StartChild(ctx context.Context, spec ChildSpec) (Handle, error) {
 	if err := checkChildSpec(spec, Never, false); err != nil {
 		return Handle{}, err
 	}
@@ -219,7 +206,7 @@ type startRequest struct {
 }
 
 // start runs a StartChild request in the loop.
-func (d *DynamicSupervisor) start(req *startRequest) {
+func (d *dynamicSupervisor) start(req *startRequest) {
 	defer func() { req.reply <- struct{}{} }()
 	if d.maxChildren > 0 && len(d.children) >= d.maxChildren {
 		req.err = ErrMaxChildren
@@ -236,10 +223,8 @@ func (d *DynamicSupervisor) start(req *startRequest) {
 	req.h = c.proc.handle()
 }
 
-// TerminateChild stops the child whose handle is h and deletes it. h may
-// also be the last handle of a child being restarted, which cancels the
-// restart. It returns ErrNotFound when h is not a child of d.
-func (d *DynamicSupervisor) TerminateChild(ctx context.Context, h Handle) error {
+// TerminateChild implements DynamicSupervisor.TerminateChild.
+func (d *dynamicSupervisor) TerminateChild(ctx context.Context, h Handle) error {
 	var err error
 	callErr := exec(ctx, &d.mbox, d.done, func() {
 		c := d.childOf(h)
@@ -259,7 +244,7 @@ func (d *DynamicSupervisor) TerminateChild(ctx context.Context, h Handle) error 
 }
 
 // childOf returns the child whose current or latest process is h's, or nil.
-func (d *DynamicSupervisor) childOf(h Handle) *child {
+func (d *dynamicSupervisor) childOf(h Handle) *child {
 	if h.p == nil || h.p.child == nil {
 		return nil
 	}
@@ -271,9 +256,8 @@ func (d *DynamicSupervisor) childOf(h Handle) *child {
 	return c
 }
 
-// WhichChildren lists the children in no particular order; their IDs are
-// empty.
-func (d *DynamicSupervisor) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
+// WhichChildren implements DynamicSupervisor.WhichChildren.
+func (d *dynamicSupervisor) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
 	var out []ChildInfo
 	err := exec(ctx, &d.mbox, d.done, func() {
 		out = make([]ChildInfo, 0, len(d.children))
@@ -286,9 +270,8 @@ func (d *DynamicSupervisor) WhichChildren(ctx context.Context) ([]ChildInfo, err
 	return out, err
 }
 
-// CountChildren counts as Elixir's DynamicSupervisor does: Specs counts every
-// child, those being restarted too; Active only the running ones.
-func (d *DynamicSupervisor) CountChildren(ctx context.Context) (Counts, error) {
+// CountChildren implements DynamicSupervisor.CountChildren.
+func (d *dynamicSupervisor) CountChildren(ctx context.Context) (Counts, error) {
 	var n Counts
 	err := exec(ctx, &d.mbox, d.done, func() { n = countChildren(d.children) })
 	return n, err
@@ -297,7 +280,7 @@ func (d *DynamicSupervisor) CountChildren(ctx context.Context) (Counts, error) {
 // terminateAll stops every child concurrently: all are cancelled at once,
 // then awaited, each up to its own shutdown (§2.3 for dynamic supervisors).
 // Children still running at their deadline are given up as killed.
-func (d *DynamicSupervisor) terminateAll() {
+func (d *dynamicSupervisor) terminateAll() {
 	pending := make(map[*process]*child, len(d.children))
 	var timeouts []time.Duration
 	for _, c := range d.children {

@@ -116,9 +116,8 @@ func withSubtrees(ctx context.Context, snap SupervisorSnapshot, handles []Handle
 	return snap
 }
 
-// Snapshot returns the supervisor's live tree: its flags and every child,
-// with the trees of child supervisors, recursively.
-func (s *Supervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, error) {
+// Snapshot implements Supervisor.Snapshot.
+func (s *supervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, error) {
 	var snap SupervisorSnapshot
 	var handles []Handle
 	err := exec(ctx, &s.mbox, s.done, func() {
@@ -140,8 +139,8 @@ func (s *Supervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, error) {
 	return withSubtrees(ctx, snap, handles), nil
 }
 
-// Snapshot returns the dynamic supervisor's live tree.
-func (d *DynamicSupervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, error) {
+// Snapshot implements DynamicSupervisor.Snapshot.
+func (d *dynamicSupervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, error) {
 	var snap SupervisorSnapshot
 	var handles []Handle
 	err := exec(ctx, &d.mbox, d.done, func() {

@@ -4,16 +4,8 @@ import (
 	"context"
 )
 
-// Supervisor is a running static supervisor: OTP's supervisor with the
-// one_for_one, one_for_all or rest_for_one strategy.
-//
-// NewSupervisor runs its init (starts the children, in order); Serve then runs
-// its loop until it stops. One goroutine, the one in Serve, owns all of its
-// state: child exits, API calls and retries reach it as messages, in arrival
-// order, and start functions and child shutdowns run inside it, blocking it,
-// as in OTP. The API methods are safe for concurrent use; each waits for the
-// loop, or for its ctx, or for the supervisor to exit (ErrNoProc).
-type Supervisor struct {
+// supervisor is the state of a Supervisor, owned by the goroutine in Serve.
+type supervisor struct {
 	core
 	flags Flags
 
@@ -57,7 +49,7 @@ func NewSupervisor(ctx context.Context, spec SupervisorSpec) (*Supervisor, error
 		byID[cs.ID] = c
 	}
 
-	s := &Supervisor{flags: flags, children: children, byID: byID}
+	s := &supervisor{flags: flags, children: children, byID: byID}
 	s.init(ctx, spec.Name, flags.MaxRestarts, flags.MaxSeconds)
 
 	if failed, err := s.startChildren(s.children); failed != nil {
@@ -66,7 +58,7 @@ func NewSupervisor(ctx context.Context, spec SupervisorSpec) (*Supervisor, error
 		return nil, Shutdown(&StartChildError{ID: failed.spec.ID, Reason: err})
 	}
 	s.compact()
-	return s, nil
+	return &Supervisor{s: s}, nil
 }
 
 // StartSupervisor starts a supervisor at the top of a tree: it runs
@@ -77,34 +69,21 @@ func StartSupervisor(ctx context.Context, spec SupervisorSpec) (*Supervisor, err
 	if err != nil {
 		return nil, err
 	}
-	go s.Serve(s.self)
+	go s.Serve(s.s.self)
 	return s, nil
 }
 
-// Serve runs the supervisor until its context is cancelled (its parent
-// stops it), Stop is called, its restart intensity is exceeded or a
-// significant child makes it shut down; in every case it first stops its
-// children in reverse start order. It returns:
-//
-//   - nil after Stop, OTP's normal;
-//   - an *IntensityError after giving up on restarts;
-//   - Shutdown(ErrAutoShutdown) after an auto_shutdown;
-//   - a shutdown-class error when its context was cancelled.
-//
-// Serve must be called exactly once, with the context given to NewSupervisor
-// (the supervisor also stops if ctx is another context that is cancelled).
-func (s *Supervisor) Serve(ctx context.Context) error {
+// Serve implements Supervisor.Serve.
+func (s *supervisor) Serve(ctx context.Context) error {
 	return s.serve(ctx, s.handle, func() {
 		s.terminateChildren(s.children)
 		s.compact()
 	})
 }
 
-func (s *Supervisor) Done() <-chan struct{} { return s.done }
-
 // handle processes one message; it reports whether the supervisor must
 // stop, and why.
-func (s *Supervisor) handle(m any) (bool, error) {
+func (s *supervisor) handle(m any) (bool, error) {
 	switch m := m.(type) {
 	case *process:
 		return s.handleExit(m)
@@ -121,7 +100,7 @@ func (s *Supervisor) handle(m any) (bool, error) {
 }
 
 // handleExit applies OTP's do_restart table to a child's own exit.
-func (s *Supervisor) handleExit(p *process) (bool, error) {
+func (s *supervisor) handleExit(p *process) (bool, error) {
 	c := p.child
 	if c == nil || c.proc != p {
 		// A process the supervisor gave up on has finally returned, or an
@@ -154,7 +133,7 @@ func (s *Supervisor) handleExit(p *process) (bool, error) {
 
 // autoShutdown decides whether the exit of c, which was not restarted, makes
 // the supervisor stop (OTP's do_auto_shutdown).
-func (s *Supervisor) autoShutdown(c *child) (bool, error) {
+func (s *supervisor) autoShutdown(c *child) (bool, error) {
 	if !c.spec.Significant {
 		return false, nil
 	}
@@ -174,7 +153,7 @@ func (s *Supervisor) autoShutdown(c *child) (bool, error) {
 
 // restart counts a restart of c against the intensity and, if allowed,
 // restarts per the strategy (OTP's restart/2).
-func (s *Supervisor) restart(c *child) (bool, error) {
+func (s *supervisor) restart(c *child) (bool, error) {
 	if !s.restarts.add(s.second()) {
 		s.report(ReachedMaxRestartIntensity, c, ErrReachedMaxRestartIntensity)
 		if c.spec.Restart == Temporary {
@@ -197,7 +176,7 @@ func (s *Supervisor) restart(c *child) (bool, error) {
 
 // delayRestart does the stopping part of a restart now and schedules the
 // starting part after c's backoff delay.
-func (s *Supervisor) delayRestart(c *child) {
+func (s *supervisor) delayRestart(c *child) {
 	delay := nextBackoff(c, s.clock.Now())
 	c.proc = nil
 	switch s.flags.Strategy {
@@ -216,7 +195,7 @@ func (s *Supervisor) delayRestart(c *child) {
 // restartByStrategy restarts c and whatever its strategy says with it. A
 // failed start marks the failed child restarting and sends the supervisor a
 // retry message, so that anything already queued is handled first.
-func (s *Supervisor) restartByStrategy(c *child) {
+func (s *supervisor) restartByStrategy(c *child) {
 	var group []*child
 	switch s.flags.Strategy {
 	case OneForOne:
@@ -244,13 +223,13 @@ func (s *Supervisor) restartByStrategy(c *child) {
 	s.compact()
 }
 
-func (s *Supervisor) retryLater(c *child) {
+func (s *supervisor) retryLater(c *child) {
 	c.restarting = true
 	c.retryTag++
 	s.mbox.push(&retry{c: c, tag: c.retryTag})
 }
 
-func (s *Supervisor) handleRetry(r *retry) (bool, error) {
+func (s *supervisor) handleRetry(r *retry) (bool, error) {
 	c := r.c
 	if c.removed || !c.restarting || r.tag != c.retryTag {
 		return false, nil
@@ -263,7 +242,7 @@ func (s *Supervisor) handleRetry(r *retry) (bool, error) {
 }
 
 // after returns c and the children started after it.
-func (s *Supervisor) after(c *child) []*child {
+func (s *supervisor) after(c *child) []*child {
 	for i, o := range s.children {
 		if o == c {
 			return s.children[i:]
@@ -275,7 +254,7 @@ func (s *Supervisor) after(c *child) []*child {
 // startChildren starts, in order, every child of group that is not running
 // (OTP's start_children). It stops at the first failure, reports it, and
 // returns that child and its error; the children after it are left stopped.
-func (s *Supervisor) startChildren(group []*child) (*child, error) {
+func (s *supervisor) startChildren(group []*child) (*child, error) {
 	for _, c := range group {
 		if c.removed || c.proc != nil {
 			continue
@@ -295,7 +274,7 @@ func (s *Supervisor) startChildren(group []*child) (*child, error) {
 // terminateChildren stops the running children of group one at a time, last
 // started first (OTP's terminate_children). Temporary children are removed;
 // the others are left stopped, with any pending restart cancelled.
-func (s *Supervisor) terminateChildren(group []*child) {
+func (s *supervisor) terminateChildren(group []*child) {
 	for i := len(group) - 1; i >= 0; i-- {
 		c := group[i]
 		if c.removed {
@@ -312,7 +291,7 @@ func (s *Supervisor) terminateChildren(group []*child) {
 }
 
 // remove marks c deleted; compact drops it from the list.
-func (s *Supervisor) remove(c *child) {
+func (s *supervisor) remove(c *child) {
 	if c.removed {
 		return
 	}
@@ -323,7 +302,7 @@ func (s *Supervisor) remove(c *child) {
 	}
 }
 
-func (s *Supervisor) compact() {
+func (s *supervisor) compact() {
 	kept := s.children[:0]
 	for _, c := range s.children {
 		if !c.removed {

@@ -551,7 +551,7 @@ func (c *checker) checkApplications() {
 		c.identsOf(what, p, CamelCase(app.Name)+"Application")
 	}
 	if len(c.spec.Applications) > 0 {
-		c.identsOf("the applications", c.spec.Pos, "Applications", "Run")
+		c.identsOf("the applications", c.spec.Pos, "Applications", "Run", "StartApplications")
 	}
 	for _, app := range c.spec.Applications {
 		if c.apps[app.Name] != app {

@@ -135,3 +135,10 @@ func Applications() []runtime.ApplicationSpec {
 func Run(ctx context.Context) error {
 	return runtime.RunApplications(ctx, Applications()...)
 }
+
+// StartApplications starts the applications as Run does and returns them
+// running, for a program that needs them: to stop one, to take a snapshot
+// or mount the observer. Their Run method then waits for SIGINT or SIGTERM.
+func StartApplications(ctx context.Context) (*runtime.Applications, error) {
+	return runtime.StartApplications(ctx, Applications()...)
+}

@@ -122,3 +122,10 @@ func Applications(reg *Registries) []runtime.ApplicationSpec {
 func Run(ctx context.Context, reg *Registries) error {
 	return runtime.RunApplications(ctx, Applications(reg)...)
 }
+
+// StartApplications starts the applications as Run does and returns them
+// running, for a program that needs them: to stop one, to take a snapshot
+// or mount the observer. Their Run method then waits for SIGINT or SIGTERM.
+func StartApplications(ctx context.Context, reg *Registries) (*runtime.Applications, error) {
+	return runtime.StartApplications(ctx, Applications(reg)...)
+}
