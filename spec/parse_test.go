@@ -265,7 +265,7 @@ func TestParseAliasKeys(t *testing.T) {
 	}
 	for src, want := range map[string]string{
 		"version: 1\nx-key: &k strategy\nsupervisors:\n  a: {*k : one_for_all, strategy: rest_for_one}\n": `a.yaml:4:25: duplicate key "strategy" in supervisor "a" (first at 4:7)`,
-		"0: &worker\n 0A0\nsupervisors:\n 0A:\n    children:\n      - {*worker}\n":                          `unknown key "0A0" in child`,
+		"0: &worker\n 0A0\nsupervisors:\n 0A:\n    children:\n      - {*worker}\n":                        `unknown key "0A0" in child`,
 	} {
 		_, err := spec.Parse("a.yaml", []byte(src))
 		if err == nil || !strings.Contains(err.Error(), want) {
