@@ -3,6 +3,12 @@
 // forgot it, and creates a new one.
 //
 //	go run ./examples/kv
+//
+// With -observe, it serves the tree's observer and keeps the tree busy until
+// Ctrl-C instead:
+//
+//	go run ./examples/kv -observe localhost:8080
+//	# open http://localhost:8080/debug/arbor/
 package main
 
 //go:generate go run github.com/arborgo/arbor/cmd/arbor generate kv.arbor.yaml
@@ -10,18 +16,44 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/arborgo/arbor/runtime"
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	addr := flag.String("observe", "", "instead of the story, serve the observer on `address` (such as localhost:8080) and keep the tree busy until Ctrl-C")
+	flag.Parse()
+	var err error
+	if *addr == "" {
+		err = run(context.Background(), os.Stdout)
+	} else {
+		err = observeUntilSignal(*addr)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "kv:", err)
 		os.Exit(1)
 	}
+}
+
+// observeUntilSignal runs observe on addr until SIGINT or SIGTERM.
+func observeUntilSignal(addr string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	ticker := time.NewTicker(700 * time.Millisecond)
+	defer ticker.Stop()
+	return observe(ctx, os.Stdout, ln, ticker.C)
 }
 
 // run starts the tree of kv.arbor.yaml, tells the story on out, and stops

@@ -3,7 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
@@ -80,5 +85,53 @@ func TestStoreBucketConcurrent(t *testing.T) {
 	}
 	if n, err := store.Running(ctx); err != nil || n != 1 {
 		t.Errorf("Running = %d, %v; want 1", n, err)
+	}
+}
+
+// With -observe, the observer serves the live tree while buckets come and go.
+func TestObserve(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ticks := make(chan time.Time)
+	done := make(chan error, 1)
+	var out bytes.Buffer
+	go func() { done <- observe(ctx, &out, ln, ticks) }()
+	for range 5 { // the fifth send returns once the fourth tick, which crashes bucket-3, is done
+		ticks <- time.Now()
+	}
+	base := "http://" + ln.Addr().String() + "/debug/arbor/"
+	var tree struct {
+		Supervisors []runtime.SupervisorSnapshot `json:"supervisors"`
+	}
+	resp, err := http.Get(base + "api/tree")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tree)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tree.Supervisors) != 1 || tree.Supervisors[0].Name != "kv" {
+		t.Fatalf("tree = %+v", tree)
+	}
+	buckets := tree.Supervisors[0].Children[0].Supervisor
+	if buckets == nil || len(buckets.Children) < 3 {
+		t.Fatalf("buckets = %+v, want at least bucket-0..2 running", buckets)
+	}
+	page, err := http.Get(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.Body.Close()
+	if page.StatusCode != http.StatusOK || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("page: %s %s", page.Status, page.Header.Get("Content-Type"))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
