@@ -94,6 +94,12 @@ func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 			}
 			explicit[k.Value] = true
 			val, err := c.value(v, depth+1)
+			if err != nil && depth == 0 && strings.HasPrefix(k.Value, "x-") {
+				// The language ignores what a top-level x- key holds, even
+				// YAML that has no JSON form (a merge of no mapping, say);
+				// the schema allows anything there, so null stands for it.
+				val, err = nil, nil
+			}
 			if err != nil {
 				return nil, err
 			}
