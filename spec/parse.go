@@ -797,68 +797,80 @@ func childDefaults(restart *Value[Restart], typ *Value[ChildType], shutdown *Val
 
 func (d *decoder) child(n *yaml.Node) *Child {
 	c := &Child{Pos: d.pos(n)}
+	shared := startFields{&c.Start, &c.Args, &c.Restart, &c.Shutdown, &c.Type, &c.Significant, &c.Backoff}
 	d.mapping(n, "child", childKeys, func(key string, k, v *yaml.Node) {
+		if d.startField(key, v, shared) {
+			return
+		}
 		p := d.pos(v)
 		switch key {
 		case "id":
 			s, _ := d.str(v, "id")
 			c.ID = Value[string]{s, p}
-		case "start":
-			c.Start = d.function(v, "start")
 		case "supervisor":
 			s, _ := d.str(v, "supervisor")
 			c.Supervisor = Value[string]{s, p}
-		case "args":
-			c.Args = d.args(v)
-		case "restart":
-			s, _ := d.str(v, "restart")
-			c.Restart = Value[Restart]{Restart(s), p}
-		case "shutdown":
-			c.Shutdown, _ = d.shutdown(v)
-		case "type":
-			s, _ := d.str(v, "type")
-			c.Type = Value[ChildType]{ChildType(s), p}
-		case "significant":
-			b, _ := d.boolean(v, "significant")
-			c.Significant = Value[bool]{b, p}
 		case "name":
 			c.Name = d.name(v)
-		case "backoff":
-			c.Backoff = d.backoff(v)
 		}
 	})
 	childDefaults(&c.Restart, &c.Type, &c.Shutdown, c.Supervisor.Pos.IsValid() && !c.Start.Pos.IsValid())
 	return c
 }
 
+// startFields points at the fields that a child and a dynamic supervisor's
+// template share: how to start, restart and stop what they describe.
+type startFields struct {
+	start       *Value[Func]
+	args        *[]Arg
+	restart     *Value[Restart]
+	shutdown    *Value[Shutdown]
+	typ         *Value[ChildType]
+	significant *Value[bool]
+	backoff     **Backoff
+}
+
+// startField decodes key into f when it is one of the shared keys, and
+// reports whether it was.
+func (d *decoder) startField(key string, v *yaml.Node, f startFields) bool {
+	p := d.pos(v)
+	switch key {
+	case "start":
+		*f.start = d.function(v, "start")
+	case "args":
+		*f.args = d.args(v)
+	case "restart":
+		s, _ := d.str(v, "restart")
+		*f.restart = Value[Restart]{Restart(s), p}
+	case "shutdown":
+		*f.shutdown, _ = d.shutdown(v)
+	case "type":
+		s, _ := d.str(v, "type")
+		*f.typ = Value[ChildType]{ChildType(s), p}
+	case "significant":
+		b, _ := d.boolean(v, "significant")
+		*f.significant = Value[bool]{b, p}
+	case "backoff":
+		*f.backoff = d.backoff(v)
+	default:
+		return false
+	}
+	return true
+}
+
 func (d *decoder) template(n *yaml.Node) *Template {
 	t := &Template{Pos: d.pos(n)}
+	shared := startFields{&t.Start, &t.Args, &t.Restart, &t.Shutdown, &t.Type, &t.Significant, &t.Backoff}
 	d.mapping(n, "template", templateKeys, func(key string, k, v *yaml.Node) {
-		p := d.pos(v)
-		switch key {
-		case "start":
-			t.Start = d.function(v, "start")
-		case "args":
-			t.Args = d.args(v)
-		case "extra_args":
+		if d.startField(key, v, shared) {
+			return
+		}
+		if key == "extra_args" {
 			d.list(v, "extra_args", func(item *yaml.Node) {
 				if a, ok := d.extraArg(item); ok {
 					t.ExtraArgs = append(t.ExtraArgs, a)
 				}
 			})
-		case "restart":
-			s, _ := d.str(v, "restart")
-			t.Restart = Value[Restart]{Restart(s), p}
-		case "shutdown":
-			t.Shutdown, _ = d.shutdown(v)
-		case "type":
-			s, _ := d.str(v, "type")
-			t.Type = Value[ChildType]{ChildType(s), p}
-		case "significant":
-			b, _ := d.boolean(v, "significant")
-			t.Significant = Value[bool]{b, p}
-		case "backoff":
-			t.Backoff = d.backoff(v)
 		}
 	})
 	childDefaults(&t.Restart, &t.Type, &t.Shutdown, false)
