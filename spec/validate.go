@@ -493,42 +493,23 @@ func (c *checker) checkTemplate(sup *Supervisor, t *Template) {
 // checkSupervisorCycles reports each supervisor that contains itself through
 // nested supervisor children, with the cycle.
 func (c *checker) checkSupervisorCycles() {
-	const (
-		unvisited = iota
-		onStack
-		done
-	)
-	state := make(map[string]int, len(c.supervisors))
-	index := make(map[string]int, len(c.supervisors)) // position on the stack
-	var stack []string
-	var visit func(sup *Supervisor)
-	visit = func(sup *Supervisor) {
-		state[sup.Name] = onStack
-		index[sup.Name] = len(stack)
-		stack = append(stack, sup.Name)
-		for _, ch := range sup.Children {
-			if !ch.Start.Val.IsZero() {
-				continue
-			}
-			next, ok := c.supervisors[ch.Supervisor.Val]
-			if !ok {
-				continue
-			}
-			switch state[next.Name] {
-			case unvisited:
-				visit(next)
-			case onStack:
-				c.add(at(ch.Supervisor.Pos, at(ch.Pos, sup.Pos)), "supervisor %+q contains itself: %s", next.Name, cyclePath(stack, index[next.Name]))
-			}
-		}
-		stack = stack[:len(stack)-1]
-		state[sup.Name] = done
-	}
+	var roots []string
 	for _, sup := range c.spec.Supervisors {
-		if c.supervisors[sup.Name] == sup && state[sup.Name] == unvisited {
-			visit(sup)
+		if c.supervisors[sup.Name] == sup {
+			roots = append(roots, sup.Name)
 		}
 	}
+	walkCycles(roots, func(name string) []*Child {
+		var nested []*Child
+		for _, ch := range c.supervisors[name].Children {
+			if _, ok := c.supervisors[ch.Supervisor.Val]; ok && ch.Start.Val.IsZero() {
+				nested = append(nested, ch)
+			}
+		}
+		return nested
+	}, func(ch *Child) string { return ch.Supervisor.Val }, func(from string, ch *Child, path string) {
+		c.add(at(ch.Supervisor.Pos, at(ch.Pos, c.supervisors[from].Pos)), "supervisor %+q contains itself: %s", ch.Supervisor.Val, path)
+	})
 }
 
 func (c *checker) checkApplications() {
@@ -597,39 +578,59 @@ func (c *checker) checkApplications() {
 // checkApplicationCycles reports each dependency cycle among applications,
 // with its path.
 func (c *checker) checkApplicationCycles() {
+	var roots []string
+	for _, app := range c.spec.Applications {
+		if c.apps[app.Name] == app {
+			roots = append(roots, app.Name)
+		}
+	}
+	walkCycles(roots, func(name string) []Value[string] {
+		var deps []Value[string]
+		seen := map[string]bool{}
+		for _, dep := range c.apps[name].DependsOn {
+			if _, ok := c.apps[dep.Val]; ok && !seen[dep.Val] {
+				seen[dep.Val] = true
+				deps = append(deps, dep)
+			}
+		}
+		return deps
+	}, func(dep Value[string]) string { return dep.Val }, func(from string, dep Value[string], path string) {
+		c.add(at(dep.Pos, c.apps[from].Pos), "applications depend on each other in a cycle: %s", path)
+	})
+}
+
+// walkCycles walks a graph depth first from each root in order, following
+// the edges of each node (target names the node an edge leads to), and calls
+// found for every edge that closes a cycle, with the node it leaves and the
+// cycle's path. Each node is walked once.
+func walkCycles[E any](roots []string, edges func(node string) []E, target func(E) string, found func(from string, e E, path string)) {
 	const (
 		unvisited = iota
 		onStack
 		done
 	)
-	state := make(map[string]int, len(c.apps))
-	index := make(map[string]int, len(c.apps)) // position on the stack
+	state := map[string]int{}
+	index := map[string]int{} // position on the stack
 	var stack []string
-	var visit func(app *Application)
-	visit = func(app *Application) {
-		state[app.Name] = onStack
-		index[app.Name] = len(stack)
-		stack = append(stack, app.Name)
-		seen := make(map[string]bool, len(app.DependsOn))
-		for _, dep := range app.DependsOn {
-			next, ok := c.apps[dep.Val]
-			if !ok || seen[dep.Val] {
-				continue
-			}
-			seen[dep.Val] = true
-			switch state[next.Name] {
+	var visit func(node string)
+	visit = func(node string) {
+		state[node] = onStack
+		index[node] = len(stack)
+		stack = append(stack, node)
+		for _, e := range edges(node) {
+			switch next := target(e); state[next] {
 			case unvisited:
 				visit(next)
 			case onStack:
-				c.add(at(dep.Pos, app.Pos), "applications depend on each other in a cycle: %s", cyclePath(stack, index[next.Name]))
+				found(node, e, cyclePath(stack, index[next]))
 			}
 		}
 		stack = stack[:len(stack)-1]
-		state[app.Name] = done
+		state[node] = done
 	}
-	for _, app := range c.spec.Applications {
-		if c.apps[app.Name] == app && state[app.Name] == unvisited {
-			visit(app)
+	for _, root := range roots {
+		if state[root] == unvisited {
+			visit(root)
 		}
 	}
 }
