@@ -56,14 +56,3 @@ func (in *intensity) add(now int64) bool {
 	in.buckets = append(in.buckets, restartBucket{second: now, count: 1})
 	return true
 }
-
-// inWindow returns how many recorded restarts count at second now.
-func (in *intensity) inWindow(now int64) int {
-	n := 0
-	for _, b := range in.buckets[in.head:] {
-		if b.second >= now-in.period {
-			n += b.count
-		}
-	}
-	return n
-}
