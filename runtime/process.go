@@ -130,9 +130,10 @@ type process struct {
 	finished  bool // guarded by mu; exit has told everyone: Done is closed
 }
 
-// procExt holds what only some processes need. values and name are set
-// when the process is made and never change; the rest is guarded by the
-// process's mu.
+// procExt holds what only some processes need. A root gets it when it is
+// made, with values and name, which never change; a child gets it on first
+// use, under the process's mu, with no values or name. Everything else in
+// it is guarded by mu.
 type procExt struct {
 	values   context.Context // a root's or a spawned process's values
 	name     string          // its name, for a process that is not a child
@@ -173,13 +174,12 @@ func (p *process) extLocked() *procExt {
 
 // id is the process's own part of its path: its child id or its name.
 func (p *process) id() string {
-	if p.ext != nil && p.ext.name != "" {
-		return p.ext.name
-	}
+	// A child's ext may be made at any time, under mu; a root's is made
+	// with it and never replaced, so it can be read without the lock.
 	if p.child != nil {
 		return p.child.spec.ID
 	}
-	return ""
+	return p.ext.name
 }
 
 // startTime returns when the process started.
@@ -226,12 +226,13 @@ func (p *process) Value(key any) any {
 	if key == (selfKey{}) {
 		return p
 	}
-	for q := p; q != nil; q = q.parent {
-		if q.ext != nil && q.ext.values != nil {
-			return q.ext.values.Value(key)
-		}
+	// Children carry no values of their own: the first root up the chain
+	// has them, in the ext it was made with.
+	q := p
+	for q.child != nil {
+		q = q.parent
 	}
-	return nil
+	return q.ext.values.Value(key)
 }
 
 // AfterFunc lets context.AfterFunc and context.WithCancel hook onto the
