@@ -15,7 +15,7 @@ package runtime_test
 // fake clock as the model says (only shutdown timeouts of children that
 // ignore cancellation make it move during an operation), waits for the
 // predicted reports, and compares them and the tree (WhichChildren,
-// CountChildren, Unstopped) with the model. After the storm, every
+// CountChildren, the lingering goroutines) with the model. After the storm, every
 // permanent child of a live supervisor is running unless it was stopped
 // through the API, the tree is stopped, and goleak (TestMain) checks that
 // nothing is left running.
@@ -1047,9 +1047,12 @@ func (r *chaosRun) check(what string, p chaosPrediction, call func(context.Conte
 		}
 		r.rt.release(proc.w)
 		select {
-		case <-proc.h.Done():
+		case <-proc.h.Returned(): // its process may have been dead for a while: it was killed
 		case <-time.After(waitLimit):
-			return fail("%v did not exit once let go", g)
+			return fail("%v did not return once let go", g)
+		}
+		if proc.h.Alive() {
+			return fail("%v returned but is still alive", g)
 		}
 	}
 	r.tot.killed += len(p.givenUp)
@@ -1080,7 +1083,8 @@ func (r *chaosRun) check(what string, p chaosPrediction, call func(context.Conte
 
 // compare checks one live supervisor of the model against the runtime:
 // WhichChildren (ids, order, states, incarnations), CountChildren both
-// against it and against the model, and with full, Unstopped.
+// against it and against the model, and with full, the lingering
+// goroutines of a snapshot.
 func (r *chaosRun) compare(s *chaosSup, full bool) error {
 	obj := r.rt.proc(chaosProc{s.spec.path, s.inc})
 	if obj == nil {
@@ -1090,21 +1094,23 @@ func (r *chaosRun) compare(s *chaosSup, full bool) error {
 	defer cancel()
 	var infos []runtime.ChildInfo
 	var counts runtime.Counts
-	var unstopped []runtime.UnstoppedChild
+	var lingering []runtime.LingeringGoroutine
 	var err1, err2, err3 error
+	var snap runtime.SupervisorSnapshot
 	if obj.dyn != nil {
 		infos, err1 = obj.dyn.WhichChildren(ctx)
 		counts, err2 = obj.dyn.CountChildren(ctx)
 		if full {
-			unstopped, err3 = obj.dyn.Unstopped(ctx)
+			snap, err3 = obj.dyn.Snapshot(ctx)
 		}
 	} else {
 		infos, err1 = obj.sup.WhichChildren(ctx)
 		counts, err2 = obj.sup.CountChildren(ctx)
 		if full {
-			unstopped, err3 = obj.sup.Unstopped(ctx)
+			snap, err3 = obj.sup.Snapshot(ctx)
 		}
 	}
+	lingering = snap.Lingering
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return fmt.Errorf("supervisor %s#%d: %v", s.spec.path, s.inc, err)
 	}
@@ -1175,8 +1181,8 @@ func (r *chaosRun) compare(s *chaosSup, full bool) error {
 		return fmt.Errorf("supervisor %s#%d: count_children %+v, which_children gives %+v, the model %+v",
 			s.spec.path, s.inc, counts, fromInfos, fromModel)
 	}
-	if len(unstopped) > 0 {
-		return fmt.Errorf("supervisor %s#%d: children still listed as unstopped after they returned: %+v", s.spec.path, s.inc, unstopped)
+	if len(lingering) > 0 {
+		return fmt.Errorf("supervisor %s#%d: goroutines still listed as lingering after they returned: %+v", s.spec.path, s.inc, lingering)
 	}
 	return nil
 }
@@ -1305,7 +1311,7 @@ func (r *chaosRun) teardown() error {
 	rt.mu.Unlock()
 	for _, p := range procs {
 		select {
-		case <-p.h.Done():
+		case <-p.h.Returned():
 		case <-ctx.Done():
 			return fmt.Errorf("%v still running after the tree stopped", p.h)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	goruntime "runtime"
 	"runtime/debug"
 	"time"
 
@@ -106,12 +107,70 @@ func callStart(start StartFunc, ctx context.Context) (svc Service, err error) {
 	return svc, err
 }
 
-// run is the body of a child's goroutine: Serve, then report the exit.
-func (p *process) run() {
-	p.mu.Lock()
-	svc := p.svc
-	p.mu.Unlock()
-	p.exit(classifyExit(serve(p, svc), p.cancelCause()))
+// run is the body of a child's goroutine. It runs the start function
+// first, in the new process, as OTP runs a child's init in the child's own
+// process, and tells the supervisor on its mailbox's started channel once
+// the start has returned; then, if the start succeeded, Serve.
+//
+// Every way user code can end is an exit: a return, a panic (recovered
+// into a *PanicError), and runtime.Goexit (ErrGoexit), which the deferred
+// function sees as a stage left unfinished.
+func (p *process) run(start StartFunc, name Name) {
+	mb := p.parent.ext.mailbox
+	stage := stageStart
+	defer func() {
+		switch stage {
+		case stageStart:
+			p.startFailed(ErrGoexit)
+			p.answerStart(mb)
+		case stageServe:
+			p.exit(classifyExit(ErrGoexit, p.cancelCause()))
+		}
+	}()
+	svc, err := callStart(start, p)
+	if err == nil && name != nil {
+		err = name.register(p.handle())
+	}
+	if err != nil {
+		stage = stageDone
+		p.startFailed(err)
+		p.answerStart(mb)
+		return
+	}
+	p.setService(svc)
+	p.notify = true
+	stage = stageServe
+	p.answerStart(mb)
+	// Let the supervisor go on before this child's Serve does: a start is
+	// synchronous for the supervisor, the child's run is not.
+	goruntime.Gosched()
+	reason := classifyExit(serve(p, svc), p.cancelCause())
+	stage = stageDone
+	p.exit(reason)
+}
+
+// The stages of a child's goroutine, for run's deferred function.
+const (
+	stageStart = iota
+	stageServe
+	stageDone
+)
+
+// startFailed ends a process whose start function failed: its context is
+// cancelled, for anything the start left running with it, and it exits with
+// the start's error, which its supervisor reads instead of an exit message.
+func (p *process) startFailed(err error) {
+	p.cancel(ErrShutdown)
+	p.exit(err)
+}
+
+// answerStart tells the supervisor that the start function has returned,
+// unless the supervisor has exited (it gave up on this start).
+func (p *process) answerStart(mb *mailbox) {
+	select {
+	case mb.started <- p:
+	case <-mb.closed:
+	}
 }
 
 func serve(p *process, svc Service) (err error) {

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,9 +22,8 @@ type core struct {
 	mbox   mailbox
 
 	// Owned by the loop.
-	restarts  intensity
-	unstopped map[*process]*child // given up on, still running
-	stopping  bool                // Stop was called
+	restarts intensity
+	stopping bool // Stop was called
 	// numberAcross numbers the handles of all children in one sequence,
 	// serial, for a dynamic supervisor whose children have no ids; otherwise
 	// each child numbers its own incarnations.
@@ -37,6 +37,14 @@ type core struct {
 	done     chan struct{} // closed when Serve has returned
 	reason   error         // Serve's result, set before done is closed
 	stopRoot func() bool   // detaches a root process from the caller's context
+
+	// stopAsked is closed by the first Stop, so that a start function that
+	// does not return cannot keep the supervisor from stopping.
+	stopAsked chan struct{}
+	stopOnce  sync.Once
+	// serveDone is the Done of Serve's context, when that is not the
+	// supervisor's own process; set before the loop runs.
+	serveDone <-chan struct{}
 }
 
 func (s *core) init(ctx context.Context, name string, maxRestarts, maxSeconds int) {
@@ -45,8 +53,8 @@ func (s *core) init(ctx context.Context, name string, maxRestarts, maxSeconds in
 	s.events = eventHookFrom(ctx)
 	s.mbox = newMailbox()
 	s.restarts = newIntensity(maxRestarts, maxSeconds)
-	s.unstopped = make(map[*process]*child)
 	s.done = make(chan struct{})
+	s.stopAsked = make(chan struct{})
 	s.self, s.stopRoot = processOf(ctx, name)
 	s.self.mu.Lock()
 	if ext := s.self.extLocked(); ext.mailbox == nil {
@@ -68,12 +76,22 @@ func (s *core) serve(ctx context.Context, handle func(any) (bool, error), termin
 	if !s.serving.CompareAndSwap(false, true) {
 		return errors.New("runtime: Serve called twice")
 	}
+	if ctx != context.Context(s.self) {
+		s.serveDone = ctx.Done()
+	}
 	reason := s.loop(ctx, handle)
 	terminate()
+	s.finish(reason)
+	return reason
+}
+
+// finish records the supervisor's exit reason and ends it: its root process,
+// if it made one, exits, and Done is closed.
+func (s *core) finish(reason error) {
 	s.reason = reason
 	s.exitRoot(reason)
+	close(s.mbox.closed)
 	close(s.done)
-	return reason
 }
 
 // processOf returns the process whose context ctx is. When ctx belongs to no
@@ -112,8 +130,6 @@ func (s *core) Wait() error {
 	return s.reason
 }
 
-// Done returns a channel that is closed once the supervisor has exited.
-
 func (s *core) parentShutdown() error {
 	if cause := s.self.cancelCause(); cause != nil {
 		return cause
@@ -121,10 +137,14 @@ func (s *core) parentShutdown() error {
 	return ErrShutdown
 }
 
-// startChild runs c's start function and, on success, its Serve in a new
-// goroutine. It returns the start error, or reports ignored when the start
-// function returned ErrIgnore; both leave c without a process. Any outcome
-// settles a pending restart of c.
+// startChild starts a new incarnation of c: OTP's start of a child, which
+// runs the start function in the new process and waits for its answer. The
+// process's goroutine runs the start function and, when it succeeds, Serve;
+// the supervisor waits for the start to return (see awaitStart), so start
+// functions still run one at a time, in order, as in OTP. It returns the
+// start error, or reports ignored when the start function returned
+// ErrIgnore; both leave c without a process. Any outcome settles a pending
+// restart of c.
 func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 	c.settle()
 	c.incarnation++
@@ -134,34 +154,107 @@ func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 		s.serial++
 	}
 	p := newChildProcess(s.self, c, number)
-	svc, err := callStart(c.spec.Start, p)
-	if err != nil {
-		p.cancel(ErrShutdown)
-		p.exit(err)
-		if errors.Is(err, ErrIgnore) {
+	if !s.mbox.addChild(p) {
+		return ErrKilled, false // this supervisor is dead: it starts nothing
+	}
+	go p.run(c.spec.Start, c.spec.Name)
+	if !s.awaitStart(p, c.spec.Shutdown) {
+		return ErrKilled, false
+	}
+	p.mu.Lock()
+	svc, reason := p.svc, p.reason
+	p.mu.Unlock()
+	if svc == nil {
+		if errors.Is(reason, ErrIgnore) {
 			return nil, true
 		}
-		return err, false
+		return reason, false
 	}
-	if c.spec.Name != nil {
-		if err := c.spec.Name.register(p.handle()); err != nil {
-			p.cancel(ErrShutdown)
-			p.exit(err)
-			return err, false
-		}
-	}
-	p.notify = true
-	p.setService(svc)
 	c.proc = p
 	now := s.clock.Now()
 	p.started = now.UnixNano()
-	go p.run()
 	s.reportStarted(c, external, now)
 	return nil, false
 }
 
+// awaitStart waits until the start function of p, running in p's goroutine,
+// has returned, and reports whether it has. A start function blocks its
+// supervisor as in OTP, but not its stopping: when the supervisor is asked
+// to stop while it waits (its context is cancelled, Stop is called, or its
+// own process is killed), the start's context is cancelled and the start
+// gets the child's shutdown to return, as a running child would; after
+// that, p is killed and the start counts as failed with ErrKilled.
+func (s *core) awaitStart(p *process, shutdown ShutdownSpec) bool {
+	for stop, asked := s.self.Done(), s.stopAsked; ; {
+		select {
+		case q := <-s.mbox.started:
+			if q == p {
+				return true
+			}
+			continue // the late answer of a start given up on
+		case <-stop:
+		case <-asked:
+		case <-s.serveDone:
+		case <-s.mbox.dead:
+		}
+		break
+	}
+	p.cancel(ErrShutdown)
+	var timeout <-chan time.Time
+	switch shutdown {
+	case BrutalKill:
+	case Infinity:
+		timeout = make(chan time.Time) // never fires
+	default:
+		if d, _ := shutdown.IsTimeout(); d > 0 {
+			t := s.shutdownTimer(d)
+			defer t.Stop()
+			timeout = t.C()
+		}
+	}
+	if timeout == nil {
+		timeout = closedTimeChan // brutal_kill, or a timeout of 0: no wait
+	}
+	for {
+		select {
+		case q := <-s.mbox.started:
+			if q == p {
+				return true
+			}
+			continue
+		default:
+		}
+		select {
+		case q := <-s.mbox.started:
+			if q == p {
+				return true
+			}
+			continue
+		case <-timeout:
+		case <-s.mbox.dead:
+		}
+		break
+	}
+	if p.kill(s.clock.Now(), shutdown) {
+		return false
+	}
+	// The start returned just as it was given up on, or the supervisor was
+	// killed, which killed p too.
+	if p.wasKilled() {
+		return false
+	}
+	for q := range s.mbox.started {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
 // shutdown stops c's process as its Shutdown says (OTP's shutdown/1) and
-// consumes its exit, so that the exit neither restarts it nor counts.
+// consumes its exit, so that the exit neither restarts it nor counts. A
+// child that does not stop in time is killed: dead to the whole runtime at
+// once, though its goroutine runs on (see process.kill).
 func (s *core) shutdown(c *child) {
 	p := c.proc
 	c.proc = nil
@@ -183,14 +276,15 @@ func (s *core) shutdown(c *child) {
 		t.Stop()
 	}
 	if !exited {
-		// Go cannot kill the goroutine: give it up, as OTP would after its
-		// kill, and keep it listed until it returns.
-		s.unstopped[p] = c
-		c.exited(p, ErrKilled)
-		if c.spec.Shutdown != BrutalKill {
-			s.reportProc(ShutdownError, c, p, ErrKilled)
+		if p.kill(s.clock.Now(), c.spec.Shutdown) || p.wasKilled() {
+			c.exited(p, ErrKilled)
+			if c.spec.Shutdown != BrutalKill && !s.mbox.isKilled() {
+				s.reportProc(ShutdownError, c, p, ErrKilled)
+			}
+			return
 		}
-		return
+		// It returned just as it was given up on: its exit is on its way.
+		s.mbox.awaitExit(p, nil)
 	}
 	reason, _ := p.handle().Reason()
 	c.exited(p, reason)
@@ -244,6 +338,9 @@ func (s *core) loop(ctx context.Context, handle func(any) (bool, error)) error {
 	}
 	for {
 		for m := s.mbox.pop(); m != nil; m = s.mbox.pop() {
+			if s.mbox.isKilled() {
+				return ErrKilled
+			}
 			if ps, ok := m.(*parentStop); ok {
 				return ps.reason
 			}
@@ -251,12 +348,17 @@ func (s *core) loop(ctx context.Context, handle func(any) (bool, error)) error {
 				return reason
 			}
 		}
-		<-s.mbox.signal
+		select {
+		case <-s.mbox.signal:
+		case <-s.mbox.dead:
+			return ErrKilled
+		}
 	}
 }
 
 // Stop implements Supervisor.Stop and DynamicSupervisor.Stop.
 func (s *core) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopAsked) })
 	err := exec(ctx, &s.mbox, s.done, func() { s.stopping = true })
 	if err == ErrNoProc {
 		return nil
@@ -270,24 +372,6 @@ func (s *core) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// UnstoppedChild is a child that its supervisor gave up on (it outlived its
-// shutdown) but whose Serve has not returned yet.
-type UnstoppedChild struct {
-	ID     string
-	Handle Handle
-}
-
-// Unstopped implements Supervisor.Unstopped and DynamicSupervisor.Unstopped.
-func (s *core) Unstopped(ctx context.Context) ([]UnstoppedChild, error) {
-	var out []UnstoppedChild
-	err := exec(ctx, &s.mbox, s.done, func() {
-		for p, c := range s.unstopped {
-			out = append(out, UnstoppedChild{ID: c.spec.ID, Handle: p.handle()})
-		}
-	})
-	return out, err
 }
 
 // shutdownTimer returns the supervisor's shutdown timer, armed to fire d

@@ -99,7 +99,6 @@ func (d *dynamicSupervisor) handle(m any) (bool, error) {
 func (d *dynamicSupervisor) handleExit(p *process) (bool, error) {
 	c := p.child
 	if c == nil || c.proc != p {
-		delete(d.unstopped, p)
 		return false, nil
 	}
 	reason, _ := p.handle().Reason()
@@ -310,16 +309,23 @@ func (d *dynamicSupervisor) terminateAll() {
 			d.reportProc(ShutdownError, c, p, reason)
 		}
 	}
+	// giveUp kills the pending children whose shutdown is due: those with
+	// brutal_kill, or a timeout of at most limit; all of them once the
+	// supervisor itself is killed. A child that returns just then is left
+	// pending: its exit is on its way.
 	giveUp := func(limit time.Duration, brutal bool) {
+		killed := d.mbox.isKilled()
+		now := d.clock.Now()
 		for p, c := range pending {
 			t, isTimeout := c.spec.Shutdown.IsTimeout()
-			if (brutal && c.spec.Shutdown == BrutalKill) || (!brutal && isTimeout && t <= limit) {
-				delete(pending, p)
-				d.unstopped[p] = c
-				c.exited(p, ErrKilled)
-				if !brutal {
-					d.reportProc(ShutdownError, c, p, ErrKilled)
-				}
+			due := killed || (brutal && c.spec.Shutdown == BrutalKill) || (!brutal && isTimeout && t <= limit)
+			if !due || !(p.kill(now, c.spec.Shutdown) || p.wasKilled()) {
+				continue
+			}
+			delete(pending, p)
+			c.exited(p, ErrKilled)
+			if c.spec.Shutdown != BrutalKill && !killed {
+				d.reportProc(ShutdownError, c, p, ErrKilled)
 			}
 		}
 	}
@@ -336,6 +342,8 @@ func (d *dynamicSupervisor) terminateAll() {
 		for fired := false; !fired && len(pending) > 0; {
 			select {
 			case <-d.mbox.signal:
+			case <-d.mbox.dead:
+				giveUp(0, true)
 			case <-t.C():
 				fired = true
 			}
@@ -345,7 +353,11 @@ func (d *dynamicSupervisor) terminateAll() {
 		giveUp(limit, false)
 	}
 	for len(pending) > 0 { // children with shutdown infinity
-		<-d.mbox.signal
+		select {
+		case <-d.mbox.signal:
+		case <-d.mbox.dead:
+			giveUp(0, true)
+		}
 		d.mbox.takeExits(isPending, exited)
 	}
 }

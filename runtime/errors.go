@@ -16,9 +16,18 @@ var (
 	// {shutdown, Reason}.
 	ErrShutdown = errors.New("shutdown")
 
-	// ErrKilled is the reason the supervisor records for a child it gave up
-	// waiting for (OTP's killed): Go cannot kill a goroutine.
+	// ErrKilled is the exit reason of a process the runtime gave up on (OTP's
+	// killed): a child that outlived its shutdown (at once for brutal_kill),
+	// and everything below a supervisor given up on. Go cannot stop a
+	// goroutine, so such a process is dead to the runtime while its goroutine
+	// may still run: see LingeringGoroutine.
 	ErrKilled = errors.New("killed")
+
+	// ErrGoexit is the exit reason of a process whose goroutine called
+	// runtime.Goexit (as t.FailNow and t.Fatal do) in a start function,
+	// Serve, a server's handler or a task: an abnormal exit, so a permanent
+	// or transient child is restarted and a task's Await returns it.
+	ErrGoexit = errors.New("goexit: runtime.Goexit was called (t.FailNow or t.Fatal in a test?)")
 
 	// ErrNoProc means the process is not running (OTP's noproc): a Down for
 	// a process that was already gone, or a call to a supervisor that has exited.
@@ -166,7 +175,7 @@ func classifyExit(served error, cause error) error {
 	if cause == nil {
 		return served
 	}
-	if _, panicked := served.(*PanicError); panicked {
+	if _, panicked := served.(*PanicError); panicked || served == ErrGoexit {
 		return served
 	}
 	if !IsShutdown(cause) {

@@ -107,11 +107,6 @@ func (x *Supervisor) Stop(ctx context.Context) error {
 	return x.s.Stop(ctx)
 }
 
-// Unstopped lists the children the supervisor gave up on whose goroutines
-// are still running. Each leaves the list when its Serve returns.
-func (x *Supervisor) Unstopped(ctx context.Context) ([]UnstoppedChild, error) {
-	return x.s.Unstopped(ctx)
-}
 
 // Serve runs the supervisor until its context is cancelled (its parent
 // stops it), Stop is called, its restart intensity is exceeded or a
@@ -206,8 +201,3 @@ func (x *DynamicSupervisor) Stop(ctx context.Context) error {
 	return x.d.Stop(ctx)
 }
 
-// Unstopped lists the children the supervisor gave up on whose goroutines
-// are still running. Each leaves the list when its Serve returns.
-func (x *DynamicSupervisor) Unstopped(ctx context.Context) ([]UnstoppedChild, error) {
-	return x.d.Unstopped(ctx)
-}

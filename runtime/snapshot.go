@@ -15,9 +15,6 @@ const (
 	StateRestarting ChildState = "restarting"
 	// StateStopped: its spec is kept but it has no process (OTP's undefined).
 	StateStopped ChildState = "stopped"
-	// StateUnstopped: its supervisor gave up waiting for it to stop, but its
-	// Serve has not returned yet.
-	StateUnstopped ChildState = "unstopped"
 )
 
 // SupervisorSnapshot is the state of a live supervisor and, recursively, of
@@ -33,11 +30,15 @@ type SupervisorSnapshot struct {
 	MaxSeconds   int             `json:"max_seconds"`
 	MaxChildren  int             `json:"max_children,omitempty"`
 	Children     []ChildSnapshot `json:"children"`
+	// Lingering lists the goroutines, anywhere below this supervisor, of
+	// processes that were given up on (killed) and have not returned yet,
+	// oldest first. Only the supervisor that Snapshot was called on has it;
+	// its subtrees' snapshots leave it empty.
+	Lingering []LingeringGoroutine `json:"lingering,omitempty"`
 }
 
 // ChildSnapshot is the state of one child. Children are listed in start
-// order (in no particular order for a dynamic supervisor), then the
-// unstopped ones.
+// order (in no particular order for a dynamic supervisor).
 type ChildSnapshot struct {
 	ID          string     `json:"id"`
 	Handle      string     `json:"handle,omitempty"`
@@ -90,18 +91,6 @@ func (s *core) childSnapshot(c *child, now time.Time) ChildSnapshot {
 	return snap
 }
 
-func (s *core) unstoppedSnapshots() []ChildSnapshot {
-	var out []ChildSnapshot
-	for p, c := range s.unstopped {
-		out = append(out, ChildSnapshot{
-			ID: c.spec.ID, Handle: p.handle().String(), Type: c.spec.Type.String(),
-			Restart: c.spec.Restart.String(), Shutdown: c.spec.Shutdown.String(),
-			State: StateUnstopped, LastExit: reasonString(ErrKilled),
-		})
-	}
-	return out
-}
-
 // withSubtrees fills in the trees of children that are supervisors. It runs
 // outside the loop: asking a child supervisor from inside would block this
 // one on it.
@@ -109,11 +98,17 @@ func withSubtrees(ctx context.Context, snap SupervisorSnapshot, handles []Handle
 	for i, h := range handles {
 		if sub, ok := ServiceOf[snapshotter](h); ok && h.Alive() {
 			if tree, err := sub.Snapshot(ctx); err == nil {
+				tree.Lingering = nil // listed once, at the top
 				snap.Children[i].Supervisor = &tree
 			}
 		}
 	}
 	return snap
+}
+
+// lingering lists the lingering goroutines below the supervisor, at now.
+func (s *core) lingering(now time.Time) []LingeringGoroutine {
+	return s.self.rootProcess().lingeringSet().under(s.self.path(), now)
 }
 
 // Snapshot implements Supervisor.Snapshot.
@@ -131,7 +126,7 @@ func (s *supervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, error) {
 			snap.Children = append(snap.Children, s.childSnapshot(c, now))
 			handles = append(handles, c.handleOrZero())
 		}
-		snap.Children = append(snap.Children, s.unstoppedSnapshots()...)
+		snap.Lingering = s.lingering(now)
 	})
 	if err != nil {
 		return SupervisorSnapshot{}, err
@@ -153,7 +148,7 @@ func (d *dynamicSupervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, e
 			snap.Children = append(snap.Children, d.childSnapshot(c, now))
 			handles = append(handles, c.handleOrZero())
 		}
-		snap.Children = append(snap.Children, d.unstoppedSnapshots()...)
+		snap.Lingering = d.lingering(now)
 	})
 	if err != nil {
 		return SupervisorSnapshot{}, err

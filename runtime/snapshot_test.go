@@ -27,7 +27,8 @@ func TestSnapshot(t *testing.T) {
 	if err := sup.TerminateChild(tr.ctx, "b"); err != nil {
 		t.Fatal(err)
 	}
-	if err := sup.TerminateChild(tr.ctx, "slow"); err != nil { // given up at once: unstopped
+	slow := handleOf(t, sup, "slow")
+	if err := sup.TerminateChild(tr.ctx, "slow"); err != nil { // given up at once: lingering
 		t.Fatal(err)
 	}
 	tr.exitWith(sup, "stuck", errCrash) // restarts in an hour: restarting until then
@@ -54,8 +55,9 @@ func TestSnapshot(t *testing.T) {
 			{ID: "pool", Type: "supervisor", Restart: "permanent", Shutdown: "infinity", State: runtime.StateRunning, Uptime: 61 * time.Second,
 				Supervisor: &runtime.SupervisorSnapshot{Name: "pool", Dynamic: true, Strategy: "one_for_one", MaxRestarts: 3, MaxSeconds: 5, MaxChildren: 5,
 					Children: []runtime.ChildSnapshot{{ID: "conn", Type: "worker", Restart: "permanent", Shutdown: "5s", State: runtime.StateRunning, Uptime: time.Second}}}},
-			{ID: "slow", Type: "worker", Restart: "permanent", Shutdown: "brutal_kill", State: runtime.StateUnstopped, LastExit: "killed"},
 		},
+		Lingering: []runtime.LingeringGoroutine{{ID: "slow", Path: "top/slow", Handle: "top/slow#1", Shutdown: "brutal_kill",
+			GaveUpAt: time.Unix(1_000_060, 0), Outlived: time.Second}},
 	}
 	ignore := cmpopts.IgnoreFields(runtime.ChildSnapshot{}, "Handle", "Restarts")
 	if diff := cmp.Diff(want, snap, ignore, cmpopts.IgnoreFields(runtime.SupervisorSnapshot{}, "Handle")); diff != "" {
@@ -64,6 +66,8 @@ func TestSnapshot(t *testing.T) {
 	if snap.Children[0].Restarts != 1 || snap.Children[3].Restarts != 0 {
 		t.Fatalf("restart counts: %+v", snap.Children)
 	}
+	tr.releaseAll()
+	defer waitLingeringGone(t, sup, slow)
 	if h := snap.Children[0].Handle; !strings.HasPrefix(h, "top/a#") {
 		t.Fatalf("handle = %q", h)
 	}
@@ -71,7 +75,7 @@ func TestSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, frag := range []string{`"state":"restarting"`, `"last_exit":"crash"`, `"dynamic":true`, `"state":"unstopped"`} {
+	for _, frag := range []string{`"state":"restarting"`, `"last_exit":"crash"`, `"dynamic":true`, `"lingering":[{"id":"slow"`} {
 		if !strings.Contains(string(raw), frag) {
 			t.Fatalf("JSON lacks %s: %s", frag, raw)
 		}

@@ -103,10 +103,8 @@ func (s *supervisor) handle(m any) (bool, error) {
 func (s *supervisor) handleExit(p *process) (bool, error) {
 	c := p.child
 	if c == nil || c.proc != p {
-		// A process the supervisor gave up on has finally returned, or an
-		// exit of no current child: ignored, as OTP ignores an EXIT from a
-		// pid that is not a child.
-		delete(s.unstopped, p)
+		// An exit of no current child: ignored, as OTP ignores an EXIT
+		// from a pid that is not a child.
 		return false, nil
 	}
 	reason, _ := p.handle().Reason()
