@@ -107,7 +107,6 @@ func (x *Supervisor) Stop(ctx context.Context) error {
 	return x.s.Stop(ctx)
 }
 
-
 // Serve runs the supervisor until its context is cancelled (its parent
 // stops it), Stop is called, its restart intensity is exceeded or a
 // significant child makes it shut down; in every case it first stops its
@@ -200,4 +199,3 @@ func (x *DynamicSupervisor) Wait() error {
 func (x *DynamicSupervisor) Stop(ctx context.Context) error {
 	return x.d.Stop(ctx)
 }
-

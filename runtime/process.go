@@ -148,12 +148,12 @@ type process struct {
 // use, under the process's mu, with no values or name. Everything else in
 // it is guarded by mu.
 type procExt struct {
-	values   context.Context // a root's or a spawned process's values
-	name     string          // its name, for a process that is not a child
-	mailbox  *mailbox        // the mailbox of the supervisor running in this process; set once, before it has children
-	afterFns []*afterFunc
-	watchers []watcher    // monitors, links, registries
-	trap     *signalQueue // set by TrapExits
+	values    context.Context // a root's or a spawned process's values
+	name      string          // its name, for a process that is not a child
+	mailbox   *mailbox        // the mailbox of the supervisor running in this process; set once, before it has children
+	afterFns  []*afterFunc
+	watchers  []watcher     // monitors, links, registries
+	trap      *signalQueue  // set by TrapExits
 	returnedC chan struct{} // made by Returned; closed when the goroutine has returned
 	// lingering, on a process that is no supervisor's child, lists the
 	// goroutines of the processes below it that were killed but have not
