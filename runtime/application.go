@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"slices"
@@ -61,7 +62,7 @@ var ErrStopForced = errors.New("runtime: forced stop: a second signal arrived be
 // controller. One goroutine owns its state; its methods are safe for
 // concurrent use.
 type Applications struct {
-	events EventHook
+	events *eventRunner // nil: reports are off; owned by whoever starts or stops
 	clock  clock.Clock
 	values context.Context
 	reqs   chan appRequest
@@ -144,7 +145,7 @@ func StartApplications(ctx context.Context, apps ...ApplicationSpec) (*Applicati
 		return nil, err
 	}
 	a := &Applications{
-		events: eventHookFrom(ctx),
+		events: newEventRunner(ctx),
 		clock:  clockFrom(ctx),
 		values: context.WithoutCancel(ctx),
 		reqs:   make(chan appRequest),
@@ -153,8 +154,9 @@ func StartApplications(ctx context.Context, apps ...ApplicationSpec) (*Applicati
 		done:   make(chan struct{}),
 	}
 	for _, spec := range order {
-		if err := a.start(spec); err != nil {
+		if err := a.start(ctx, spec); err != nil {
 			a.stopAll()
+			a.events.close()
 			return nil, &ApplicationError{Application: spec.Name, Reason: err}
 		}
 	}
@@ -163,33 +165,78 @@ func StartApplications(ctx context.Context, apps ...ApplicationSpec) (*Applicati
 }
 
 // start starts one application: its tree runs in a process of its own, the
-// application master.
-func (a *Applications) start(spec ApplicationSpec) error {
+// application master, whose goroutine runs the start function and then the
+// tree. A start that is still running when ctx ends is given up as killed,
+// and start returns ctx's error.
+func (a *Applications) start(ctx context.Context, spec ApplicationSpec) error {
 	if spec.Start == nil {
 		return errors.New("no start function")
 	}
-	p := newRoot(a.values, nil, spec.Name)
-	svc, err := callStart(spec.Start, p)
-	if err != nil {
-		p.cancel(ErrShutdown)
-		p.exit(err)
-		return err
+	app := &runningApp{spec: spec, proc: newRoot(a.values, nil, spec.Name)}
+	started := make(chan error, 1)
+	go a.master(app, started)
+	select {
+	case err := <-started:
+		if err != nil {
+			return err
+		}
+	case <-ctx.Done():
+		select {
+		case err := <-started: // it returned just then
+			if err != nil {
+				return err
+			}
+		default:
+			if app.proc.kill(a.clock.Now(), Infinity) {
+				return ctx.Err()
+			}
+			if err := <-started; err != nil { // it failed just then
+				return err
+			}
+		}
 	}
-	p.setService(svc)
-	app := &runningApp{spec: spec, proc: p}
 	a.running = append(a.running, app)
-	go func() {
-		reason := classifyExit(serve(p, svc), p.cancelCause())
-		p.exit(reason)
-		a.exits <- appExit{app: app, reason: reason}
-	}()
 	a.report(ApplicationStarted, spec.Name, nil)
 	return nil
+}
+
+// master is the body of an application master's goroutine: the start
+// function, whose outcome goes to started, then the tree's life, whose end
+// goes to the controller. A panic in either is a *PanicError, and
+// runtime.Goexit is ErrGoexit.
+func (a *Applications) master(app *runningApp, started chan<- error) {
+	p := app.proc
+	stage := stageStart
+	reason := ErrGoexit
+	defer func() {
+		switch stage {
+		case stageStart:
+			p.cancel(ErrShutdown)
+			p.exit(ErrGoexit)
+			started <- ErrGoexit
+		case stageServe:
+			p.exit(reason)
+			a.exits <- appExit{app: app, reason: reason}
+		}
+	}()
+	svc, err := callStart(app.spec.Start, p)
+	if err != nil {
+		stage = stageDone
+		p.cancel(ErrShutdown)
+		p.exit(err)
+		started <- err
+		return
+	}
+	p.setService(svc)
+	stage = stageServe
+	started <- nil
+	reason = classifyExit(serve(p, svc), p.cancelCause())
 }
 
 // control is the controller's loop.
 func (a *Applications) control(ctx context.Context) {
 	defer close(a.done)
+	defer a.events.close()
 	for {
 		select {
 		case <-ctx.Done():
@@ -222,8 +269,8 @@ func (a *Applications) control(ctx context.Context) {
 // reports whether that stopped everything.
 func (a *Applications) exitedByItself(ex appExit) bool {
 	a.forget(ex.app)
-	a.hook(ex.app.spec.PrepStop)
-	a.hook(ex.app.spec.Stop)
+	a.hook(ex.app.spec.Name, "PrepStop", ex.app.spec.PrepStop)
+	a.hook(ex.app.spec.Name, "Stop", ex.app.spec.Stop)
 	a.report(ApplicationExited, ex.app.spec.Name, ex.reason)
 	switch t := ex.app.spec.StartType; {
 	case t == Temporary, t == Transient && ex.reason == nil:
@@ -261,13 +308,13 @@ func (a *Applications) stopOne(name string) error {
 // it however long it takes, then stop.
 func (a *Applications) stopApp(app *runningApp) {
 	a.forget(app)
-	a.hook(app.spec.PrepStop)
+	a.hook(app.spec.Name, "PrepStop", app.spec.PrepStop)
 	app.proc.cancel(ErrShutdown)
 	<-app.proc.exitedChan()
 	// Its exit message is in a.exits (buffered for every application); it
 	// is ignored there because app is no longer running.
 	a.drainExit(app)
-	a.hook(app.spec.Stop)
+	a.hook(app.spec.Name, "Stop", app.spec.Stop)
 	a.report(ApplicationExited, app.spec.Name, ErrStopped)
 }
 
@@ -290,17 +337,38 @@ func (a *Applications) drainExit(app *runningApp) {
 // (OTP's stopped).
 var ErrStopped = errors.New("stopped")
 
-func (a *Applications) hook(f func(context.Context)) {
+// hook runs an application's PrepStop or Stop, in a goroutine of its own
+// so that a panic or runtime.Goexit in it cannot end the controller, and
+// waits for it to return, however long it takes, as OTP's application
+// master does. A failed hook is logged through slog.Default, as OTP logs a
+// crashing prep_stop, and the stop goes on.
+func (a *Applications) hook(app, name string, f func(context.Context)) {
 	if f == nil {
 		return
 	}
-	defer func() { _ = recover() }() // OTP logs a crashing prep_stop and goes on
-	f(a.values)
+	done := make(chan struct{})
+	go func() {
+		returned := false
+		defer func() {
+			v := recover()
+			if v != nil || !returned {
+				what := "called runtime.Goexit"
+				if v != nil {
+					what = fmt.Sprintf("panicked: %v", v)
+				}
+				slog.Default().Error("arbor: application "+name+" "+what, slog.String("application", app))
+			}
+			close(done)
+		}()
+		f(a.values)
+		returned = true
+	}()
+	<-done
 }
 
 func (a *Applications) report(kind EventKind, app string, reason error) {
 	if a.events != nil {
-		a.events(Event{Kind: kind, Time: a.clock.Now(), Application: app, Reason: reason})
+		a.events.report(Event{Kind: kind, Time: a.clock.Now(), Application: app, Reason: reason})
 	}
 }
 

@@ -52,6 +52,21 @@ func (c *child) exited(p *process, reason error) {
 	x.last, x.lastExit, x.exited = p, reason, true
 }
 
+// name names c for people: its id or, for a child of a dynamic supervisor
+// without one, the handle of its latest incarnation.
+func (c *child) name() string {
+	if c.spec.ID != "" {
+		return c.spec.ID
+	}
+	if c.proc != nil {
+		return c.proc.handle().String()
+	}
+	if c.extra != nil && c.extra.last != nil {
+		return c.extra.last.handle().String()
+	}
+	return ""
+}
+
 func (c *child) offender() Offender {
 	var h Handle
 	if c.proc != nil {

@@ -17,7 +17,7 @@ type core struct {
 	name   string
 	self   *process // the supervisor's own process: its context
 	clock  clock.Clock
-	events EventHook
+	events *eventRunner // nil: reports are off
 	epoch  time.Time // zero of the whole seconds used for intensity
 	mbox   mailbox
 
@@ -50,7 +50,7 @@ type core struct {
 func (s *core) init(ctx context.Context, name string, maxRestarts, maxSeconds int) {
 	s.name = name
 	s.clock = clockFrom(ctx)
-	s.events = eventHookFrom(ctx)
+	s.events = newEventRunner(ctx)
 	s.mbox = newMailbox()
 	s.restarts = newIntensity(maxRestarts, maxSeconds)
 	s.done = make(chan struct{})
@@ -88,6 +88,7 @@ func (s *core) serve(ctx context.Context, handle func(any) (bool, error), termin
 // finish records the supervisor's exit reason and ends it: its root process,
 // if it made one, exits, and Done is closed.
 func (s *core) finish(reason error) {
+	s.events.close()
 	s.reason = reason
 	s.exitRoot(reason)
 	close(s.mbox.closed)
@@ -302,7 +303,7 @@ func (s *core) second() int64 {
 // report sends a report about c to the event hook, if there is one.
 func (s *core) report(kind EventKind, c *child, reason error) {
 	if s.events != nil {
-		s.events(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: c.offender(), Reason: reason})
+		s.events.report(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: c.offender(), Reason: reason})
 	}
 }
 
@@ -311,14 +312,14 @@ func (s *core) reportProc(kind EventKind, c *child, p *process, reason error) {
 	if s.events != nil {
 		o := c.offender()
 		o.Handle = p.handle()
-		s.events(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: o, Reason: reason})
+		s.events.report(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: o, Reason: reason})
 	}
 }
 
 // reportStarted reports c's start at now.
 func (s *core) reportStarted(c *child, external bool, now time.Time) {
 	if s.events != nil {
-		s.events(Event{Kind: ChildStarted, Time: now, Supervisor: s.name, Child: c.offender(), External: external})
+		s.events.report(Event{Kind: ChildStarted, Time: now, Supervisor: s.name, Child: c.offender(), External: external})
 	}
 }
 

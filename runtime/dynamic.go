@@ -120,7 +120,7 @@ func (d *dynamicSupervisor) restart(c *child) (bool, error) {
 		d.report(ReachedMaxRestartIntensity, c, ErrReachedMaxRestartIntensity)
 		c.proc = nil
 		d.remove(c)
-		return true, &IntensityError{Supervisor: d.name, MaxRestarts: d.restarts.max, MaxSeconds: int(d.restarts.period)}
+		return true, &IntensityError{Supervisor: d.name, Child: c.name(), MaxRestarts: d.restarts.max, MaxSeconds: int(d.restarts.period)}
 	}
 	c.proc = nil
 	if c.spec.Backoff != nil {

@@ -192,10 +192,12 @@ func (x *DynamicSupervisor) Wait() error {
 	return x.d.Wait()
 }
 
-// Stop stops the supervisor, its children first in reverse start order, and
-// waits until it has exited (OTP's supervisor:stop). If ctx ends first, Stop
-// returns ctx's error and the supervisor still finishes stopping. Stopping a
-// supervisor that has already exited returns nil.
+// Stop stops the dynamic supervisor and waits until it has exited. Its
+// children are stopped all at once, as OTP's simple_one_for_one and
+// Elixir's DynamicSupervisor do: every one is cancelled, then each is
+// awaited up to its own shutdown. If ctx ends first, Stop returns ctx's
+// error and the supervisor still finishes stopping. Stopping a supervisor
+// that has already exited returns nil.
 func (x *DynamicSupervisor) Stop(ctx context.Context) error {
 	return x.d.Stop(ctx)
 }

@@ -476,6 +476,18 @@ func (p *process) markKilled(gaveUp time.Time, shutdown ShutdownSpec) bool {
 	return true
 }
 
+// ifAlive calls f, holding p's lock, if p has not exited (or been killed),
+// and reports whether it did: what f does happens before any exit of p.
+func (p *process) ifAlive(f func()) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exited {
+		return false
+	}
+	f()
+	return true
+}
+
 // wasKilled reports whether the runtime gave up on p.
 func (p *process) wasKilled() bool {
 	p.mu.Lock()

@@ -40,7 +40,8 @@ func NewRegistry[K comparable]() *Registry[K] {
 }
 
 // Register registers h under key. It returns an *AlreadyStartedError
-// (ErrAlreadyStarted) naming the holder when a live process holds key, and
+// (ErrAlreadyStarted) naming the holder when a live process holds key, h
+// itself included (Elixir's {:error, {:already_registered, pid}}), and
 // ErrNoProc when h is not running. A holder that has exited but is not yet
 // cleaned up is replaced.
 func (r *Registry[K]) Register(key K, h Handle) error {
@@ -53,8 +54,6 @@ func (r *Registry[K]) Register(key K, h Handle) error {
 		switch {
 		case e.starting != nil:
 			return &AlreadyStartedError{}
-		case e.proc == h.p:
-			return nil
 		case e.proc.handle().Alive():
 			return &AlreadyStartedError{Handle: e.proc.handle()}
 		}
@@ -163,6 +162,14 @@ func (r *Registry[K]) Len() int {
 // error from start is returned to the caller that ran it; a waiting caller
 // then tries again.
 //
+// However start ends, the key is not left held: a panic or runtime.Goexit in
+// start releases it (and goes on in the caller, whose goroutine start runs
+// in), and a start that is still running when its caller's ctx ends releases
+// it then, so that a waiting caller can try again. Such a late start, when it
+// does return a process, registers it if the key is still free, and
+// otherwise returns an *AlreadyStartedError naming the holder; the process
+// it started is then the caller's to stop.
+//
 // start typically starts a child under a dynamic supervisor; that child must
 // not also register key itself.
 func (r *Registry[K]) LookupOrStart(ctx context.Context, key K, start func(ctx context.Context) (Handle, error)) (Handle, error) {
@@ -188,24 +195,62 @@ func (r *Registry[K]) LookupOrStart(ctx context.Context, key K, start func(ctx c
 		pending := &regEntry{starting: make(chan struct{})}
 		r.entries[key] = pending
 		r.mu.Unlock()
+		return r.runStart(ctx, key, pending, start)
+	}
+}
 
-		h, err := start(ctx)
+// runStart runs a LookupOrStart's start while pending holds key, and
+// registers what it started.
+func (r *Registry[K]) runStart(ctx context.Context, key K, pending *regEntry, start func(ctx context.Context) (Handle, error)) (Handle, error) {
+	stopRelease := context.AfterFunc(ctx, func() { r.release(key, pending) })
+	returned := false
+	defer func() {
+		stopRelease()
+		if !returned { // start panicked or called runtime.Goexit
+			r.release(key, pending)
+		}
+	}()
+	h, err := start(ctx)
+	returned = true
 
-		r.mu.Lock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	held := r.entries[key] == pending
+	if held {
 		delete(r.entries, key)
-		switch {
-		case err != nil:
-		case h.p == nil:
-			err = ErrNoProc
-		default:
-			err = r.putLocked(key, h.p)
-		}
-		r.mu.Unlock()
 		close(pending.starting)
-		if err != nil {
-			return Handle{}, err
+	}
+	switch {
+	case err != nil:
+		return Handle{}, err
+	case h.p == nil:
+		return Handle{}, ErrNoProc
+	}
+	if !held { // released when ctx ended: take the key only if it is free
+		if e, ok := r.entries[key]; ok {
+			if e.starting != nil {
+				return Handle{}, &AlreadyStartedError{}
+			}
+			if e.proc.handle().Alive() {
+				return Handle{}, &AlreadyStartedError{Handle: e.proc.handle()}
+			}
+			r.dropLocked(key, e.proc)
 		}
-		return h, nil
+	}
+	if err := r.putLocked(key, h.p); err != nil {
+		return Handle{}, err
+	}
+	return h, nil
+}
+
+// release frees key from a start in progress, if pending still holds it,
+// and wakes the callers waiting for that start.
+func (r *Registry[K]) release(key K, pending *regEntry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.entries[key] == pending {
+		delete(r.entries, key)
+		close(pending.starting)
 	}
 }
 

@@ -239,11 +239,14 @@ func (srv *Server[S]) Serve(ctx context.Context) error {
 	if !srv.serving.CompareAndSwap(false, true) {
 		return errors.New("runtime: Server served twice")
 	}
-	reason := srv.loop(ctx)
-	srv.close()
-	if srv.terminate != nil {
-		srv.terminate(context.WithoutCancel(ctx), &srv.state, reason)
-	}
+	reason := ErrGoexit // unless the loop returns: a handler called runtime.Goexit
+	defer func() {
+		srv.close()
+		if srv.terminate != nil {
+			srv.terminate(context.WithoutCancel(ctx), &srv.state, reason)
+		}
+	}()
+	reason = srv.loop(ctx)
 	return reason
 }
 

@@ -54,7 +54,7 @@ func NewSupervisor(ctx context.Context, spec SupervisorSpec) (*Supervisor, error
 
 	if failed, err := s.startChildren(s.children); failed != nil {
 		s.terminateChildren(s.children)
-		s.exitRoot(ErrShutdown)
+		s.finish(ErrShutdown)
 		return nil, Shutdown(&StartChildError{ID: failed.spec.ID, Reason: err})
 	}
 	s.compact()

@@ -90,7 +90,9 @@ func (r taskRun[T]) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.t.finish(v, nil)
+	// A run that its supervisor gave up on (killed) is dead: its late
+	// result is not the task's outcome.
+	Self(ctx).p.ifAlive(func() { r.t.finish(v, nil) })
 	return nil
 }
 
