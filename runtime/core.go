@@ -18,7 +18,7 @@ type core struct {
 	self   *process // the supervisor's own process: its context
 	clock  clock.Clock
 	events *eventRunner // nil: reports are off
-	epoch  time.Time // zero of the whole seconds used for intensity
+	epoch  time.Time    // zero of the whole seconds used for intensity
 	mbox   mailbox
 
 	// Owned by the loop.

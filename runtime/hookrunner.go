@@ -52,10 +52,10 @@ type eventSink struct {
 type eventRunner struct {
 	sink    *eventSink
 	timeout time.Duration
-	calls chan Event    // to the hook's goroutine; nil until it is started
-	ended chan bool     // from it: true when the hook returned, false when it died
-	quit  chan struct{} // closed to end the hook's goroutine
-	timer *time.Timer
+	calls   chan Event    // to the hook's goroutine; nil until it is started
+	ended   chan bool     // from it: true when the hook returned, false when it died
+	quit    chan struct{} // closed to end the hook's goroutine
+	timer   *time.Timer
 }
 
 // newEventRunner returns the runner of the sink of ctx; nil when reports
