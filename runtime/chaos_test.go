@@ -64,6 +64,7 @@ type chaosTotals struct {
 	rounds, ops, crashes, apiCalls, advances int
 	slowStarts, injected, killed, restarts   int
 	giveUps, topExits, mismatches, children  int
+	namedGivenUp, nameChecks                 int
 }
 
 func TestChaos(t *testing.T) {
@@ -98,10 +99,12 @@ func TestChaos(t *testing.T) {
 		}
 	}
 	t.Logf("chaos: seed %d, %v: %d rounds, %d operations (%d exits injected, %d API calls, %d time steps, "+
-		"%d slow starts with %d exits queued behind them), %d restarts, %d children given up (they ignored cancellation), "+
+		"%d slow starts with %d exits queued behind them), %d restarts, %d children given up (they ignored cancellation; %d held a name), "+
+		"%d registry names checked against the model, "+
 		"%d supervisors reached max intensity (%d times the top), trees of up to %d children, %d mismatches",
 		seed, time.Since(start).Round(time.Millisecond), tot.rounds, tot.ops, tot.crashes, tot.apiCalls, tot.advances,
-		tot.slowStarts, tot.injected, tot.restarts, tot.killed, tot.giveUps, tot.topExits, tot.children, tot.mismatches)
+		tot.slowStarts, tot.injected, tot.restarts, tot.killed, tot.namedGivenUp, tot.nameChecks,
+		tot.giveUps, tot.topExits, tot.children, tot.mismatches)
 }
 
 // --- the tree ---
@@ -186,11 +189,16 @@ func chaosRestartType(rng *rand.Rand) runtime.Restart {
 	return runtime.Temporary
 }
 
-// chaosWorkerShutdown gives a worker its shutdown. Cooperative workers get
-// infinity or brutal_kill, so that the only timers ever armed are those of
-// stubborn workers (all with the same timeout), which the test fires.
+// chaosWorkerShutdown gives a worker its shutdown, and maybe a name.
+// Cooperative workers get infinity or brutal_kill, so that the only timers
+// ever armed are those of stubborn workers (all with the same timeout),
+// which the test fires. Stubborn workers, the ones given up on, are named
+// most often: a given-up incarnation must free its name at once, or its
+// restart fails with already_started.
 func chaosWorkerShutdown(rng *rand.Rand, sp *chaosSpec, stubbornTimeout time.Duration) {
-	if rng.IntN(100) < 6 {
+	stubborn := rng.IntN(100) < 6
+	sp.named = rng.IntN(4) == 0 || stubborn && rng.IntN(4) > 0
+	if stubborn {
 		sp.stubborn = true
 		switch r := rng.IntN(10); {
 		case r < 7:
@@ -244,10 +252,11 @@ func chaosExitFunc(r chaosReason) func() error {
 
 // chaosProcRT is one incarnation the runtime started.
 type chaosProcRT struct {
-	h   runtime.Handle
-	w   *chaosWorker
-	sup *runtime.Supervisor
-	dyn *runtime.DynamicSupervisor
+	h     runtime.Handle
+	w     *chaosWorker
+	sup   *runtime.Supervisor
+	dyn   *runtime.DynamicSupervisor
+	named bool // it registered its name
 }
 
 type chaosSlowStart struct {
@@ -368,6 +377,7 @@ type chaosRT struct {
 	slowCh chan chaosSlowStart
 	abort  chan struct{}
 	top    *runtime.Supervisor
+	reg    *runtime.Registry[string] // the names of named workers: their paths
 }
 
 func newChaosRT(d time.Duration) *chaosRT {
@@ -378,6 +388,7 @@ func newChaosRT(d time.Duration) *chaosRT {
 		incs: map[string]int{}, fails: map[string]int{}, slow: map[string]bool{},
 		stubborn: map[*chaosWorker]bool{},
 		slowCh:   make(chan chaosSlowStart), abort: make(chan struct{}),
+		reg: runtime.NewRegistry[string](),
 	}
 	rt.ctx = runtime.WithEventHook(runtime.WithClock(context.Background(), rt.clk), rt.log.add)
 	return rt
@@ -448,6 +459,9 @@ func (rt *chaosRT) releaseAll() {
 
 func (rt *chaosRT) childSpec(sp *chaosSpec) runtime.ChildSpec {
 	cs := runtime.ChildSpec{ID: sp.id, Restart: sp.restart, Shutdown: sp.shutdown}
+	if sp.named {
+		cs.Name = rt.reg.Name(sp.path)
+	}
 	switch sp.kind {
 	case chaosWorkerKind:
 		cs.Start = func(ctx context.Context) (runtime.Service, error) { return rt.startWorker(ctx, sp) }
@@ -510,7 +524,7 @@ func (rt *chaosRT) startWorker(ctx context.Context, sp *chaosSpec) (runtime.Serv
 		}
 	}
 	w := &chaosWorker{ctl: make(chan func() error, 1), stubborn: sp.stubborn, release: make(chan struct{})}
-	rt.register(sp.path, runtime.Self(ctx), &chaosProcRT{w: w})
+	rt.register(sp.path, runtime.Self(ctx), &chaosProcRT{w: w, named: sp.named})
 	return w, nil
 }
 
@@ -1056,6 +1070,11 @@ func (r *chaosRun) check(what string, p chaosPrediction, call func(context.Conte
 		}
 	}
 	r.tot.killed += len(p.givenUp)
+	for _, g := range p.givenUp {
+		if r.rt.proc(g).named {
+			r.tot.namedGivenUp++
+		}
+	}
 	if n := r.rt.clk.Timers(); n != 0 {
 		return fail("%d timers still armed once the tree settled", n)
 	}
@@ -1176,6 +1195,22 @@ func (r *chaosRun) compare(s *chaosSup, full bool) error {
 	if !slices.Equal(got, want) {
 		return fmt.Errorf("supervisor %s#%d: which_children differs from the model:\n    model:   %s\n    runtime: %s",
 			s.spec.path, s.inc, strings.Join(want, " "), strings.Join(got, " "))
+	}
+	for _, c := range s.children {
+		if !c.spec.named || c.removed {
+			continue
+		}
+		r.tot.nameChecks++
+		h, ok := r.rt.reg.Lookup(c.spec.path)
+		key, known := r.rt.keyOf(h)
+		switch {
+		case c.state == chaosRunning && (!ok || !known || key != chaosProc{c.spec.path, c.inc}):
+			return fmt.Errorf("supervisor %s#%d: name %s is held by %v (alive %v), the model says by #%d",
+				s.spec.path, s.inc, c.spec.path, key, ok, c.inc)
+		case c.state != chaosRunning && ok:
+			return fmt.Errorf("supervisor %s#%d: name %s is held by %v, the model says the child is %s",
+				s.spec.path, s.inc, c.spec.path, key, c.state)
+		}
 	}
 	if counts != fromInfos || counts != fromModel {
 		return fmt.Errorf("supervisor %s#%d: count_children %+v, which_children gives %+v, the model %+v",
@@ -1301,6 +1336,9 @@ func (r *chaosRun) teardown() error {
 	defer cancel()
 	if err := rt.top.Stop(ctx); err != nil {
 		return fmt.Errorf("stopping the tree: %v", err)
+	}
+	if n := rt.reg.Len(); n != 0 { // given up means dead: no name outlives Stop
+		return fmt.Errorf("%d names still registered once the tree stopped", n)
 	}
 	rt.releaseAll() // started while stopping
 	rt.mu.Lock()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	goruntime "runtime"
 	"runtime/debug"
 	"time"
 
@@ -156,9 +155,14 @@ func (p *process) run(start StartFunc, name Name) {
 	p.notify = true
 	stage = stageServe
 	p.answerStart(mb)
-	// Let the supervisor go on before this child's Serve does: a start is
-	// synchronous for the supervisor, the child's run is not.
-	goruntime.Gosched()
+	// Serve runs once the supervisor has reported the start, so that a
+	// hook sees ChildStarted before anything the child does. A start given
+	// up on (the process was killed) serves nothing.
+	if !mb.awaitServe(p) {
+		stage = stageDone
+		p.exit(ErrKilled)
+		return
+	}
 	reason := classifyExit(serve(p, svc), p.cancelCause())
 	stage = stageDone
 	p.exit(reason)

@@ -51,7 +51,7 @@ func (s *core) init(ctx context.Context, name string, maxRestarts, maxSeconds in
 	s.name = name
 	s.clock = clockFrom(ctx)
 	s.events = newEventRunner(ctx)
-	s.mbox = newMailbox()
+	s.mbox.init()
 	s.restarts = newIntensity(maxRestarts, maxSeconds)
 	s.done = make(chan struct{})
 	s.stopAsked = make(chan struct{})
@@ -91,7 +91,7 @@ func (s *core) finish(reason error) {
 	s.events.close()
 	s.reason = reason
 	s.exitRoot(reason)
-	close(s.mbox.closed)
+	s.mbox.close()
 	close(s.done)
 }
 
@@ -175,6 +175,7 @@ func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 	now := s.clock.Now()
 	p.started = now.UnixNano()
 	s.reportStarted(c, external, now)
+	s.mbox.letServe(p) // its Serve runs after its start is reported
 	return nil, false
 }
 

@@ -38,10 +38,55 @@ type mailbox struct {
 	// closed is closed when the supervisor has exited, so that a child
 	// whose start was given up on does not wait to say it returned.
 	closed chan struct{}
+	// ready is signalled (under mu) when a started child may run Serve:
+	// its process's ready flag is set once its supervisor has reported its
+	// start, or it was killed, or the supervisor exited (exited).
+	ready  sync.Cond
+	exited bool
 }
 
-func newMailbox() mailbox {
-	return mailbox{signal: make(chan struct{}, 1), dead: make(chan struct{}), started: make(chan *process, 1), closed: make(chan struct{})}
+// init makes mb ready for use; mb must not be copied after.
+func (mb *mailbox) init() {
+	mb.signal = make(chan struct{}, 1)
+	mb.dead = make(chan struct{})
+	mb.started = make(chan *process, 1)
+	mb.closed = make(chan struct{})
+	mb.ready.L = &mb.mu
+}
+
+// letServe lets the started child p run Serve.
+func (mb *mailbox) letServe(p *process) {
+	mb.mu.Lock()
+	p.serveOK = true
+	mb.mu.Unlock()
+	mb.ready.Broadcast()
+}
+
+// awaitServe waits until the started child p may run Serve, and reports
+// whether it may: false when it was killed (while its start ran) or its
+// supervisor has exited.
+func (mb *mailbox) awaitServe(p *process) bool {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	for !p.serveOK && mb.linked(p) && !mb.exited {
+		mb.ready.Wait()
+	}
+	return p.serveOK
+}
+
+// linked reports whether p is on the list of live children; mu is held.
+func (mb *mailbox) linked(p *process) bool {
+	return p.prev != nil || p.next != nil || mb.children == p
+}
+
+// close marks the supervisor exited: children waiting in awaitServe or
+// answerStart go on.
+func (mb *mailbox) close() {
+	mb.mu.Lock()
+	mb.exited = true
+	mb.mu.Unlock()
+	close(mb.closed)
+	mb.ready.Broadcast()
 }
 
 // wake tells the owner to look at the queue.
@@ -85,6 +130,7 @@ func (mb *mailbox) childExited(p *process, notify bool) {
 		mb.queue = append(mb.queue, p)
 	}
 	mb.mu.Unlock()
+	mb.ready.Broadcast() // a child killed while it waits to serve
 	if notify {
 		mb.wake()
 	}
@@ -100,6 +146,7 @@ func (mb *mailbox) kill() []*process {
 	}
 	mb.killed = true
 	close(mb.dead)
+	defer mb.ready.Broadcast()
 	var out []*process
 	for p := mb.children; p != nil; p = p.next {
 		out = append(out, p)

@@ -141,6 +141,9 @@ type process struct {
 	killed   bool
 	finished bool // guarded by mu; everyone has been told of the exit: Done is closed
 	returned bool // guarded by mu; the goroutine has returned (exit was called)
+	// serveOK is set, under the supervisor's mailbox lock, when the child
+	// may run Serve: its start has been reported.
+	serveOK bool
 }
 
 // procExt holds what only some processes need. A root gets it when it is
@@ -341,9 +344,11 @@ func (p *process) exitedChanLocked() <-chan struct{} {
 // tells its owner. It is called once, by the goroutine that ran Serve (or by
 // the start function's goroutine when the process never got that far).
 //
-// Done is closed last: once it is, the exit is in the owner's mailbox
-// (ahead of any API call made after that), every monitor has its Down, every
-// linked process its signal, and every registry has dropped the process.
+// Watchers are told first: by the time the owner has the exit in its
+// mailbox, every monitor has its Down, every linked process its signal, and
+// every registry has dropped the process, so a supervisor that has handled
+// a child's exit (and a Stop that returned) leaves no name behind. Done is
+// closed last.
 //
 // A process that was killed is already dead to everyone: its goroutine's
 // late return only takes it off the list of lingering goroutines.
@@ -358,10 +363,37 @@ func (p *process) exit(reason error) {
 	p.exited = true
 	p.reason = reason
 	p.mu.Unlock()
+	p.tellWatchers(reason)
 	if p.child != nil {
 		p.parent.ext.mailbox.childExited(p, p.notify)
 	}
-	p.tellWatchers(reason)
+	p.closeDone()
+}
+
+// tellWatchers tells every watcher of the exit of p, which has been
+// recorded.
+func (p *process) tellWatchers(reason error) {
+	p.mu.Lock()
+	var ws []watcher
+	if p.ext != nil {
+		ws = p.ext.watchers
+		p.ext.watchers = nil
+	}
+	p.mu.Unlock()
+	for _, w := range ws {
+		w.processExited(p, reason)
+	}
+}
+
+// closeDone marks everyone told of the exit of p and closes its Done.
+func (p *process) closeDone() {
+	p.mu.Lock()
+	p.finished = true
+	exitedC := p.exitedC
+	p.mu.Unlock()
+	if exitedC != nil {
+		close(exitedC)
+	}
 }
 
 // markReturned records that the process's goroutine has returned.
@@ -402,28 +434,6 @@ func (h Handle) Returned() <-chan struct{} {
 	return ext.returnedC
 }
 
-// tellWatchers tells every watcher of the exit of p, which has been
-// recorded, then closes Done.
-func (p *process) tellWatchers(reason error) {
-	p.mu.Lock()
-	var ws []watcher
-	if p.ext != nil {
-		ws = p.ext.watchers
-		p.ext.watchers = nil
-	}
-	p.mu.Unlock()
-	for _, w := range ws {
-		w.processExited(p, reason)
-	}
-	p.mu.Lock()
-	p.finished = true
-	exitedC := p.exitedC
-	p.mu.Unlock()
-	if exitedC != nil {
-		close(exitedC)
-	}
-}
-
 // kill gives up on the process, as OTP's exit(Pid, kill): from now on it is
 // dead to every part of the runtime, with reason ErrKilled. Its monitors get
 // their Down and its links their signal, its registry names are freed, and
@@ -458,6 +468,7 @@ func (p *process) kill(gaveUp time.Time, shutdown ShutdownSpec) bool {
 		}
 	}
 	p.tellWatchers(ErrKilled)
+	p.closeDone()
 	return true
 }
 
