@@ -14,10 +14,12 @@ type supervisor struct {
 	byID     map[string]*child
 }
 
-// NewSupervisor validates spec, then starts its children in order, each
-// start function running synchronously in the caller's goroutine: OTP's
-// supervisor init. It returns once every child has started; Serve must then
-// be called to run the supervisor.
+// NewSupervisor validates spec, then starts its children in order, waiting
+// for each start function (which runs in the child's own goroutine) before
+// the next: OTP's supervisor init. It returns once every child has started;
+// Serve must then be called to run the supervisor. If ctx ends while a start
+// function runs, that start is cancelled and given the child's shutdown to
+// return, then given up (ErrKilled), and the init fails.
 //
 // Give NewSupervisor the context its own start function received when the
 // supervisor is a child of another supervisor: that context is its process.
