@@ -200,3 +200,77 @@ func TestGivenUpChildLinksFireKilled(t *testing.T) {
 	}
 	tr.releaseAll()
 }
+
+// TestStopFreesNamesBelowAGivenUpSupervisor: a child supervisor that does
+// not stop within its shutdown is killed with everything below it, so a
+// name held two levels down is free when the top's Stop returns.
+func TestStopFreesNamesBelowAGivenUpSupervisor(t *testing.T) {
+	tr := newTree(t)
+	reg := runtime.NewRegistry[string]()
+	deep := tr.child("deep", shutdown(runtime.Infinity), stubborn()) // waits for ever
+	deep.Name = reg.Name("deep")
+	sub := runtime.ChildSpec{ID: "sub", Type: runtime.TypeSupervisor, Shutdown: runtime.Timeout(time.Second),
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return runtime.NewSupervisor(ctx, runtime.SupervisorSpec{Name: "sub", Children: []runtime.ChildSpec{deep}})
+		}}
+	sup, err := runtime.StartSupervisor(tr.ctx, runtime.SupervisorSpec{Name: "top", Children: []runtime.ChildSpec{sub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.releaseAll()
+	h, ok := reg.Lookup("deep")
+	if !ok {
+		t.Fatal("deep is not registered")
+	}
+	down := h.Monitor()
+	stopped := make(chan error, 1)
+	go func() { stopped <- sup.Stop(context.Background()) }()
+	<-tr.worker("deep").cancelled
+	tr.clk.WaitForTimers(1, nil) // top waits up to 1s for sub; sub waits for ever for deep
+	tr.clk.Advance(time.Second)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := reg.Lookup("deep"); ok || reg.Len() != 0 {
+		t.Fatalf("after Stop, deep's name is still held (Len %d)", reg.Len())
+	}
+	select {
+	case d := <-down.C:
+		if !errors.Is(d.Reason, runtime.ErrKilled) {
+			t.Fatalf("Down = %v, want killed", d.Reason)
+		}
+	default:
+		t.Fatal("no Down for deep when Stop returned")
+	}
+	tr.releaseAll()
+	<-h.Returned()
+}
+
+// TestApplicationStopFreesEveryName: the same for an application's tree.
+func TestApplicationStopFreesEveryName(t *testing.T) {
+	tr := newTree(t)
+	reg := runtime.NewRegistry[string]()
+	a := tr.child("a", shutdown(runtime.BrutalKill), stubborn())
+	a.Name = reg.Name("a")
+	apps, err := runtime.StartApplications(tr.ctx, runtime.ApplicationSpec{Name: "app", StartType: runtime.Temporary,
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return runtime.NewSupervisor(ctx, runtime.SupervisorSpec{Name: "top", Children: []runtime.ChildSpec{a}})
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.releaseAll()
+	h, _ := reg.Lookup("a")
+	snaps, err := apps.Snapshot(tr.ctx)
+	if err != nil || snaps[0].Tree == nil || len(snaps[0].Tree.Children) != 1 {
+		t.Fatalf("snapshot %+v, %v", snaps, err)
+	}
+	if err := apps.StopAll(tr.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if reg.Len() != 0 || h.Alive() {
+		t.Fatalf("after StopAll: Len %d, a alive %v", reg.Len(), h.Alive())
+	}
+	tr.releaseAll()
+	<-h.Returned()
+}
