@@ -19,11 +19,9 @@ import (
 type ApplicationSpec struct {
 	Name string
 	// StartType says what the application's tree exiting by itself does to
-	// the others: Permanent stops them all, whatever the reason; Transient
-	// stops them all unless the reason is normal (nil); Temporary only
-	// reports it. (OTP's default is temporary; the zero value here is
-	// Permanent, so say which you mean.)
-	StartType Restart
+	// the others. The zero value is StartTemporary, OTP's default and the
+	// spec language's.
+	StartType StartType
 	// DependsOn names applications that must be started first; they are
 	// stopped after this one (OTP's applications key).
 	DependsOn []string
@@ -34,6 +32,35 @@ type ApplicationSpec struct {
 	PrepStop func(ctx context.Context)
 	// Stop, optional, is called after the tree has stopped.
 	Stop func(ctx context.Context)
+}
+
+// StartType is an application's start type (OTP's application:start/2
+// Type): what its tree exiting by itself does to the other applications.
+// The zero value is StartTemporary.
+type StartType uint8
+
+const (
+	// StartTemporary: the exit is only reported (OTP's default).
+	StartTemporary StartType = iota
+	// StartTransient: an abnormal exit stops every application; a normal
+	// one (nil) is only reported. A supervisor that gives up exits as
+	// shutdown, which is abnormal here, as in OTP.
+	StartTransient
+	// StartPermanent: any exit stops every application.
+	StartPermanent
+)
+
+// String returns OTP's name for t: temporary, transient or permanent.
+func (t StartType) String() string {
+	switch t {
+	case StartTemporary:
+		return "temporary"
+	case StartTransient:
+		return "transient"
+	case StartPermanent:
+		return "permanent"
+	}
+	return fmt.Sprintf("StartType(%d)", uint8(t))
 }
 
 // ApplicationError says which application failed and why: a failed start
@@ -47,16 +74,16 @@ type ApplicationError struct {
 
 func (e *ApplicationError) Error() string {
 	if e.Started {
-		return fmt.Sprintf("application %q exited: %v", e.Application, e.Reason)
+		return fmt.Sprintf("arbor: application %q exited: %v", e.Application, e.Reason)
 	}
-	return fmt.Sprintf("application %q failed to start: %v", e.Application, e.Reason)
+	return fmt.Sprintf("arbor: application %q failed to start: %v", e.Application, e.Reason)
 }
 
 func (e *ApplicationError) Unwrap() error { return e.Reason }
 
 // ErrStopForced is returned by RunApplications when a second signal made it
 // stop waiting for the applications to finish stopping.
-var ErrStopForced = errors.New("runtime: forced stop: a second signal arrived before the applications stopped")
+var ErrStopForced = errors.New("arbor: forced stop: a second signal arrived before the applications stopped")
 
 // Applications is a running set of applications, OTP's application
 // controller. One goroutine owns its state; its methods are safe for
@@ -170,7 +197,7 @@ func StartApplications(ctx context.Context, apps ...ApplicationSpec) (*Applicati
 // and start returns ctx's error.
 func (a *Applications) start(ctx context.Context, spec ApplicationSpec) error {
 	if spec.Start == nil {
-		return errors.New("no start function")
+		return errors.New("no start function (missing_start)")
 	}
 	app := &runningApp{spec: spec, proc: newRoot(a.values, nil, spec.Name)}
 	started := make(chan error, 1)
@@ -273,7 +300,7 @@ func (a *Applications) exitedByItself(ex appExit) bool {
 	a.hook(ex.app.spec.Name, "Stop", ex.app.spec.Stop)
 	a.report(ApplicationExited, ex.app.spec.Name, ex.reason)
 	switch t := ex.app.spec.StartType; {
-	case t == Temporary, t == Transient && ex.reason == nil:
+	case t == StartTemporary, t == StartTransient && ex.reason == nil:
 		return false
 	}
 	a.err = &ApplicationError{Application: ex.app.spec.Name, Started: true, Reason: ex.reason}

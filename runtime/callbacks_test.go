@@ -232,7 +232,7 @@ func TestCallbackServe(t *testing.T) {
 				if err := sup.TerminateChild(tr.ctx, "c"); err != nil {
 					t.Fatal(err)
 				}
-				if reason, _ := h.Reason(); !errors.Is(reason, runtime.ErrKilled) || h.Alive() {
+				if reason := h.Reason(); !errors.Is(reason, runtime.ErrKilled) || h.Alive() {
 					t.Fatalf("after brutal_kill: %v, alive %v", reason, h.Alive())
 				}
 				return
@@ -366,7 +366,7 @@ func TestCallbackServerCallHandler(t *testing.T) {
 					t.Fatalf("Call = %v, want *ExitError", err)
 				}
 				<-tm.called
-				reason, _ := srv.Handle().Reason()
+				reason := srv.Handle().Reason()
 				if e == endGoexit {
 					if !errors.Is(err, runtime.ErrGoexit) || reason != runtime.ErrGoexit || tm.reasons[0] != runtime.ErrGoexit {
 						t.Fatalf("Call = %v, exit %v, terminate %v", err, reason, tm.reasons)
@@ -404,7 +404,7 @@ func TestCallbackServerCastHandler(t *testing.T) {
 			}
 			waitDone(t, srv.Handle())
 			<-tm.called
-			reason, _ := srv.Handle().Reason()
+			reason := srv.Handle().Reason()
 			switch e {
 			case endError: // there is no caller: the cast's error stops the server
 				if !errors.Is(reason, errCallback) {
@@ -443,7 +443,7 @@ func TestCallbackServerTerminate(t *testing.T) {
 				if err := sup.TerminateChild(tr.ctx, "srv"); err != nil {
 					t.Fatal(err)
 				}
-				if reason, _ := h.Reason(); !errors.Is(reason, runtime.ErrKilled) {
+				if reason := h.Reason(); !errors.Is(reason, runtime.ErrKilled) {
 					t.Fatalf("exit %v, want killed", reason)
 				}
 				return

@@ -1393,7 +1393,7 @@ func TestChaosQueuedExitKeepsItsReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantIDs(t, sup, "slow=running", "b=running", "a=running") // a's crash restarted all
-	if reason, _ := bh.Reason(); !errors.Is(reason, errCrash) {
+	if reason := bh.Reason(); !errors.Is(reason, errCrash) {
 		t.Errorf("b's handle gives the exit reason %v; b crashed with %v before its supervisor stopped it", reason, errCrash)
 	}
 	var got []string

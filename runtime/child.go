@@ -105,7 +105,7 @@ type retry struct {
 
 // errNilService is the start error of a start function that returned neither
 // a service nor an error: OTP's bad_return.
-var errNilService = errors.New("bad_return: start function returned a nil service and a nil error")
+var errNilService = errors.New("arbor: the start function returned a nil service and a nil error (bad_return)")
 
 // callStart runs a start function, turning a panic into a *PanicError.
 func callStart(start StartFunc, ctx context.Context) (svc Service, err error) {

@@ -174,8 +174,9 @@ func (s ShutdownSpec) orDefault(t ChildType) ShutdownSpec {
 // and Shutdown are OTP's defaults: permanent, worker, and 5s (Infinity for a
 // supervisor).
 type ChildSpec struct {
-	// ID names the child within its supervisor; it must be unique there.
-	// Dynamic supervisors ignore it.
+	// ID names the child within its supervisor; it must be unique there. A
+	// dynamic supervisor neither requires it nor checks that it is unique;
+	// when set, it names the child in its handle, the snapshot and reports.
 	ID string
 	// Start starts the child; it is required.
 	Start StartFunc

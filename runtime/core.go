@@ -74,7 +74,7 @@ func (s *core) init(ctx context.Context, name string, maxRestarts, maxSeconds in
 // parent stops it, then terminate, then records the reason.
 func (s *core) serve(ctx context.Context, handle func(any) (bool, error), terminate func()) error {
 	if !s.serving.CompareAndSwap(false, true) {
-		return errors.New("runtime: Serve called twice")
+		return errors.New("arbor: Serve called twice")
 	}
 	if ctx != context.Context(s.self) {
 		s.serveDone = ctx.Done()
@@ -288,7 +288,7 @@ func (s *core) shutdown(c *child) {
 		// It returned just as it was given up on: its exit is on its way.
 		s.mbox.awaitExit(p, nil)
 	}
-	reason, _ := p.handle().Reason()
+	reason := p.handle().Reason()
 	c.exited(p, reason)
 	if !expectedStopReason(reason, c.spec.Restart) {
 		s.reportProc(ShutdownError, c, p, reason)

@@ -101,7 +101,7 @@ func (d *dynamicSupervisor) handleExit(p *process) (bool, error) {
 	if c == nil || c.proc != p {
 		return false, nil
 	}
-	reason, _ := p.handle().Reason()
+	reason := p.handle().Reason()
 	c.exited(p, reason)
 	switch {
 	case c.spec.Restart == Permanent, c.spec.Restart == Transient && !isCleanExit(reason):
@@ -261,9 +261,7 @@ func (d *dynamicSupervisor) WhichChildren(ctx context.Context) ([]ChildInfo, err
 	err := exec(ctx, &d.mbox, d.done, func() {
 		out = make([]ChildInfo, 0, len(d.children))
 		for _, c := range d.children {
-			info := c.info()
-			info.ID = ""
-			out = append(out, info)
+			out = append(out, c.info())
 		}
 	})
 	return out, err
@@ -303,7 +301,7 @@ func (d *dynamicSupervisor) terminateAll() {
 	exited := func(p *process) {
 		c := pending[p]
 		delete(pending, p)
-		reason, _ := p.handle().Reason()
+		reason := p.handle().Reason()
 		c.exited(p, reason)
 		if !expectedStopReason(reason, c.spec.Restart) {
 			d.reportProc(ShutdownError, c, p, reason)

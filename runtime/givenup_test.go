@@ -56,7 +56,7 @@ func TestGivenUpChildReleasesItsName(t *testing.T) {
 				if old.Alive() {
 					t.Fatal("the given-up incarnation is still alive")
 				}
-				if reason, _ := old.Reason(); !errors.Is(reason, runtime.ErrKilled) {
+				if reason := old.Reason(); !errors.Is(reason, runtime.ErrKilled) {
 					t.Fatalf("Reason = %v, want killed", reason)
 				}
 				tr.events.waitFor(t, 0, "a restarted", func(e runtime.Event) bool {
@@ -184,7 +184,7 @@ func TestGivenUpChildLinksFireKilled(t *testing.T) {
 	select {
 	case <-ready:
 	case <-watcher.Done():
-		r, _ := watcher.Reason()
+		r := watcher.Reason()
 		t.Fatalf("watcher: %v", r)
 	}
 	if err := sup.TerminateChild(tr.ctx, "a"); err != nil {
@@ -252,7 +252,7 @@ func TestApplicationStopFreesEveryName(t *testing.T) {
 	reg := runtime.NewRegistry[string]()
 	a := tr.child("a", shutdown(runtime.BrutalKill), stubborn())
 	a.Name = reg.Name("a")
-	apps, err := runtime.StartApplications(tr.ctx, runtime.ApplicationSpec{Name: "app", StartType: runtime.Temporary,
+	apps, err := runtime.StartApplications(tr.ctx, runtime.ApplicationSpec{Name: "app", StartType: runtime.StartTemporary,
 		Start: func(ctx context.Context) (runtime.Service, error) {
 			return runtime.NewSupervisor(ctx, runtime.SupervisorSpec{Name: "top", Children: []runtime.ChildSpec{a}})
 		}})

@@ -127,8 +127,10 @@ func (x *Supervisor) Serve(ctx context.Context) error {
 // goroutine (the one in Serve) owns its state, start functions run in it,
 // and its API methods are safe for concurrent use.
 //
-// Children have no order and their ids are ignored: they are named by their
-// handles. A restart reuses the child's spec, so the arguments its start
+// Children have no order, and their ids need not be unique or set: a child
+// is named by its handle, whose path ends with its id (the name a template
+// gives it, such as "kv/buckets/shopping#3") or, without one, only its
+// number ("kv/buckets/#3"). A restart reuses the child's spec, so the arguments its start
 // function was bound to — the template's extra arguments — are given again.
 // When it stops, all children are cancelled at once and then awaited, with one
 // deadline per distinct shutdown value.
@@ -141,7 +143,7 @@ func (x *DynamicSupervisor) Serve(ctx context.Context) error {
 	return x.d.Serve(ctx)
 }
 
-// StartChild starts a child from spec (its ID is ignored) and returns its
+// StartChild starts a child from spec (its ID, if any, names it) and returns its
 // handle. When the start function returns ErrIgnore, it returns the zero
 // Handle and a nil error, and keeps nothing. It returns ErrMaxChildren when
 // the supervisor is full, a *SpecError for an invalid spec, and the start
@@ -157,8 +159,8 @@ func (x *DynamicSupervisor) TerminateChild(ctx context.Context, h Handle) error 
 	return x.d.TerminateChild(ctx, h)
 }
 
-// WhichChildren lists the children in no particular order; their IDs are
-// empty.
+// WhichChildren lists the children in no particular order, each with the
+// ID its spec gave it (empty when none).
 func (x *DynamicSupervisor) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
 	return x.d.WhichChildren(ctx)
 }

@@ -45,18 +45,20 @@ func (h Handle) Done() <-chan struct{} {
 	return h.p.exitedChan()
 }
 
-// Reason returns the exit reason once the process has exited, and whether it
-// has. For the zero Handle it returns ErrNoProc and true.
-func (h Handle) Reason() (error, bool) {
+// Reason returns the exit reason of h's process once it has exited (see
+// Alive): nil for a normal exit, ErrKilled for a process the runtime gave up
+// on. While the process runs, it returns nil. For the zero Handle it returns
+// ErrNoProc.
+func (h Handle) Reason() error {
 	if h.p == nil {
-		return ErrNoProc, true
+		return ErrNoProc
 	}
 	h.p.mu.Lock()
 	defer h.p.mu.Unlock()
 	if !h.p.exited {
-		return nil, false
+		return nil
 	}
-	return h.p.reason, true
+	return h.p.reason
 }
 
 // ServiceOf returns the service that h's process runs, as an S, and whether

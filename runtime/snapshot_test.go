@@ -85,7 +85,7 @@ func TestSnapshot(t *testing.T) {
 // Applications list their trees.
 func TestApplicationsSnapshot(t *testing.T) {
 	tr := newTree(t)
-	apps, err := runtime.StartApplications(tr.ctx, tr.app("db", runtime.Permanent), tr.app("web", runtime.Transient, "db"))
+	apps, err := runtime.StartApplications(tr.ctx, tr.app("db", runtime.StartPermanent), tr.app("web", runtime.StartTransient, "db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,7 +109,7 @@ func (s *supervisor) handleExit(p *process) (bool, error) {
 		// from a pid that is not a child.
 		return false, nil
 	}
-	reason, _ := p.handle().Reason()
+	reason := p.handle().Reason()
 	c.exited(p, reason)
 	switch {
 	case c.spec.Restart == Permanent:

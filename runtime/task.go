@@ -176,7 +176,7 @@ func (t *Task[T]) AwaitTimeout(ctx context.Context, timeout time.Duration) (T, e
 		if v, err, final, _ := t.outcome(); final {
 			return v, err
 		}
-		reason, _ := h.Reason()
+		reason := h.Reason()
 		if !t.transient || isCleanExit(reason) {
 			t.finish(zero, &ExitError{Handle: h, Reason: reason})
 			continue

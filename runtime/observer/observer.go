@@ -67,15 +67,25 @@ func exitedError(s Snapshotter, err error) error {
 		return err
 	}
 	handle := h.Handle()
-	if reason, exited := handle.Reason(); exited && !handle.IsZero() {
-		why := "normal"
-		if reason != nil {
-			why = reason.Error()
-		}
-		return fmt.Errorf("%w: supervisor %s has exited: %s", err, handle, why)
+	if handle.IsZero() || handle.Alive() {
+		return err
 	}
-	return err
+	why := "normal"
+	if reason := handle.Reason(); reason != nil {
+		why = reason.Error()
+	}
+	return supervisorExited{handle: handle.String(), why: why}
 }
+
+// supervisorExited says which supervisor has exited, and why; it matches
+// runtime.ErrNoProc.
+type supervisorExited struct{ handle, why string }
+
+func (e supervisorExited) Error() string {
+	return "arbor: supervisor " + e.handle + " has exited: " + e.why + " (noproc)"
+}
+
+func (e supervisorExited) Is(target error) bool { return target == runtime.ErrNoProc }
 
 // Applications returns a Source that shows the running applications of
 // apps, in start order. Once apps has stopped, the Source returns

@@ -242,7 +242,7 @@ func decodeTree(t *testing.T, h http.Handler) observer.Tree {
 func TestApplicationsJSON(t *testing.T) {
 	ctx := runtime.WithEventHook(context.Background(), func(runtime.Event) {})
 	app := func(name string, deps ...string) runtime.ApplicationSpec {
-		return runtime.ApplicationSpec{Name: name, StartType: runtime.Transient, DependsOn: deps,
+		return runtime.ApplicationSpec{Name: name, StartType: runtime.StartTransient, DependsOn: deps,
 			Start: func(ctx context.Context) (runtime.Service, error) {
 				return runtime.NewSupervisor(ctx, runtime.SupervisorSpec{Name: name, Children: []runtime.ChildSpec{{ID: name + "-worker", Start: idle()}}})
 			}}
@@ -263,7 +263,7 @@ func TestApplicationsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp := get(t, h, http.MethodGet, "/api/tree")
-	if raw := body(t, resp); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(raw, `"error":"noproc"`) {
+	if raw := body(t, resp); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(raw, `"error":"arbor: no such process (noproc)"`) {
 		t.Fatalf("after StopAll: %d %s", resp.StatusCode, raw)
 	}
 }
@@ -287,7 +287,7 @@ func TestSourceErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp = get(t, observer.New(observer.Supervisors(sup)), http.MethodGet, "/api/tree")
-	if raw := body(t, resp); resp.StatusCode != http.StatusServiceUnavailable || raw != `{"error":"noproc: supervisor gone#1 has exited: normal"}`+"\n" {
+	if raw := body(t, resp); resp.StatusCode != http.StatusServiceUnavailable || raw != `{"error":"arbor: supervisor gone#1 has exited: normal (noproc)"}`+"\n" {
 		t.Fatalf("%d %s", resp.StatusCode, raw)
 	}
 
