@@ -209,6 +209,9 @@ func (d *driver) report(w io.Writer, selected []string) {
 		fmt.Fprintf(w, "| message round trip | %s (channels) | — | %s |\n",
 			micro.format(d.median("go", keyCall)), micro.format(d.median("otp-floor", keyRoundTrip)))
 	}
+	if slices.Contains(selected, "registry") {
+		d.registryReport(w)
+	}
 	if slices.Contains(selected, "generate") {
 		fmt.Fprintf(w, "\nThe generator's floor, a whole `arbor version` process: %s.\n", milli.format(d.median("arbor", keyGenerate+"_0")))
 	}
@@ -217,7 +220,7 @@ func (d *driver) report(w io.Writer, selected []string) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| peer | figure | median | min–max |")
 	fmt.Fprintln(w, "|---|---|--:|--:|")
-	for _, peer := range []string{"arbor", "suture", "otp", "go", "go-ctx", "otp-floor"} {
+	for _, peer := range []string{"arbor", "arbor-1p", "suture", "otp", "go", "go-ctx", "otp-floor"} {
 		keys := map[string]bool{}
 		for _, res := range d.data[peer] {
 			for k := range res {
@@ -259,4 +262,31 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// registryReport writes the registry's table: the partitioned registry
+// against one partition and against the sync.Map floor, in the same runs.
+func (d *driver) registryReport(w io.Writer) {
+	parts := d.median("arbor", keyRegParts)
+	fmt.Fprintf(w, "\nThe registry, in the same runs: %d goroutines at once, %s keys held by 64 processes; wall time per operation (lower is more throughput):\n\n",
+		d.cfg.RegGoroutines, thousands(d.cfg.RegKeys))
+	fmt.Fprintf(w, "| work | arbor, %s partitions | arbor, one partition | sync.Map (floor) | partitions/one | partitions/floor | one/floor |\n", plain(parts))
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|")
+	for _, r := range []struct{ work, key string }{
+		{"register a name and unregister it, per pair", keyRegRegister},
+		{"look up a name", keyRegLookup},
+	} {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", r.work,
+			nanos(d.median("arbor", r.key)), nanos(d.median("arbor-1p", r.key)), nanos(d.median("go", r.key)),
+			formatRatio(d.ratio("arbor", r.key, "arbor-1p", r.key)), formatRatio(d.ratio("arbor", r.key, "go", r.key)),
+			formatRatio(d.ratio("arbor-1p", r.key, "go", r.key)))
+	}
+}
+
+// nanos formats a figure in ns, for the registry's short operations.
+func nanos(v float64) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f ns", v)
 }
