@@ -123,8 +123,10 @@ func (r *DuplicateRegistry[K, V]) DeleteMeta(key string) { r.table().deleteMeta(
 
 // Listen makes l a listener of the registry, as UniqueRegistry.Listen
 // does: every registration and unregistration made after Listen returns
-// reaches l's server, in the order they happen for each key; a process's
-// exit is not reported.
+// reaches l's server, those of one partition in the order they happen (so
+// those of one key and process always; those of one key when the registry
+// has one partition or is partitioned by key); a process's exit is not
+// reported.
 func (r *DuplicateRegistry[K, V]) Listen(l Listener[K, V]) (stop func() bool) {
 	return r.table().listen(l)
 }

@@ -239,7 +239,8 @@ func (r *UniqueRegistry[K, V]) DeleteMeta(key string) { r.table().deleteMeta(key
 
 // Listen makes l a listener of the registry until stop is called or l's
 // server exits: l is told of every registration and unregistration made
-// after Listen returns, in the order they happen for each key. A process's
+// after Listen returns, those of one partition (and so of one key) in the
+// order they happen. A process's
 // exit unregisters without telling listeners, as in Elixir: a listener
 // that must know monitors the registered process (Server.Monitor). stop
 // reports whether l was still listening. A Listener whose server has
