@@ -34,6 +34,11 @@ import (
 // items are the work items, in the order they run and print.
 var items = []string{"restart-few", "restart-window", "static", "dynamic", "call", "floor", "registry", "generate"}
 
+// supervisionItem reports whether item is one of the supervision work
+// items, which the main table and the floor table show: every item but the
+// registry's and the generator's.
+func supervisionItem(item string) bool { return item != "registry" && item != "generate" }
+
 // itemPeers are the peers that do each item. "go" and "go-ctx" are the
 // Go floor (bare goroutines), "otp-floor" the Erlang one.
 var itemPeers = map[string][]string{
@@ -116,7 +121,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	defer os.RemoveAll(tmp)
 	d.tmp = tmp
-	if slices.ContainsFunc(selected, func(s string) bool { return s != "generate" }) {
+	if slices.ContainsFunc(selected, supervisionItem) {
 		d.setUpOTP(*otp)
 	}
 	if slices.Contains(selected, "generate") {
