@@ -88,7 +88,7 @@ func runRegistry(name string, cfg config, w io.Writer) error {
 	// The registry holds cfg.RegKeys keys, held by 64 processes, while
 	// the goroutines work.
 	const holders = 64
-	procs := make([]runtime.Handle, max(holders, g))
+	procs := make([]runtime.Handle, holders)
 	for i := range procs {
 		procs[i] = runtime.Spawn(ctx, fmt.Sprint("p", i), idleService{})
 	}
@@ -100,8 +100,14 @@ func runRegistry(name string, cfg config, w io.Writer) error {
 		}
 	}
 
-	// Registrations: each goroutine registers keys of its own to a
-	// process of its own and unregisters them; an operation is both.
+	// Registrations: each goroutine registers names of its own to a
+	// process of its own, which holds no other, and unregisters them: a
+	// process taking its name when it starts and losing it when it exits.
+	// An operation is both.
+	mine := make([]runtime.Handle, g)
+	for i := range mine {
+		mine[i] = runtime.Spawn(ctx, fmt.Sprint("g", i), idleService{})
+	}
 	own := make([][]string, g)
 	for i := range own {
 		own[i] = make([]string, 1024)
@@ -111,7 +117,7 @@ func runRegistry(name string, cfg config, w io.Writer) error {
 	}
 	register, err := parallel(g, cfg.RegOps, func(i, op int) error {
 		key := own[i][op%len(own[i])]
-		if !s.register(key, procs[i]) {
+		if !s.register(key, mine[i]) {
 			return fmt.Errorf("could not register %s", key)
 		}
 		s.unregister(key)

@@ -42,9 +42,12 @@ const (
 
 // regPart is one partition.
 type regPart[K comparable, V any] struct {
-	t    *regTable[K, V]
-	mu   sync.RWMutex
-	keys map[K][]*regEntry[K, V] // a unique key has one entry, possibly a start in progress
+	t  *regTable[K, V]
+	mu sync.RWMutex
+	// one holds a unique registry's entries, a key's entry possibly a
+	// start in progress; many a duplicate registry's. The other is nil.
+	one  map[K]*regEntry[K, V]
+	many map[K][]*regEntry[K, V]
 	// holders has, for each process with entries here, the watcher that
 	// knows them.
 	holders map[*process]*regHolder[K, V]
@@ -58,7 +61,7 @@ type regEntry[K comparable, V any] struct {
 	proc     *process
 	value    V             // written under the partition's lock
 	starting chan struct{} // closed when the start in progress ends
-	at       int           // its index in its key's slice
+	at       int           // its index in its key's slice, in a duplicate registry
 	update   sync.Mutex    // serializes UpdateValue on this entry
 }
 
@@ -71,6 +74,7 @@ func (e *regEntry[K, V]) entry() Entry[K, V] {
 type regHolder[K comparable, V any] struct {
 	part    *regPart[K, V]
 	entries []*regEntry[K, V]
+	first   [1]*regEntry[K, V] // entries' first array: most processes hold one name
 }
 
 // Entry is one registration: a key, the process registered under it, and
@@ -119,7 +123,13 @@ func (t *regTable[K, V]) setup(kind regKind, opts RegistryOptions) {
 	t.kind, t.name, t.seed = kind, opts.Name, maphash.MakeSeed()
 	t.parts = make([]*regPart[K, V], n)
 	for i := range t.parts {
-		t.parts[i] = &regPart[K, V]{t: t, keys: make(map[K][]*regEntry[K, V]), holders: make(map[*process]*regHolder[K, V])}
+		pt := &regPart[K, V]{t: t, holders: make(map[*process]*regHolder[K, V])}
+		if kind == kindUnique {
+			pt.one = make(map[K]*regEntry[K, V])
+		} else {
+			pt.many = make(map[K][]*regEntry[K, V])
+		}
+		t.parts[i] = pt
 	}
 	if len(opts.Meta) > 0 {
 		t.meta = make(map[string]any, len(opts.Meta))
@@ -177,6 +187,7 @@ func (pt *regPart[K, V]) addLocked(key K, p *process, value V) (*regEntry[K, V],
 	h := pt.holders[p]
 	if h == nil {
 		h = &regHolder[K, V]{part: pt}
+		h.entries = h.first[:0]
 		if !p.watch(h) {
 			return nil, ErrNoProc
 		}
@@ -189,17 +200,26 @@ func (pt *regPart[K, V]) addLocked(key K, p *process, value V) (*regEntry[K, V],
 	return e, nil
 }
 
-// linkLocked adds e to its key's entries.
+// linkLocked adds e to its key's entries; in a unique registry, the key
+// is free.
 func (pt *regPart[K, V]) linkLocked(e *regEntry[K, V]) {
-	es := pt.keys[e.key]
+	if pt.one != nil {
+		pt.one[e.key] = e
+		return
+	}
+	es := pt.many[e.key]
 	e.at = len(es)
-	pt.keys[e.key] = append(es, e)
+	pt.many[e.key] = append(es, e)
 }
 
 // unlinkLocked removes e from its key's entries, moving the last one into
 // its place: the entries of a key have no order.
 func (pt *regPart[K, V]) unlinkLocked(e *regEntry[K, V]) {
-	es := pt.keys[e.key]
+	if pt.one != nil {
+		delete(pt.one, e.key)
+		return
+	}
+	es := pt.many[e.key]
 	last := len(es) - 1
 	if e.at != last {
 		es[e.at] = es[last]
@@ -207,9 +227,9 @@ func (pt *regPart[K, V]) unlinkLocked(e *regEntry[K, V]) {
 	}
 	es[last] = nil
 	if last == 0 {
-		delete(pt.keys, e.key)
+		delete(pt.many, e.key)
 	} else {
-		pt.keys[e.key] = es[:last]
+		pt.many[e.key] = es[:last]
 	}
 }
 
@@ -238,12 +258,7 @@ func (pt *regPart[K, V]) dropIfEmptyLocked(p *process, h *regHolder[K, V]) {
 }
 
 // uniqueLocked returns key's entry in a unique registry, or nil.
-func (pt *regPart[K, V]) uniqueLocked(key K) *regEntry[K, V] {
-	if es := pt.keys[key]; len(es) > 0 {
-		return es[0]
-	}
-	return nil
-}
+func (pt *regPart[K, V]) uniqueLocked(key K) *regEntry[K, V] { return pt.one[key] }
 
 // processExited removes every entry of the exited process from the
 // holder's partition. As in Elixir, listeners are not told: a process's
@@ -363,10 +378,11 @@ func (t *regTable[K, V]) appendEntries(dst []Entry[K, V], key K, match func(V) b
 	start := len(dst)
 	for _, pt := range t.keyParts(key) {
 		pt.mu.RLock()
-		for _, e := range pt.keys[key] {
-			if e.proc != nil {
-				dst = append(dst, e.entry())
-			}
+		if e := pt.one[key]; e != nil && e.proc != nil {
+			dst = append(dst, e.entry())
+		}
+		for _, e := range pt.many[key] {
+			dst = append(dst, e.entry())
 		}
 		pt.mu.RUnlock()
 	}
@@ -399,14 +415,15 @@ func (t *regTable[K, V]) dispatch(key K, f func(Entry[K, V])) int {
 	return len(entries)
 }
 
-// each calls f on every live entry under key holding the partition's read
-// lock: f must be the runtime's own code, which never blocks and never
-// calls back into the registry (a delivery to a server's queue).
+// each calls f on every live entry under key in a duplicate registry,
+// holding the partition's read lock: f must be the runtime's own code,
+// which never blocks and never calls back into the registry (a delivery to
+// a server's queue).
 func (t *regTable[K, V]) each(key K, f func(*regEntry[K, V])) {
 	for _, pt := range t.keyParts(key) {
 		pt.mu.RLock()
-		for _, e := range pt.keys[key] {
-			if e.proc != nil && e.proc.handle().Alive() {
+		for _, e := range pt.many[key] {
+			if e.proc.handle().Alive() {
 				f(e)
 			}
 		}
@@ -467,11 +484,14 @@ func (t *regTable[K, V]) selectEntries(match func(Entry[K, V]) bool) []Entry[K, 
 	for _, pt := range t.parts {
 		batch = batch[:0]
 		pt.mu.RLock()
-		for _, es := range pt.keys {
+		for _, e := range pt.one {
+			if e.proc != nil {
+				batch = append(batch, e.entry())
+			}
+		}
+		for _, es := range pt.many {
 			for _, e := range es {
-				if e.proc != nil {
-					batch = append(batch, e.entry())
-				}
+				batch = append(batch, e.entry())
 			}
 		}
 		pt.mu.RUnlock()
