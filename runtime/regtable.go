@@ -279,16 +279,21 @@ func (h *regHolder[K, V]) processExited(p *process, _ error) {
 }
 
 // appendNames appends the names the holder's process has in a unique
-// registry, for snapshots.
+// registry, for snapshots. The keys are spelled after the lock is
+// released: a key's String method is user code.
 func (h *regHolder[K, V]) appendNames(names []string) []string {
 	pt := h.part
 	if pt.t.kind != kindUnique {
 		return names
 	}
 	pt.mu.RLock()
-	defer pt.mu.RUnlock()
-	for _, e := range h.entries {
-		names = append(names, pt.t.nameOf(e.key))
+	keys := make([]K, len(h.entries))
+	for i, e := range h.entries {
+		keys[i] = e.key
+	}
+	pt.mu.RUnlock()
+	for _, key := range keys {
+		names = append(names, pt.t.nameOf(key))
 	}
 	return names
 }
