@@ -66,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Samples, "samples", 2_000, "restart latency, many in window: restarts measured")
 	fs.IntVar(&cfg.Calls, "calls", 100_000, "server calls")
 	fs.IntVar(&cfg.RegGoroutines, "reg-goroutines", goruntime.GOMAXPROCS(0), "registry: goroutines at work at once")
-	fs.IntVar(&cfg.RegOps, "reg-ops", 500_000, "registry: operations of each goroutine, per figure")
+	fs.IntVar(&cfg.RegOps, "reg-ops", 1_000_000, "registry: operations of each goroutine, per figure")
 	fs.IntVar(&cfg.RegKeys, "reg-keys", 10_000, "registry: keys held while measuring")
 	fs.IntVar(&cfg.RegPartitions, "reg-partitions", 0, "registry: partitions of the partitioned registry (0: GOMAXPROCS)")
 	runs := fs.Int("runs", 5, "runs of each measurement; the table shows medians")
