@@ -139,46 +139,50 @@ func (t *regTable[K, V]) setup(kind regKind, opts RegistryOptions) {
 	}
 }
 
-// keyPart returns the partition of key.
-func (t *regTable[K, V]) keyPart(key K) *regPart[K, V] {
+// keyIndex returns the index of key's partition.
+func (t *regTable[K, V]) keyIndex(key K) int {
 	if len(t.parts) == 1 {
-		return t.parts[0]
+		return 0
 	}
-	return t.parts[maphash.Comparable(t.seed, key)%uint64(len(t.parts))]
+	return int(maphash.Comparable(t.seed, key) % uint64(len(t.parts)))
 }
 
-// procPart returns the partition of p's entries in a registry partitioned
-// by process.
-func (t *regTable[K, V]) procPart(p *process) *regPart[K, V] {
+// procIndex returns the index of the partition of p's entries in a
+// registry partitioned by process.
+func (t *regTable[K, V]) procIndex(p *process) int {
 	if len(t.parts) == 1 {
-		return t.parts[0]
+		return 0
 	}
-	return t.parts[maphash.Comparable(t.seed, p)%uint64(len(t.parts))]
+	return int(maphash.Comparable(t.seed, p) % uint64(len(t.parts)))
 }
+
+// keyPart returns the partition of key.
+func (t *regTable[K, V]) keyPart(key K) *regPart[K, V] { return t.parts[t.keyIndex(key)] }
 
 // partFor returns the partition where an entry of p under key goes.
 func (t *regTable[K, V]) partFor(key K, p *process) *regPart[K, V] {
 	if t.kind == kindDuplicateProc {
-		return t.procPart(p)
+		return t.parts[t.procIndex(p)]
 	}
 	return t.keyPart(key)
 }
 
 // keyParts returns the partitions that may hold entries under key.
 func (t *regTable[K, V]) keyParts(key K) []*regPart[K, V] {
-	if t.kind == kindDuplicateProc || len(t.parts) == 1 {
+	if t.kind == kindDuplicateProc {
 		return t.parts
 	}
-	pt := t.keyPart(key)
-	return []*regPart[K, V]{pt}
+	i := t.keyIndex(key)
+	return t.parts[i : i+1]
 }
 
 // procParts returns the partitions that may hold entries of p.
 func (t *regTable[K, V]) procParts(p *process) []*regPart[K, V] {
-	if t.kind != kindDuplicateProc || len(t.parts) == 1 {
+	if t.kind != kindDuplicateProc {
 		return t.parts
 	}
-	return []*regPart[K, V]{t.procPart(p)}
+	i := t.procIndex(p)
+	return t.parts[i : i+1]
 }
 
 // addLocked records an entry of p under key, watching p from this
