@@ -337,8 +337,14 @@ func TestCountMatchSelect(t *testing.T) {
 			if n := r.CountSelect(func(runtime.Entry[string, int]) bool { return true }); n != r.Count() || n != 4 {
 				t.Fatalf("CountSelect(all) = %d, Count = %d, want 4", n, r.Count())
 			}
-			// The predicates run with no lock held.
-			r.Select(func(e runtime.Entry[string, int]) bool { return r.CountMatch(e.Key, above1) > 0 })
+			// The predicates run with no lock held: they may change the
+			// registry (here, with a write lock each).
+			change := func() {
+				r.RegisterValue("scratch", a.h, 0)
+				r.Unregister("scratch", a.h)
+			}
+			r.Select(func(runtime.Entry[string, int]) bool { change(); return true })
+			r.Match("hello", func(int) bool { change(); return true })
 		})
 	}
 }
