@@ -62,10 +62,25 @@
 // Demonitor removes it and a pending Down. Link joins two processes both
 // ways: an abnormal exit stops the other with the same reason, unless it
 // traps exits (TrapExits), in which case it receives an ExitSignal. Spawn
-// runs a service that no supervisor watches. A Registry maps unique keys to
-// live processes, forgets a process when it exits, names children through
-// ChildSpec.Name, and offers a race-free LookupOrStart. ServiceOf gives
-// typed access to what a handle's process runs.
+// runs a service that no supervisor watches. ServiceOf gives typed access
+// to what a handle's process runs.
+//
+// # Registries
+//
+// The registries are Elixir's Registry. A UniqueRegistry maps each key to
+// at most one live process, names children through ChildSpec.Name, and
+// offers a race-free LookupOrStart; Registry is one without values. A
+// DuplicateRegistry holds any number of entries under a key, a process
+// registering again included. Both forget a process's entries when it
+// exits (a killed process's at once), keep a typed value with each entry
+// (a unique one's updated by its owner only, UpdateValue), count and
+// select entries by Go predicates, Dispatch to a key's entries in the
+// caller with no lock held, keep registry-wide metadata, tell Listeners
+// (servers) of registrations and unregistrations, and split into
+// partitions so that a busy registry is not one lock. Subscribe and
+// Publish make a duplicate registry a typed pub/sub: a message published
+// on a topic is queued on every subscribed server. Snapshots list each
+// child's names.
 //
 // # Servers and tasks
 //
@@ -159,7 +174,12 @@
 //	server Call handler      | the caller gets the reply                    | the caller gets the error; the server goes on | server exits with *PanicError, Terminate runs | server exits with ErrGoexit, Terminate runs   | callers time out (ErrTimeout); its supervisor's
 //	                         |                                              |                                               | callers get an *ExitError                     | callers get an *ExitError                     | shutdown kills it; waiting callers get *ExitError
 //	server Cast handler,     | next message                                 | the server stops with the error (no caller)   | as a Call handler                             | as a Call handler                             | as a Call handler
-//	  Server.Monitor onDown  |                                              |                                               |                                               |                                               |
+//	  Server.Monitor onDown, |                                              |                                               |                                               |                                               |
+//	  a Listener's and a     |                                              |                                               |                                               |                                               |
+//	  Subscribe handler      |                                              |                                               |                                               |                                               |
+//	registry Dispatch f,     | the next entry, or the result                | —                                             | goes on in the caller, which holds no lock;   | goes on in the caller, as a panic does        | blocks only its caller (and, for update,
+//	  Match/Select match,    |                                              |                                               | an update's value is left as it was           |                                               | other updates of the same entry)
+//	  UpdateValue's update   |                                              |                                               |                                               |                                               |
 //	server Terminate         | the exit reason stays                        | —                                             | *PanicError replaces the exit reason          | ErrGoexit replaces the exit reason            | as Serve
 //	task function            | Await returns the value                      | Await returns *ExitError with the error       | Await returns *ExitError with *PanicError     | Await returns *ExitError with ErrGoexit;      | Await times out; stopping the task kills it:
 //	                         |                                              | (a transient task is restarted on a crash)    |                                               | a transient task is restarted                 | Await returns ErrKilled, its slot is free
@@ -197,8 +217,15 @@
 //     typed closures, not pattern-matched messages; the one handle_info a
 //     server has is Server.Monitor, which queues a Down on the server's
 //     state. A task is not linked to its caller.
-//   - The registry is not a process, only a map under a lock that watches
-//     the processes it holds; it has unique keys only, and no listeners.
+//   - A registry is not a process, only maps under locks that watch the
+//     processes they hold, so it needs no place in a tree and a lookup
+//     never returns an exited process. Its listeners join with Listen,
+//     each a server whose exit removes it, instead of being named when
+//     the registry starts (arbor's registries are made before the
+//     processes that listen); the events of one partition reach them in
+//     the order of the changes, where Elixir's come from each registering
+//     process in its own order. Keys compare with Go's ==; match patterns
+//     are Go predicates.
 //   - Restart bookkeeping costs O(1) per restart and memory bounded by the
 //     window, however many restarts fall in it; OTP keeps a list that grows
 //     with them. The rule is the same.

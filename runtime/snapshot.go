@@ -54,6 +54,10 @@ type ChildSnapshot struct {
 	LastExit string `json:"last_exit,omitempty"`
 	// Uptime of the running incarnation.
 	Uptime time.Duration `json:"uptime_ns,omitempty"`
+	// Names are the running incarnation's names: its keys in unique
+	// registries, as "registry/key" (the key alone in a registry with no
+	// name), such as "buckets/shopping".
+	Names []string `json:"names,omitempty"`
 	// Supervisor is the child's own tree, when it is a supervisor.
 	Supervisor *SupervisorSnapshot `json:"supervisor,omitempty"`
 }
@@ -87,6 +91,7 @@ func (s *core) childSnapshot(c *child, now time.Time) ChildSnapshot {
 		snap.State = StateRunning
 		snap.Handle = c.proc.handle().String()
 		snap.Uptime = now.Sub(c.proc.startTime())
+		snap.Names = c.proc.registeredNames()
 	}
 	return snap
 }
