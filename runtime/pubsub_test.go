@@ -116,7 +116,7 @@ func TestPubSubHandlerError(t *testing.T) {
 	runtime.Subscribe(&r, "AAPL", srv, func(*[]string, float64) error { return bad })
 	runtime.Publish(&r, "AAPL", -1)
 	waitDone(t, srv.Handle())
-	if reason, _ := srv.Handle().Reason(); !errors.Is(reason, bad) {
+	if reason := srv.Handle().Reason(); !errors.Is(reason, bad) {
 		t.Fatalf("server exited with %v", reason)
 	}
 	if r.Count() != 0 {
