@@ -14,12 +14,13 @@ import (
 // mailbox and loop, their clock, reports and restart intensity, and the
 // starting and stopping of one child.
 type core struct {
-	name   string
-	self   *process // the supervisor's own process: its context
-	clock  clock.Clock
-	events *eventRunner // nil: reports are off
-	epoch  time.Time    // zero of the whole seconds used for intensity
-	mbox   mailbox
+	name    string
+	self    *process // the supervisor's own process: its context
+	clock   clock.Clock
+	events  *eventRunner // nil: reports are off
+	metrics *supMetrics  // nil: nothing is measured
+	epoch   time.Time    // zero of the whole seconds used for intensity
+	mbox    mailbox
 
 	// Owned by the loop.
 	restarts intensity
@@ -89,6 +90,7 @@ func (s *core) serve(ctx context.Context, handle func(any) (bool, error), termin
 // if it made one, exits, and Done is closed.
 func (s *core) finish(reason error) {
 	s.events.close()
+	s.metricsExited(reason)
 	s.reason = reason
 	s.exitRoot(reason)
 	s.mbox.close()
@@ -147,6 +149,10 @@ func (s *core) parentShutdown() error {
 // ErrIgnore; both leave c without a process. Any outcome settles a pending
 // restart of c.
 func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
+	if s.metrics != nil {
+		begin := s.clock.Now()
+		defer func() { s.measureStart(c, begin, err, ignored) }()
+	}
 	c.settle()
 	c.incarnation++
 	number := c.incarnation
@@ -258,6 +264,7 @@ func (s *core) awaitStart(p *process, shutdown ShutdownSpec) bool {
 // child that does not stop in time is killed: dead to the whole runtime at
 // once, though its goroutine runs on (see process.kill).
 func (s *core) shutdown(c *child) {
+	defer s.measureStop(c, s.metricsNow())
 	p := c.proc
 	c.proc = nil
 	p.cancel(ErrShutdown)
