@@ -14,13 +14,14 @@ import (
 // mailbox and loop, their clock, reports and restart intensity, and the
 // starting and stopping of one child.
 type core struct {
-	name    string
-	self    *process // the supervisor's own process: its context
-	clock   clock.Clock
-	events  *eventRunner // nil: reports are off
-	metrics *supMetrics  // nil: nothing is measured
-	epoch   time.Time    // zero of the whole seconds used for intensity
-	mbox    mailbox
+	name   string
+	self   *process // the supervisor's own process: its context
+	clock  clock.Clock
+	events *eventRunner // nil: reports are off
+	epoch  time.Time    // zero of the whole seconds used for intensity
+	mbox   mailbox
+
+	metrics *supMetrics // nil: nothing is measured
 
 	// Owned by the loop.
 	restarts intensity

@@ -21,23 +21,25 @@ const (
 // the supervisors below it. It marshals to JSON for tools such as the
 // observer.
 type SupervisorSnapshot struct {
-	Name         string `json:"name"`
-	Handle       string `json:"handle"`
-	Dynamic      bool   `json:"dynamic,omitempty"`
-	Strategy     string `json:"strategy"`
-	AutoShutdown string `json:"auto_shutdown,omitempty"`
-	MaxRestarts  int    `json:"max_restarts"`
-	MaxSeconds   int    `json:"max_seconds"`
-	MaxChildren  int    `json:"max_children,omitempty"`
+	Name         string          `json:"name"`
+	Handle       string          `json:"handle"`
+	Dynamic      bool            `json:"dynamic,omitempty"`
+	Strategy     string          `json:"strategy"`
+	AutoShutdown string          `json:"auto_shutdown,omitempty"`
+	MaxRestarts  int             `json:"max_restarts"`
+	MaxSeconds   int             `json:"max_seconds"`
+	MaxChildren  int             `json:"max_children,omitempty"`
+	Children     []ChildSnapshot `json:"children"`
+
 	// RecentRestarts counts the restarts within the current window of
 	// MaxSeconds: the intensity used, of MaxRestarts allowed.
 	RecentRestarts int `json:"recent_restarts"`
 	// MessageQueueLen counts the messages waiting in its mailbox.
-	MessageQueueLen int             `json:"message_queue_len"`
-	Children        []ChildSnapshot `json:"children"`
+	MessageQueueLen int `json:"message_queue_len"`
 	// Process is the supervisor's own process, for Handle.Info; it is not
 	// marshalled.
 	Process Handle `json:"-"`
+
 	// Lingering lists the goroutines, anywhere below this supervisor, of
 	// processes that were given up on (killed) and have not returned yet,
 	// oldest first. Only the supervisor that Snapshot was called on has it;
