@@ -125,7 +125,7 @@ func TestReadinessOverHTTP(t *testing.T) {
 	conn := &crasher{crash: make(chan error)}
 	db := runtime.ApplicationSpec{Name: "db", Start: func(ctx context.Context) (runtime.Service, error) {
 		return runtime.NewSupervisor(ctx, runtime.SupervisorSpec{Name: "db",
-			Flags: runtime.Flags{MaxRestarts: 3, MaxSeconds: 5},
+			Flags:    runtime.Flags{MaxRestarts: 3, MaxSeconds: 5},
 			Children: []runtime.ChildSpec{{ID: "conn", Start: func(context.Context) (runtime.Service, error) { return conn, nil }}},
 		})
 	}}
