@@ -271,10 +271,10 @@ func (m *recordingMetrics) SupervisorStarted(s runtime.StatsReader) {
 	}
 	m.sups[s.Name()] = s
 	m.mu.Unlock()
-	m.add("supervisor started %s", s.Name())
+	m.add("supervisor started %s", s.Handle().Path())
 }
 func (m *recordingMetrics) SupervisorExited(s runtime.StatsReader, reason error) {
-	m.add("supervisor exited %s: %v", s.Name(), errors.Is(reason, runtime.ErrReachedMaxRestartIntensity))
+	m.add("supervisor exited %s: %v", s.Handle().Path(), errors.Is(reason, runtime.ErrReachedMaxRestartIntensity))
 }
 func (m *recordingMetrics) ChildStarted(sup, child string, took time.Duration, err error) {
 	m.add("started %s/%s in %v: %s", sup, child, took, reasonText(err))
@@ -389,5 +389,18 @@ func TestApplicationsStopping(t *testing.T) {
 	}
 	if !<-closedAtPrepStop {
 		t.Error("Stopping was not closed when PrepStop ran")
+	}
+}
+
+// Under WithoutProfileLabels a child's goroutine carries no arbor label.
+func TestWithoutProfileLabels(t *testing.T) {
+	tr := newTree(t)
+	tr.ctx = runtime.WithoutProfileLabels(pprof.WithLabels(tr.ctx, pprof.Labels("test", t.Name())))
+	sup := tr.start(runtime.SupervisorSpec{Name: "quiet", Children: []runtime.ChildSpec{tr.child("w")}})
+	if l := handleOf(t, sup, "w").ProfileLabels(); l != nil {
+		t.Errorf("ProfileLabels = %v, want none", l)
+	}
+	if g := goroutinesLabelled(t, map[string]string{runtime.LabelSupervisor: "quiet"}); len(g) != 0 {
+		t.Errorf("goroutines labelled with supervisor quiet: %+v", g)
 	}
 }

@@ -28,6 +28,17 @@ const (
 
 type applicationKey struct{}
 
+type noLabelsKey struct{}
+
+// WithoutProfileLabels returns a context whose supervisors, and those
+// below them, do not label their children's goroutines. Labels cost a
+// few small allocations at each start of a child (see docs/profiling.md
+// for the figures); a program that starts children at a high rate and
+// never profiles them can save that.
+func WithoutProfileLabels(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noLabelsKey{}, true)
+}
+
 // withApplication returns ctx carrying the name of the application whose
 // processes it will be the values of.
 func withApplication(ctx context.Context, name string) context.Context {
@@ -50,6 +61,7 @@ type labelBase struct {
 	application string
 	hasApp      bool
 	path        string
+	off         bool // WithoutProfileLabels
 }
 
 // labelBase returns the shared part of the labels of p's children; p runs
@@ -63,7 +75,8 @@ func (p *process) labelBase() *labelBase {
 		return base
 	}
 	app, hasApp := ApplicationOf(p)
-	base = &labelBase{application: app, hasApp: hasApp, path: p.path()}
+	off, _ := p.Value(noLabelsKey{}).(bool)
+	base = &labelBase{application: app, hasApp: hasApp, path: p.path(), off: off}
 	p.mu.Lock()
 	if ext.labels == nil { // another child may have made it meanwhile
 		ext.labels = base
@@ -88,6 +101,9 @@ func profileLabels(p *process) pprof.LabelSet {
 // (pprof.WithLabels) are kept beside them, so a program, or a test, can
 // tell its trees apart.
 func setProfileLabels(p *process) {
+	if p.parent.labelBase().off {
+		return
+	}
 	pprof.SetGoroutineLabels(pprof.WithLabels(p, profileLabels(p)))
 }
 
@@ -100,10 +116,10 @@ func setApplicationLabels(p *process, name string) {
 
 // ProfileLabels returns the pprof labels that the goroutine of h's process
 // carries (see LabelApplication and the others), or nil for a process that
-// is no supervisor's child. Use them to find its goroutines in a goroutine
-// profile.
+// is no supervisor's child or whose supervisor runs WithoutProfileLabels.
+// Use them to find its goroutines in a goroutine profile.
 func (h Handle) ProfileLabels() map[string]string {
-	if h.p == nil || h.p.child == nil {
+	if h.p == nil || h.p.child == nil || h.p.parent.labelBase().off {
 		return nil
 	}
 	m := make(map[string]string, 4)

@@ -21,9 +21,11 @@ import (
 // for a collector's own goroutine). A panic in it is not recovered.
 // Durations are measured on the tree's clock (WithClock).
 //
-// Supervisors and children are named as in reports: a supervisor by its
-// name, a child by its id (empty for a child of a dynamic supervisor
-// started without one).
+// A supervisor is named by its path, which stays the same across its
+// restarts: its name for one at the top of a tree, its application's name
+// for the top supervisor of an application, then the ids down to it
+// ("shop/pool"). A child is named by its id (empty for a
+// child of a dynamic supervisor started without one).
 type Metrics interface {
 	// SupervisorStarted is called when a supervisor begins, before its
 	// children start; s can be read (Stats) until SupervisorExited.
@@ -64,7 +66,7 @@ type Metrics interface {
 }
 
 // StatsReader is a live supervisor whose numbers a metrics system polls:
-// *Supervisor and *DynamicSupervisor.
+// *Supervisor and *DynamicSupervisor. Handle().Path() is its path.
 type StatsReader interface {
 	Name() string
 	Handle() Handle
@@ -111,13 +113,14 @@ func metricsFrom(ctx context.Context) Metrics {
 type supMetrics struct {
 	m    Metrics
 	self StatsReader
+	path string // the supervisor's, made once
 }
 
 // startMetrics looks up the Metrics of ctx for the supervisor self, and
 // tells it the supervisor has started.
 func (s *core) startMetrics(ctx context.Context, self StatsReader) {
 	if m := metricsFrom(ctx); m != nil {
-		s.metrics = &supMetrics{m: m, self: self}
+		s.metrics = &supMetrics{m: m, self: self, path: s.self.path()}
 		m.SupervisorStarted(self)
 	}
 }
@@ -146,7 +149,7 @@ func (s *core) measureStart(c *child, begin time.Time, err error, ignored bool) 
 	if ignored {
 		err = ErrIgnore
 	}
-	s.metrics.m.ChildStarted(s.name, c.spec.ID, s.clock.Now().Sub(begin), err)
+	s.metrics.m.ChildStarted(s.metrics.path, c.spec.ID, s.clock.Now().Sub(begin), err)
 }
 
 // measureStop reports that c, whose stop began at begin, has stopped; its
@@ -159,7 +162,7 @@ func (s *core) measureStop(c *child, begin time.Time) {
 	if c.extra != nil {
 		reason = c.extra.lastExit
 	}
-	s.metrics.m.ChildStopped(s.name, c.spec.ID, s.clock.Now().Sub(begin), reason)
+	s.metrics.m.ChildStopped(s.metrics.path, c.spec.ID, s.clock.Now().Sub(begin), reason)
 }
 
 // countRestart counts a restart of c towards the intensity, as OTP's
@@ -173,9 +176,9 @@ func (s *core) countRestart(c *child) bool {
 			if c.extra != nil {
 				reason = c.extra.lastExit
 			}
-			s.metrics.m.ChildRestarted(s.name, c.spec.ID, reason)
+			s.metrics.m.ChildRestarted(s.metrics.path, c.spec.ID, reason)
 		} else {
-			s.metrics.m.IntensityReached(s.name, c.spec.ID)
+			s.metrics.m.IntensityReached(s.metrics.path, c.spec.ID)
 		}
 	}
 	return ok
