@@ -50,7 +50,9 @@ func NewDynamicSupervisor(ctx context.Context, spec DynamicSupervisorSpec) (*Dyn
 	d.init(ctx, spec.Name, flags.MaxRestarts, flags.MaxSeconds)
 	d.numberAcross = true
 	d.startMetrics(ctx, d)
-	return &DynamicSupervisor{d: d}, nil
+	x := &DynamicSupervisor{d: d}
+	d.self.registerAPI(x)
+	return x, nil
 }
 
 // StartDynamicSupervisor starts a dynamic supervisor at the top of a tree:

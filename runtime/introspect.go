@@ -239,3 +239,40 @@ func (in *intensity) used(now int64) int {
 // the applications stop (see package runtime/health). Stopping a single
 // application with Stop does not close it.
 func (a *Applications) Stopping() <-chan struct{} { return a.stopping }
+
+// registerAPI makes x, the API of the supervisor running in p, what
+// SupervisorOf and DynamicSupervisorOf return for p.
+func (p *process) registerAPI(x any) {
+	p.mu.Lock()
+	p.extLocked().api = x
+	p.mu.Unlock()
+}
+
+func apiOf(h Handle) any {
+	if h.p == nil {
+		return nil
+	}
+	h.p.mu.Lock()
+	defer h.p.mu.Unlock()
+	if h.p.ext == nil {
+		return nil
+	}
+	return h.p.ext.api
+}
+
+// SupervisorOf returns the supervisor that runs in h's process, as OTP
+// takes a supervisor's pid for its SupRef: the handle of a supervisor
+// (its Handle, a ChildSnapshot's Process, SupervisorSnapshot.Process)
+// gives its API, wherever it sits in the tree. It returns false when h's
+// process runs no static supervisor.
+func SupervisorOf(h Handle) (*Supervisor, bool) {
+	x, ok := apiOf(h).(*Supervisor)
+	return x, ok
+}
+
+// DynamicSupervisorOf returns the dynamic supervisor that runs in h's
+// process, as SupervisorOf does for a static one.
+func DynamicSupervisorOf(h Handle) (*DynamicSupervisor, bool) {
+	x, ok := apiOf(h).(*DynamicSupervisor)
+	return x, ok
+}

@@ -404,3 +404,28 @@ func TestWithoutProfileLabels(t *testing.T) {
 		t.Errorf("goroutines labelled with supervisor quiet: %+v", g)
 	}
 }
+
+// SupervisorOf and DynamicSupervisorOf give a supervisor's API from its
+// process's handle, at the top of a tree and below it.
+func TestSupervisorOf(t *testing.T) {
+	tr := newTree(t)
+	sup := tr.start(runtime.SupervisorSpec{Name: "top", Children: []runtime.ChildSpec{
+		tr.child("w"),
+		{ID: "pool", Type: runtime.TypeSupervisor, Start: func(ctx context.Context) (runtime.Service, error) {
+			return runtime.NewDynamicSupervisor(ctx, runtime.DynamicSupervisorSpec{Name: "pool"})
+		}},
+	}})
+	if got, ok := runtime.SupervisorOf(sup.Handle()); !ok || got != sup {
+		t.Errorf("SupervisorOf(top) = %v, %v", got, ok)
+	}
+	pool, ok := runtime.DynamicSupervisorOf(handleOf(t, sup, "pool"))
+	if !ok || pool.Name() != "pool" {
+		t.Fatalf("DynamicSupervisorOf(pool) = %v, %v", pool, ok)
+	}
+	if _, ok := runtime.SupervisorOf(handleOf(t, sup, "w")); ok {
+		t.Error("SupervisorOf a worker found one")
+	}
+	if _, ok := runtime.DynamicSupervisorOf(sup.Handle()); ok {
+		t.Error("DynamicSupervisorOf a static supervisor found one")
+	}
+}

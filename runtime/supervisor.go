@@ -61,7 +61,9 @@ func NewSupervisor(ctx context.Context, spec SupervisorSpec) (*Supervisor, error
 		return nil, Shutdown(&StartChildError{ID: failed.spec.ID, Reason: err})
 	}
 	s.compact()
-	return &Supervisor{s: s}, nil
+	x := &Supervisor{s: s}
+	s.self.registerAPI(x)
+	return x, nil
 }
 
 // StartSupervisor starts a supervisor at the top of a tree: it runs
