@@ -466,7 +466,8 @@ func TestPage(t *testing.T) {
 	}
 }
 
-// Only two routes; only GET and HEAD.
+// The page and its JSON routes: GET and HEAD, but POST for api/control,
+// which is refused unless the program opts in.
 func TestRoutes(t *testing.T) {
 	h := observer.New(func(context.Context) (observer.Tree, error) { return observer.Tree{}, nil })
 	for _, tc := range []struct {
@@ -490,6 +491,12 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/index.html", 404, "", false},
 		{"GET", "/favicon.ico", 404, "", false},
 		{"POST", "/nope", 404, "", false},
+		{"GET", "/api/system", 200, "", false},
+		{"HEAD", "/api/system", 200, "", true},
+		{"POST", "/api/system", 405, "GET, HEAD", false},
+		{"GET", "/api/process?handle=x%231", 200, "", false},
+		{"GET", "/api/control", 405, "POST", false},
+		{"POST", "/api/control", 403, "", false},
 	} {
 		resp := get(t, h, tc.method, tc.target)
 		b := body(t, resp)

@@ -138,7 +138,7 @@ func TestBrowserShowsProcess(t *testing.T) {
 	if err := b.eval(ctx, `document.querySelector('#details h3').scrollIntoView({block: 'start'})`, nil); err != nil {
 		t.Fatal(err)
 	}
-	shot(t, b, ctx, "observer.png")
+	shot(t, b, ctx, "observer-process.png")
 	close(hold.release)
 	b.waitFor(ctx, "the counter's queue emptied", details+`.includes('server queue: 0 handlers waiting')`)
 
@@ -172,7 +172,9 @@ func TestBrowserShowsProcess(t *testing.T) {
 
 	// The graph: the same tree, top-down; a click selects.
 	b.click(ctx, `#view-graph`)
-	node := func(key string) string { return fmt.Sprintf(`document.querySelector('#graph-view .g-node[data-key=%q]')`, key) }
+	node := func(key string) string {
+		return fmt.Sprintf(`document.querySelector('#graph-view .g-node[data-key=%q]')`, key)
+	}
 	b.waitFor(ctx, "the graph", `document.documentElement.dataset.view === 'graph' && document.getElementById('tree').hidden && `+
 		node("app:shop")+` && `+node("app:shop>")+` && `+node("app:shop>/counter")+` && `+node("app:shop>/cache")+`.classList.contains('running') && `+
 		node("app:web>/handlers/payments")+` && document.querySelectorAll('#graph-view .g-node').length === 13 && `+
