@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -145,6 +146,28 @@ func TestObserve(t *testing.T) {
 	page.Body.Close()
 	if page.StatusCode != http.StatusOK || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("page: %s %s", page.Status, page.Header.Get("Content-Type"))
+	}
+	root := "http://" + ln.Addr().String()
+	ready, err := http.Get(root + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready.Body.Close()
+	if ready.StatusCode != http.StatusOK {
+		t.Errorf("readyz: %s", ready.Status)
+	}
+	// The buckets' goroutines carry their labels in the goroutine profile.
+	prof, err := http.Get(root + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := io.ReadAll(prof.Body)
+	prof.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"arbor.supervisor":"kv/buckets"`; !strings.Contains(string(text), want) {
+		t.Errorf("the goroutine profile lacks %s", want)
 	}
 	cancel()
 	if err := <-done; err != nil {
