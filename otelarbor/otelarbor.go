@@ -286,35 +286,36 @@ func (m *Metrics) SupervisorExited(s runtime.StatsReader, _ error) {
 	m.mu.Unlock()
 }
 
+// childOption returns the attributes of a child's measurement: its
+// supervisor, its id and, when key is set, key with value.
+func (m *Metrics) childOption(inst int, sup, child string, key attribute.Key, value string) metric.MeasurementOption {
+	return m.option(attrKey{inst: inst, a: sup, b: child, c: value}, func() []attribute.KeyValue {
+		kvs := []attribute.KeyValue{AttrSupervisor.String(sup), AttrChild.String(child)}
+		if key != "" {
+			kvs = append(kvs, key.String(value))
+		}
+		return kvs
+	})
+}
+
 // ChildStarted implements runtime.Metrics.
 func (m *Metrics) ChildStarted(sup, child string, took time.Duration, err error) {
-	outcome := startOutcome(err)
-	m.startTime.Record(context.Background(), took.Seconds(), m.option(attrKey{inst: instStart, a: sup, b: child, c: outcome}, func() []attribute.KeyValue {
-		return []attribute.KeyValue{AttrSupervisor.String(sup), AttrChild.String(child), AttrStartOutcome.String(outcome)}
-	}))
+	m.startTime.Record(context.Background(), took.Seconds(), m.childOption(instStart, sup, child, AttrStartOutcome, startOutcome(err)))
 }
 
 // ChildStopped implements runtime.Metrics.
 func (m *Metrics) ChildStopped(sup, child string, took time.Duration, reason error) {
-	kind := ExitKind(reason)
-	m.stopTime.Record(context.Background(), took.Seconds(), m.option(attrKey{inst: instStop, a: sup, b: child, c: kind}, func() []attribute.KeyValue {
-		return []attribute.KeyValue{AttrSupervisor.String(sup), AttrChild.String(child), AttrExitKind.String(kind)}
-	}))
+	m.stopTime.Record(context.Background(), took.Seconds(), m.childOption(instStop, sup, child, AttrExitKind, ExitKind(reason)))
 }
 
 // ChildRestarted implements runtime.Metrics.
 func (m *Metrics) ChildRestarted(sup, child string, reason error) {
-	kind := ExitKind(reason)
-	m.restarts.Add(context.Background(), 1, m.option(attrKey{inst: instRestarts, a: sup, b: child, c: kind}, func() []attribute.KeyValue {
-		return []attribute.KeyValue{AttrSupervisor.String(sup), AttrChild.String(child), AttrExitKind.String(kind)}
-	}))
+	m.restarts.Add(context.Background(), 1, m.childOption(instRestarts, sup, child, AttrExitKind, ExitKind(reason)))
 }
 
 // IntensityReached implements runtime.Metrics.
 func (m *Metrics) IntensityReached(sup, child string) {
-	m.escalations.Add(context.Background(), 1, m.option(attrKey{inst: instEscalations, a: sup, b: child}, func() []attribute.KeyValue {
-		return []attribute.KeyValue{AttrSupervisor.String(sup), AttrChild.String(child)}
-	}))
+	m.escalations.Add(context.Background(), 1, m.childOption(instEscalations, sup, child, "", ""))
 }
 
 // ServerStarted implements runtime.Metrics.

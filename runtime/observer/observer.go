@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -248,29 +247,14 @@ func requestPath(r *http.Request) string {
 
 func (h *Handler) serveTree(w http.ResponseWriter, r *http.Request) {
 	tree, err := h.snapshot(r.Context())
-	status := http.StatusOK
-	var body []byte
-	if err == nil {
-		body, err = json.Marshal(tree)
-	}
 	if err != nil {
 		if r.Context().Err() != nil {
 			return // the client has gone
 		}
-		status = http.StatusServiceUnavailable
-		body, _ = json.Marshal(map[string]string{"error": err.Error()})
-	}
-	body = append(body, '\n')
-	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Length", fmt.Sprint(len(body)))
-	w.WriteHeader(status)
-	if r.Method == http.MethodHead {
+		writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 		return
 	}
-	w.Write(body)
+	writeJSON(w, r, http.StatusOK, tree)
 }
 
 // snapshot calls the Source, or joins the call already under way, so that
