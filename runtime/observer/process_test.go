@@ -135,7 +135,7 @@ func TestControl(t *testing.T) {
 	if resp := do(t, h, controlRequest(`{"action":"start","supervisor":"shop#1","id":"cache"}`, nil), &ok); resp.StatusCode != http.StatusOK || ok["result"] != "started shop/cache#3" {
 		t.Errorf("start: %s %v", resp.Status, ok)
 	}
-	if resp := do(t, h, controlRequest(`{"action":"stop","supervisor":"shop#1","id":"nope"}`, nil), &e); resp.StatusCode != http.StatusConflict || e["error"] != "not_found" {
+	if resp := do(t, h, controlRequest(`{"action":"stop","supervisor":"shop#1","id":"nope"}`, nil), &e); resp.StatusCode != http.StatusConflict || e["error"] != runtime.ErrNotFound.Error() {
 		t.Errorf("stop of an unknown child: %s %v", resp.Status, e)
 	}
 	if resp := do(t, h, controlRequest(`{"action":"explode","supervisor":"shop#1","id":"cache"}`, nil), &e); resp.StatusCode != http.StatusBadRequest {
