@@ -227,7 +227,6 @@ func (m *Metrics) option(k attrKey, kvs func() []attribute.KeyValue) metric.Meas
 
 // ExitKind classifies an exit reason for arbor.exit.kind.
 func ExitKind(reason error) string {
-	var pe *runtime.PanicError
 	switch {
 	case reason == nil:
 		return "normal"
@@ -235,12 +234,36 @@ func ExitKind(reason error) string {
 		return "killed"
 	case runtime.IsShutdown(reason):
 		return "shutdown"
-	case errors.As(reason, &pe):
+	case hasPanic(reason):
 		return "panic"
 	case errors.Is(reason, runtime.ErrGoexit):
 		return "goexit"
 	}
 	return "error"
+}
+
+// hasPanic reports whether err's tree holds a *runtime.PanicError, as
+// errors.As would, without the reflection that errors.As costs on the
+// restart path.
+func hasPanic(err error) bool {
+	for err != nil {
+		switch e := err.(type) {
+		case *runtime.PanicError:
+			return true
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				if hasPanic(inner) {
+					return true
+				}
+			}
+			return false
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 func startOutcome(err error) string {

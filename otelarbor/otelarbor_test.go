@@ -153,6 +153,8 @@ func TestExitKind(t *testing.T) {
 		{&runtime.PanicError{Value: "boom"}, "panic"},
 		{runtime.ErrGoexit, "goexit"},
 		{fmt.Errorf("wrapped: %w", errors.New("io")), "error"},
+		{fmt.Errorf("wrapped: %w", &runtime.PanicError{Value: 1}), "panic"},
+		{errors.Join(errors.New("a"), &runtime.PanicError{Value: 2}), "panic"},
 	} {
 		if got := otelarbor.ExitKind(c.reason); got != c.want {
 			t.Errorf("ExitKind(%v) = %q, want %q", c.reason, got, c.want)
