@@ -104,6 +104,15 @@ func (h Handle) Info() ProcessInfo {
 	return info
 }
 
+// Path returns the place of h's process in the tree, its handle without
+// the incarnation: "store/sessions/session". Metrics name a server by it.
+func (h Handle) Path() string {
+	if h.p == nil {
+		return "undefined"
+	}
+	return h.p.path()
+}
+
 // queued is a process's message queue other than a supervisor's mailbox:
 // a Server's.
 type queued interface{ QueueLen() int }

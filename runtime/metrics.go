@@ -252,15 +252,6 @@ func (srv *Server[S]) startServerMetrics(ctx context.Context) {
 	}
 }
 
-// Path returns the place of h's process in the tree, its handle without
-// the incarnation: "store/sessions/session". Metrics name a server by it.
-func (h Handle) Path() string {
-	if h.p == nil {
-		return "undefined"
-	}
-	return h.p.path()
-}
-
 // measureCall reports a Call to srv that began at begin and returns *err;
 // ctx's clock measures it.
 func (srv *Server[S]) measureCall(clk clock.Clock, begin time.Time, err *error) {

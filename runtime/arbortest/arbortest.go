@@ -123,7 +123,7 @@ func WithStartTime(t time.Time) Option { return func(o *options) { o.start = t }
 func WithoutLeakCheck() Option { return func(o *options) { o.leakCheck = false } }
 
 // Tree is a tree running for a test. Its methods must be called from the
-// test's goroutine (they call t.Fatal), except Events, Snapshot and Child,
+// test's goroutine (they call t.Fatal), except Events, Snapshot and Render,
 // which any goroutine may call.
 type Tree struct {
 	t testing.TB
