@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/arborgo/arbor/clock"
@@ -97,6 +98,9 @@ type Applications struct {
 	exits  chan appExit
 	done   chan struct{}
 	err    error // set before done is closed
+	// stopping is closed when stopping them all begins (see Stopping).
+	stopping     chan struct{}
+	stoppingOnce sync.Once
 
 	// Owned by the controller goroutine.
 	running []*runningApp // start order
@@ -179,6 +183,8 @@ func StartApplications(ctx context.Context, apps ...ApplicationSpec) (*Applicati
 		snaps:  make(chan chan []*runningApp),
 		exits:  make(chan appExit, len(order)),
 		done:   make(chan struct{}),
+
+		stopping: make(chan struct{}),
 	}
 	for _, spec := range order {
 		if err := a.start(ctx, spec); err != nil {
@@ -199,7 +205,7 @@ func (a *Applications) start(ctx context.Context, spec ApplicationSpec) error {
 	if spec.Start == nil {
 		return errors.New("no start function (missing_start)")
 	}
-	app := &runningApp{spec: spec, proc: newRoot(a.values, nil, spec.Name)}
+	app := &runningApp{spec: spec, proc: newRoot(withApplication(a.values, spec.Name), nil, spec.Name)}
 	started := make(chan error, 1)
 	go a.master(app, started)
 	select {
@@ -233,6 +239,7 @@ func (a *Applications) start(ctx context.Context, spec ApplicationSpec) error {
 // runtime.Goexit is ErrGoexit.
 func (a *Applications) master(app *runningApp, started chan<- error) {
 	p := app.proc
+	setApplicationLabels(p, app.spec.Name)
 	stage := stageStart
 	reason := ErrGoexit
 	defer func() {
@@ -316,6 +323,7 @@ func (a *Applications) forget(app *runningApp) {
 
 // stopAll stops the running applications in reverse start order.
 func (a *Applications) stopAll() {
+	a.stoppingOnce.Do(func() { close(a.stopping) })
 	for len(a.running) > 0 {
 		a.stopApp(a.running[len(a.running)-1])
 	}

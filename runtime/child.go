@@ -36,6 +36,7 @@ type childExtra struct {
 	exited       bool
 	backoffDelay time.Duration
 	backoffTimer clock.Timer
+	history      *exitHistory // the restart history; made on the first exit of its own
 }
 
 func (c *child) ext() *childExtra {
@@ -130,6 +131,7 @@ func callStart(start StartFunc, ctx context.Context) (svc Service, err error) {
 // into a *PanicError), and runtime.Goexit (ErrGoexit), which the deferred
 // function sees as a stage left unfinished.
 func (p *process) run(start StartFunc, name Name) {
+	setProfileLabels(p)
 	mb := p.parent.ext.mailbox
 	stage := stageStart
 	defer func() {

@@ -21,6 +21,8 @@ type core struct {
 	epoch  time.Time    // zero of the whole seconds used for intensity
 	mbox   mailbox
 
+	metrics *supMetrics // nil: nothing is measured
+
 	// Owned by the loop.
 	restarts intensity
 	stopping bool // Stop was called
@@ -89,6 +91,7 @@ func (s *core) serve(ctx context.Context, handle func(any) (bool, error), termin
 // if it made one, exits, and Done is closed.
 func (s *core) finish(reason error) {
 	s.events.close()
+	s.metricsExited(reason)
 	s.reason = reason
 	s.exitRoot(reason)
 	s.mbox.close()
@@ -147,6 +150,10 @@ func (s *core) parentShutdown() error {
 // ErrIgnore; both leave c without a process. Any outcome settles a pending
 // restart of c.
 func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
+	if s.metrics != nil {
+		begin := s.clock.Now()
+		defer func() { s.measureStart(c, begin, err, ignored) }()
+	}
 	c.settle()
 	c.incarnation++
 	number := c.incarnation
@@ -258,6 +265,7 @@ func (s *core) awaitStart(p *process, shutdown ShutdownSpec) bool {
 // child that does not stop in time is killed: dead to the whole runtime at
 // once, though its goroutine runs on (see process.kill).
 func (s *core) shutdown(c *child) {
+	defer s.measureStop(c, s.metricsNow())
 	p := c.proc
 	c.proc = nil
 	p.cancel(ErrShutdown)

@@ -124,7 +124,23 @@
 // every child's id, type, state (running, restarting, stopped), restart
 // count, last exit reason and uptime, recursively, and the lingering
 // goroutines of processes given up on — as Go values that marshal to JSON.
-// The observer package serves it over HTTP.
+// Each child's snapshot carries its restart history (its last HistoryLength
+// exits of its own), each supervisor's its intensity used and its mailbox.
+// Handle.Info describes one process, as Erlang's process_info: its message
+// queue (a supervisor's mailbox, a server's queue), links, monitors and
+// registered names; SupervisorOf gives a supervisor's API from its handle;
+// Stats reads a supervisor's children by state. The observer package serves
+// all of it over HTTP; package health turns it into readiness checks.
+//
+// # Profiling and metrics
+//
+// Every child's goroutine carries pprof labels with its application,
+// supervisor path, id and incarnation (LabelApplication and the others), so
+// goroutine and CPU profiles group by child; WithoutProfileLabels turns
+// them off. WithMetrics gives the supervisors and servers below a context
+// a Metrics to report restarts, starts, stops, escalations and calls to,
+// synchronously; without it nothing is measured. Module otelarbor
+// implements it with OpenTelemetry.
 //
 // # Time and reports
 //

@@ -49,7 +49,10 @@ func NewDynamicSupervisor(ctx context.Context, spec DynamicSupervisorSpec) (*Dyn
 	d := &dynamicSupervisor{maxChildren: spec.MaxChildren}
 	d.init(ctx, spec.Name, flags.MaxRestarts, flags.MaxSeconds)
 	d.numberAcross = true
-	return &DynamicSupervisor{d: d}, nil
+	d.startMetrics(ctx, d)
+	x := &DynamicSupervisor{d: d}
+	d.self.registerAPI(x)
+	return x, nil
 }
 
 // StartDynamicSupervisor starts a dynamic supervisor at the top of a tree:
@@ -102,7 +105,7 @@ func (d *dynamicSupervisor) handleExit(p *process) (bool, error) {
 		return false, nil
 	}
 	reason := p.handle().Reason()
-	c.exited(p, reason)
+	d.childExited(c, p, reason)
 	switch {
 	case c.spec.Restart == Permanent, c.spec.Restart == Transient && !isCleanExit(reason):
 		d.report(ChildTerminated, c, reason)
@@ -116,7 +119,7 @@ func (d *dynamicSupervisor) handleExit(p *process) (bool, error) {
 }
 
 func (d *dynamicSupervisor) restart(c *child) (bool, error) {
-	if !d.restarts.add(d.second()) {
+	if !d.countRestart(c) {
 		d.report(ReachedMaxRestartIntensity, c, ErrReachedMaxRestartIntensity)
 		c.proc = nil
 		d.remove(c)
@@ -278,6 +281,7 @@ func (d *dynamicSupervisor) CountChildren(ctx context.Context) (Counts, error) {
 // then awaited, each up to its own shutdown (§2.3 for dynamic supervisors).
 // Children still running at their deadline are given up as killed.
 func (d *dynamicSupervisor) terminateAll() {
+	begin := d.metricsNow()
 	pending := make(map[*process]*child, len(d.children))
 	var timeouts []time.Duration
 	for _, c := range d.children {
@@ -303,6 +307,7 @@ func (d *dynamicSupervisor) terminateAll() {
 		delete(pending, p)
 		reason := p.handle().Reason()
 		c.exited(p, reason)
+		d.measureStop(c, begin)
 		if !expectedStopReason(reason, c.spec.Restart) {
 			d.reportProc(ShutdownError, c, p, reason)
 		}
@@ -322,6 +327,7 @@ func (d *dynamicSupervisor) terminateAll() {
 			}
 			delete(pending, p)
 			c.exited(p, ErrKilled)
+			d.measureStop(c, begin)
 			if c.spec.Shutdown != BrutalKill && !killed {
 				d.reportProc(ShutdownError, c, p, ErrKilled)
 			}

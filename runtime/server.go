@@ -99,6 +99,7 @@ type ServerSpec[S any] struct {
 type Server[S any] struct {
 	proc      *process
 	terminate func(context.Context, *S, error)
+	metrics   Metrics // nil: nothing is measured
 	serving   atomic.Bool
 	timers    sync.Pool // of *callTimer
 
@@ -129,6 +130,7 @@ func NewServer[S any](ctx context.Context, spec ServerSpec[S]) (*Server[S], erro
 		}
 		srv.state = state
 	}
+	srv.startServerMetrics(ctx)
 	return srv, nil
 }
 
@@ -244,6 +246,9 @@ func (srv *Server[S]) Serve(ctx context.Context) error {
 		srv.close()
 		if srv.terminate != nil {
 			srv.terminate(context.WithoutCancel(ctx), &srv.state, reason)
+		}
+		if srv.metrics != nil {
+			srv.metrics.ServerExited(srv)
 		}
 	}()
 	reason = srv.loop(ctx)
@@ -387,11 +392,15 @@ func Call[S, R any](ctx context.Context, srv *Server[S], f func(state *S) (R, er
 // of the exit. f's own error is returned as it is, so an f that returns
 // ErrTimeout or ErrNoProc is ambiguous; check ErrExited first. A call from
 // the server's own process returns ErrCallingSelf.
-func CallTimeout[S, R any](ctx context.Context, srv *Server[S], timeout time.Duration, f func(state *S) (R, error)) (R, error) {
+func CallTimeout[S, R any](ctx context.Context, srv *Server[S], timeout time.Duration, f func(state *S) (R, error)) (val R, err error) {
 	var zero R
 	h := srv.Handle()
 	if h.IsZero() {
 		return zero, ErrNoProc
+	}
+	if srv.metrics != nil {
+		clk := clockFrom(ctx)
+		defer srv.measureCall(clk, clk.Now(), &err)
 	}
 	if Self(ctx) == h {
 		return zero, ErrCallingSelf

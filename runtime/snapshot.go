@@ -30,6 +30,16 @@ type SupervisorSnapshot struct {
 	MaxSeconds   int             `json:"max_seconds"`
 	MaxChildren  int             `json:"max_children,omitempty"`
 	Children     []ChildSnapshot `json:"children"`
+
+	// RecentRestarts counts the restarts within the current window of
+	// MaxSeconds: the intensity used, of MaxRestarts allowed.
+	RecentRestarts int `json:"recent_restarts"`
+	// MessageQueueLen counts the messages waiting in its mailbox.
+	MessageQueueLen int `json:"message_queue_len"`
+	// Process is the supervisor's own process, for Handle.Info; it is not
+	// marshalled.
+	Process Handle `json:"-"`
+
 	// Lingering lists the goroutines, anywhere below this supervisor, of
 	// processes that were given up on (killed) and have not returned yet,
 	// oldest first. Only the supervisor that Snapshot was called on has it;
@@ -60,6 +70,12 @@ type ChildSnapshot struct {
 	Names []string `json:"names,omitempty"`
 	// Supervisor is the child's own tree, when it is a supervisor.
 	Supervisor *SupervisorSnapshot `json:"supervisor,omitempty"`
+	// Exits is its restart history: its latest exits of its own, oldest
+	// first, at most HistoryLength; stops by its supervisor are not in it.
+	Exits []ExitRecord `json:"exits,omitempty"`
+	// Process is the running incarnation (the zero Handle when there is
+	// none), for Handle.Info and control; it is not marshalled.
+	Process Handle `json:"-"`
 }
 
 // snapshotter is implemented by Supervisor and DynamicSupervisor.
@@ -83,6 +99,7 @@ func (s *core) childSnapshot(c *child, now time.Time) ChildSnapshot {
 	}
 	if c.extra != nil && c.extra.exited {
 		snap.LastExit = reasonString(c.extra.lastExit)
+		snap.Exits = s.exitRecords(c)
 	}
 	switch {
 	case c.restarting:
@@ -90,6 +107,7 @@ func (s *core) childSnapshot(c *child, now time.Time) ChildSnapshot {
 	case c.proc != nil:
 		snap.State = StateRunning
 		snap.Handle = c.proc.handle().String()
+		snap.Process = c.proc.handle()
 		snap.Uptime = now.Sub(c.proc.startTime())
 		snap.Names = c.proc.registeredNames()
 	}
@@ -126,6 +144,7 @@ func (s *supervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, error) {
 			Name: s.name, Handle: s.self.handle().String(), Strategy: s.flags.Strategy.String(),
 			AutoShutdown: s.flags.AutoShutdown.String(),
 			MaxRestarts:  s.flags.MaxRestarts, MaxSeconds: s.flags.MaxSeconds,
+			RecentRestarts: s.restarts.used(s.second()), MessageQueueLen: s.mbox.len(), Process: s.self.handle(),
 		}
 		for _, c := range s.children {
 			snap.Children = append(snap.Children, s.childSnapshot(c, now))
@@ -148,6 +167,7 @@ func (d *dynamicSupervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, e
 		snap = SupervisorSnapshot{
 			Name: d.name, Handle: d.self.handle().String(), Dynamic: true, Strategy: OneForOne.String(),
 			MaxRestarts: d.restarts.max, MaxSeconds: int(d.restarts.period), MaxChildren: d.maxChildren,
+			RecentRestarts: d.restarts.used(d.second()), MessageQueueLen: d.mbox.len(), Process: d.self.handle(),
 		}
 		for _, c := range d.children {
 			snap.Children = append(snap.Children, d.childSnapshot(c, now))
@@ -183,6 +203,9 @@ type ApplicationSnapshot struct {
 	DependsOn []string            `json:"depends_on,omitempty"`
 	Handle    string              `json:"handle"`
 	Tree      *SupervisorSnapshot `json:"tree,omitempty"`
+	// Process is the application's top process, for Handle.Info; it is
+	// not marshalled.
+	Process Handle `json:"-"`
 }
 
 // Snapshot returns the running applications in start order, each with its
@@ -206,7 +229,7 @@ func (a *Applications) Snapshot(ctx context.Context) ([]ApplicationSnapshot, err
 	for _, app := range running {
 		snap := ApplicationSnapshot{
 			Name: app.spec.Name, StartType: app.spec.StartType.String(),
-			DependsOn: app.spec.DependsOn, Handle: app.proc.handle().String(),
+			DependsOn: app.spec.DependsOn, Handle: app.proc.handle().String(), Process: app.proc.handle(),
 		}
 		if sub, ok := ServiceOf[snapshotter](app.proc.handle()); ok {
 			if tree, err := sub.Snapshot(ctx); err == nil {

@@ -53,6 +53,7 @@ func NewSupervisor(ctx context.Context, spec SupervisorSpec) (*Supervisor, error
 
 	s := &supervisor{flags: flags, children: children, byID: byID}
 	s.init(ctx, spec.Name, flags.MaxRestarts, flags.MaxSeconds)
+	s.startMetrics(ctx, s)
 
 	if failed, err := s.startChildren(s.children); failed != nil {
 		s.terminateChildren(s.children)
@@ -60,7 +61,9 @@ func NewSupervisor(ctx context.Context, spec SupervisorSpec) (*Supervisor, error
 		return nil, Shutdown(&StartChildError{ID: failed.spec.ID, Reason: err})
 	}
 	s.compact()
-	return &Supervisor{s: s}, nil
+	x := &Supervisor{s: s}
+	s.self.registerAPI(x)
+	return x, nil
 }
 
 // StartSupervisor starts a supervisor at the top of a tree: it runs
@@ -110,7 +113,7 @@ func (s *supervisor) handleExit(p *process) (bool, error) {
 		return false, nil
 	}
 	reason := p.handle().Reason()
-	c.exited(p, reason)
+	s.childExited(c, p, reason)
 	switch {
 	case c.spec.Restart == Permanent:
 		s.report(ChildTerminated, c, reason)
@@ -154,7 +157,7 @@ func (s *supervisor) autoShutdown(c *child) (bool, error) {
 // restart counts a restart of c against the intensity and, if allowed,
 // restarts per the strategy (OTP's restart/2).
 func (s *supervisor) restart(c *child) (bool, error) {
-	if !s.restarts.add(s.second()) {
+	if !s.countRestart(c) {
 		s.report(ReachedMaxRestartIntensity, c, ErrReachedMaxRestartIntensity)
 		if c.spec.Restart == Temporary {
 			s.remove(c)
