@@ -131,6 +131,24 @@ func declared(s *spec.Spec) map[string]bool {
 	for _, sup := range s.Supervisors {
 		c := spec.CamelCase(sup.Name)
 		names[c+"Supervisor"], names[c+"SupervisorSpec"], names["New"+c+"Supervisor"] = true, true, true
+		if sup.Dynamic.Val {
+			continue
+		}
+		lower := strings.ToLower(c[:1]) + c[1:]
+		names[lower+"Children"] = true
+		refd := map[string]bool{}
+		for _, ch := range sup.Children {
+			for _, a := range ch.Args {
+				if a.Kind == spec.RefArg {
+					refd[a.Name], refd[ch.ID.Val] = true, true
+				}
+			}
+		}
+		for _, ch := range sup.Children {
+			if !refd[ch.ID.Val] {
+				names[lower+"_"+ch.ID.Val] = true
+			}
+		}
 	}
 	if len(s.Registries) > 0 {
 		names["Registries"], names["NewRegistries"] = true, true
@@ -184,7 +202,7 @@ func FuzzGenerate(f *testing.F) {
 			switch d := d.(type) {
 			case *ast.FuncDecl:
 				if d.Recv != nil {
-					if d.Name.Name != "StartChild" {
+					if d.Name.Name != "StartChild" && !strings.HasPrefix(d.Name.Name, "registry") {
 						t.Errorf("unexpected method %s", d.Name.Name)
 					}
 					continue
@@ -200,6 +218,13 @@ func FuzzGenerate(f *testing.F) {
 							t.Errorf("unexpected type %s", ts.Name.Name)
 						}
 						delete(want, ts.Name.Name)
+					} else if vs, ok := spec.(*ast.ValueSpec); ok {
+						for _, n := range vs.Names {
+							if !want[n.Name] {
+								t.Errorf("unexpected var %s", n.Name)
+							}
+							delete(want, n.Name)
+						}
 					} else if _, ok := spec.(*ast.ImportSpec); !ok {
 						t.Errorf("unexpected declaration %T", spec)
 					}

@@ -39,8 +39,8 @@ func TestCheckStale(t *testing.T) {
 	out := filepath.ToSlash(filepath.Join(dir, "tree_arbor.go"))
 	for _, want := range []string{
 		"--- a/" + out + "\n+++ b/" + out + "\n@@ -",
-		"\n-\t\tFlags: runtime.Flags{Strategy: runtime.OneForOne,",
-		"\n+\t\tFlags: runtime.Flags{Strategy: runtime.OneForAll,",
+		"\n-\t\tFlags:    runtime.Flags{Strategy: runtime.OneForOne,",
+		"\n+\t\tFlags:    runtime.Flags{Strategy: runtime.OneForAll,",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("the diff lacks %q:\n%s", want, stdout)
@@ -174,7 +174,7 @@ func TestCheckLarge(t *testing.T) {
 	p := generated(t, dir, "big.arbor.yaml", b.String())
 	write(t, dir, "big.arbor.yaml", strings.Replace(b.String(), "args: [1500]", "args: [-1500]", 1))
 	code, stdout, _ := arbor(t, "check", p)
-	if code != checkStale || strings.Count(stdout, "\n@@ ") != 1 || !strings.Contains(stdout, "runtime.Bind1(NewWorker, -1500)") {
+	if code != checkStale || strings.Count(stdout, "\n@@ ") != 1 || !strings.Contains(stdout, "+\treturn NewWorker(ctx, -1500)") {
 		t.Errorf("check = %d, diff of %d bytes:\n%.2000s", code, len(stdout), stdout)
 	}
 }
