@@ -33,16 +33,17 @@ type Options struct {
 	Source string
 }
 
-// Generate returns the Go source generated from s. It validates s first and
-// returns the spec.ErrorList of an invalid spec, ErrNoPackage when there is
+// Generate returns the Go source generated from s. It validates s first, for
+// its package (spec.ValidateFor), and returns the spec.ErrorList of an invalid
+// spec, ErrNoPackage when there is
 // no package name, and otherwise a gofmt'd file.
 func Generate(s *spec.Spec, opts Options) ([]byte, error) {
-	if err := spec.Validate(s); err != nil {
-		return nil, err
-	}
 	pkg := s.Package.Val
 	if pkg == "" {
 		pkg = opts.Package
+	}
+	if err := spec.ValidateFor(s, pkg); err != nil {
+		return nil, err
 	}
 	if pkg == "" {
 		return nil, ErrNoPackage

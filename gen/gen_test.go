@@ -312,3 +312,16 @@ func tokens(src []byte) []tok {
 		out = append(out, tok{t, lit})
 	}
 }
+
+// In package main, main is the program's entry point: a spec that names it
+// as a start function is refused when the package comes from Options too.
+func TestGenerateRefusesMainInMain(t *testing.T) {
+	s := parse(t, "version: 1\nsupervisors:\n  top:\n    children: [{id: w, start: main}]\n")
+	if _, err := gen.Generate(s, gen.Options{Package: "other"}); err != nil {
+		t.Errorf("main in package other: %v", err)
+	}
+	_, err := gen.Generate(s, gen.Options{Package: "main"})
+	if !errors.Is(err, spec.ErrInvalid) || !strings.Contains(err.Error(), `x.arbor.yaml:4:31: start "main" is the program's entry point`) {
+		t.Errorf("main in package main: err = %v", err)
+	}
+}

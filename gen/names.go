@@ -37,15 +37,6 @@ type namer struct {
 	order       []string          // import paths in naming order
 }
 
-// childFunc returns the name of the function that generated code declares to
-// start the child id of supervisor sup: sup in lower camel case, an
-// underscore, and id as the spec writes it. A camel-cased name holds no
-// underscore, so no two children of a spec get the same name.
-func childFunc(sup, id string) string {
-	camel := spec.CamelCase(sup)
-	return strings.ToLower(camel[:1]) + camel[1:] + "_" + id
-}
-
 func newNamer(s *spec.Spec) *namer {
 	n := &namer{taken: map[string]bool{}, refVars: map[*spec.Child]string{}, childFuncs: map[*spec.Child]string{}, tables: map[*spec.Supervisor]string{},
 		namedIn: map[string]bool{}, imports: map[string]string{}}
@@ -82,12 +73,12 @@ func newNamer(s *spec.Spec) *namer {
 			locals[id] = true
 		}
 		if !sup.Dynamic.Val {
-			n.tables[sup] = strings.ToLower(camel[:1]) + camel[1:] + "Children"
+			n.tables[sup] = spec.ChildTable(sup.Name)
 			locals[n.tables[sup]] = true
 		}
 		for _, c := range sup.Children {
 			useFunc(c.Start.Val)
-			n.childFuncs[c] = childFunc(sup.Name, c.ID.Val)
+			n.childFuncs[c] = spec.ChildFunc(sup.Name, c.ID.Val)
 			locals[n.childFuncs[c]] = true
 			if c.Name != nil {
 				n.namedIn[c.Name.Registry.Val] = true
