@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/arborgo/arbor/gen"
+	"github.com/arborgo/arbor/gocheck"
 	"github.com/arborgo/arbor/graph"
 	"github.com/arborgo/arbor/schema"
 	"github.com/arborgo/arbor/spec"
@@ -319,6 +321,20 @@ func generate(path, out, pkg string, stderr io.Writer) error {
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", s.Pos, err)
 		return err
+	}
+	if pkg == "" {
+		pkg = s.Package.Val
+	}
+	if s.Package.Val != "" {
+		pkg = s.Package.Val
+	}
+	mistakes, err := gocheck.Check(context.Background(), s, gocheck.Options{Dir: filepath.Dir(out), Output: out, Package: pkg})
+	if err != nil {
+		fmt.Fprintf(stderr, "arbor: warning: %v\n", err)
+	}
+	if mistakes != nil {
+		fmt.Fprintln(stderr, mistakes)
+		return errReported
 	}
 	if err := writeFile(osFS{}, out, code); err != nil {
 		fmt.Fprintf(stderr, "arbor: %v\n", err)
