@@ -28,7 +28,11 @@ func Check(ctx context.Context, s *spec.Spec, opts Options) (spec.ErrorList, err
 		return nil, err
 	}
 	c := &checker{spec: s, l: l, opts: opts, services: map[*spec.Child]types.Type{}}
-	c.run()
+	u, err := c.universe()
+	if err != nil {
+		return nil, err
+	}
+	c.run(u)
 	if len(c.errs) == 0 {
 		return nil, nil
 	}
@@ -111,44 +115,52 @@ type universe struct {
 	errorT   types.Type
 }
 
-func (c *checker) universe() (*universe, bool) {
-	ctxPkg, _ := c.l.importPkg("context")
-	timePkg, _ := c.l.importPkg("time")
-	rt, _ := c.l.importPkg(RuntimePath)
-	if ctxPkg == nil || timePkg == nil || rt == nil {
-		return nil, false
+// universe loads the types that the check compares with, or returns why it
+// cannot.
+func (c *checker) universe() (*universe, error) {
+	var pkgs [3]*types.Package
+	for i, path := range []string{"context", "time", RuntimePath} {
+		p, why := c.l.importPkg(path)
+		if p == nil {
+			return nil, cannot("package %s cannot be loaded: %s", path, why)
+		}
+		pkgs[i] = p
 	}
+	ctxPkg, timePkg, rt := pkgs[0], pkgs[1], pkgs[2]
+	broken := cannot("package %s does not declare what generated code uses", RuntimePath)
 	u := &universe{
 		ctx:      ctxPkg.Scope().Lookup("Context").Type(),
 		duration: timePkg.Scope().Lookup("Duration").Type(),
 		errorT:   types.Universe.Lookup("error").Type(),
 	}
-	svc, ok := rt.Scope().Lookup("Service").Type().Underlying().(*types.Interface)
+	lookup := func(name string) types.Type {
+		if obj := rt.Scope().Lookup(name); obj != nil {
+			return obj.Type()
+		}
+		return types.Typ[types.Invalid]
+	}
+	svc, ok := lookup("Service").Underlying().(*types.Interface)
 	if !ok {
-		return nil, false
+		return nil, broken
 	}
 	u.service = svc
-	reg, ok := rt.Scope().Lookup("Registry").Type().(*types.Named)
+	reg, ok := lookup("Registry").(*types.Named)
 	if !ok {
-		return nil, false
+		return nil, broken
 	}
 	inst, err := types.Instantiate(nil, reg, []types.Type{types.Typ[types.String]}, false)
 	if err != nil {
-		return nil, false
+		return nil, broken
 	}
 	u.registry = types.NewPointer(inst)
-	if u.ref, ok = rt.Scope().Lookup("Ref").Type().(*types.Named); !ok {
-		return nil, false
+	if u.ref, ok = lookup("Ref").(*types.Named); !ok {
+		return nil, broken
 	}
-	return u, true
+	return u, nil
 }
 
-func (c *checker) run() {
+func (c *checker) run(u *universe) {
 	c.checkPackage()
-	u, ok := c.universe()
-	if !ok {
-		return
-	}
 	if !c.checkNames() {
 		return
 	}
