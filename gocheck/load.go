@@ -78,6 +78,9 @@ func load(ctx context.Context, paths []string, opts Options) (*loaded, error) {
 	if env == nil {
 		env = os.Environ()
 	}
+	if !inModule(dir, env) {
+		return nil, cannot("%s is in no module (there is no go.mod in it or above it)", opts.Dir)
+	}
 	l := &loaded{fset: token.NewFileSet(), listed: map[string]string{}, dir: dir}
 	names, err := goFiles(dir, opts.Output, env)
 	if err != nil {
@@ -127,6 +130,26 @@ func load(ctx context.Context, paths []string, opts Options) (*loaded, error) {
 		l.pkg = types.NewPackage(opts.Package, opts.Package)
 	}
 	return l, nil
+}
+
+// inModule reports whether dir is inside a module, or the go command is
+// set to GOPATH mode, where the go command can load its package.
+func inModule(dir string, env []string) bool {
+	for _, kv := range env {
+		if kv == "GO111MODULE=off" {
+			return true
+		}
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return false
+		}
+		dir = parent
+	}
 }
 
 // goFiles returns the names of the Go files of dir that the go command
