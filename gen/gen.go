@@ -695,13 +695,16 @@ func (g *generator) applications() {
 	if g.hasReg {
 		regType = []jen.Code{jen.Op("*").Id("Registries")}
 	}
+	g.f.Commentf("%s are the functions of the applications' specs, in the order", spec.AppTable)
+	g.f.Comment("in which Run starts them: constant data, which Applications calls.")
+	g.f.Var().Id(spec.AppTable).Op("=").Index(jen.Op("...")).Func().Params(regType...).Add(g.rt("ApplicationSpec")).Values(list...)
+	g.f.Line()
 	g.f.Comment("Applications returns every application of the spec, each after the")
 	g.f.Comment("applications it depends on: the order in which Run starts them, fixed when")
 	g.f.Comment("the code was generated.")
 	g.f.Func().Id("Applications").Params(g.regParam()...).Index().Add(g.rt("ApplicationSpec")).Block(
-		jen.Id("apps").Op(":=").Index().Func().Params(regType...).Add(g.rt("ApplicationSpec")).Values(list...),
-		jen.Id("specs").Op(":=").Make(jen.Index().Add(g.rt("ApplicationSpec")), jen.Len(jen.Id("apps"))),
-		jen.For(jen.List(jen.Id("i"), jen.Id("app")).Op(":=").Range().Id("apps")).Block(
+		jen.Id("specs").Op(":=").Make(jen.Index().Add(g.rt("ApplicationSpec")), jen.Len(jen.Id(spec.AppTable))),
+		jen.For(jen.List(jen.Id("i"), jen.Id("app")).Op(":=").Range().Id(spec.AppTable)).Block(
 			jen.Id("specs").Index(jen.Id("i")).Op("=").Id("app").Call(g.regArg()...),
 		),
 		jen.Return(jen.Id("specs")),

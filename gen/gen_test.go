@@ -157,7 +157,7 @@ func declared(s *spec.Spec) map[string]bool {
 		names[spec.CamelCase(app.Name)+"Application"] = true
 	}
 	if len(s.Applications) > 0 {
-		names["Applications"], names["Run"], names["StartApplications"] = true, true, true
+		names["Applications"], names["Run"], names["StartApplications"], names["applicationsInStartOrder"] = true, true, true, true
 	}
 	return names
 }

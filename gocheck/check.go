@@ -184,6 +184,7 @@ func (c *checker) run(u *universe) {
 		c.checkCallback(u, app.PrepStop, app.Pos, "prep_stop", what)
 		c.checkCallback(u, app.Stop, app.Pos, "stop", what)
 	}
+	c.checkCycles()
 }
 
 // checkPackage reports a spec whose package differs from that of the Go
@@ -266,7 +267,7 @@ func declarations(s *spec.Spec) []declaration {
 		add(app.Pos, fmt.Sprintf("application %q", app.Name), spec.CamelCase(app.Name)+"Application")
 	}
 	if len(s.Applications) > 0 {
-		add(s.Applications[0].Pos, "the applications", "Applications", "Run", "StartApplications")
+		add(s.Applications[0].Pos, "the applications", "Applications", "Run", "StartApplications", spec.AppTable)
 	}
 	return ds
 }

@@ -124,7 +124,12 @@ func load(ctx context.Context, paths []string, opts Options) (*loaded, error) {
 		FakeImportC:              true,
 		DisableUnusedImportCheck: true,
 	}
-	l.info = &types.Info{Types: map[ast.Expr]types.TypeAndValue{}}
+	l.info = &types.Info{
+		Types:      map[ast.Expr]types.TypeAndValue{},
+		Defs:       map[*ast.Ident]types.Object{},
+		Uses:       map[*ast.Ident]types.Object{},
+		Selections: map[*ast.SelectorExpr]*types.Selection{},
+	}
 	l.pkg, _ = conf.Check(opts.Package, l.fset, l.files, l.info)
 	if l.pkg == nil {
 		l.pkg = types.NewPackage(opts.Package, opts.Package)

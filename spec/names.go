@@ -87,6 +87,10 @@ func ChildFunc(sup, id string) string { return lowerCamel(sup) + "_" + id }
 // for the table of children of static supervisor sup.
 func ChildTable(sup string) string { return lowerCamel(sup) + "Children" }
 
+// AppTable is the name of the variable that generated code declares for the
+// table of applications.
+const AppTable = "applicationsInStartOrder"
+
 // IsKeyword reports whether s is a Go keyword.
 func IsKeyword(s string) bool { return token.IsKeyword(s) }
 

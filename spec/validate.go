@@ -418,7 +418,7 @@ func generatedNames(s *Spec) map[string]string {
 		}
 	}
 	if len(s.Applications) > 0 {
-		for _, name := range []string{"Applications", "Run", "StartApplications"} {
+		for _, name := range []string{"Applications", "Run", "StartApplications", AppTable} {
 			add(name, "the applications")
 		}
 	}

@@ -129,15 +129,18 @@ func AppApplication(reg *Registries) runtime.ApplicationSpec {
 	}
 }
 
+// applicationsInStartOrder are the functions of the applications' specs, in the order
+// in which Run starts them: constant data, which Applications calls.
+var applicationsInStartOrder = [...]func(*Registries) runtime.ApplicationSpec{
+	AppApplication,
+}
+
 // Applications returns every application of the spec, each after the
 // applications it depends on: the order in which Run starts them, fixed when
 // the code was generated.
 func Applications(reg *Registries) []runtime.ApplicationSpec {
-	apps := []func(*Registries) runtime.ApplicationSpec{
-		AppApplication,
-	}
-	specs := make([]runtime.ApplicationSpec, len(apps))
-	for i, app := range apps {
+	specs := make([]runtime.ApplicationSpec, len(applicationsInStartOrder))
+	for i, app := range applicationsInStartOrder {
 		specs[i] = app(reg)
 	}
 	return specs

@@ -102,15 +102,18 @@ func SequenceApplication() runtime.ApplicationSpec {
 	}
 }
 
+// applicationsInStartOrder are the functions of the applications' specs, in the order
+// in which Run starts them: constant data, which Applications calls.
+var applicationsInStartOrder = [...]func() runtime.ApplicationSpec{
+	SequenceApplication,
+}
+
 // Applications returns every application of the spec, each after the
 // applications it depends on: the order in which Run starts them, fixed when
 // the code was generated.
 func Applications() []runtime.ApplicationSpec {
-	apps := []func() runtime.ApplicationSpec{
-		SequenceApplication,
-	}
-	specs := make([]runtime.ApplicationSpec, len(apps))
-	for i, app := range apps {
+	specs := make([]runtime.ApplicationSpec, len(applicationsInStartOrder))
+	for i, app := range applicationsInStartOrder {
 		specs[i] = app()
 	}
 	return specs
