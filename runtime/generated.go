@@ -47,6 +47,11 @@ func (r *ChildRow) spec() ChildSpec {
 
 // Children returns the child specs of rows, in order. Each is new: changing
 // one changes neither rows nor the specs of an earlier call.
+//
+// It is never inlined, so that each generated supervisor calls it rather
+// than compile a copy of its loop.
+//
+//go:noinline
 func Children(rows []ChildRow) []ChildSpec {
 	specs := make([]ChildSpec, len(rows))
 	for i := range rows {
@@ -70,7 +75,9 @@ type ChildRowFor[E any] struct {
 
 // ChildrenFor returns the child specs of rows for env, in order, each new as
 // Children makes them: Start calls StartWith with env, and Name is Key in the
-// registry of env that Registry returns.
+// registry of env that Registry returns. It is never inlined, as Children.
+//
+//go:noinline
 func ChildrenFor[E any](env E, rows []ChildRowFor[E]) []ChildSpec {
 	specs := make([]ChildSpec, len(rows))
 	for i := range rows {
