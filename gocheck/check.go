@@ -430,6 +430,9 @@ func (c *checker) results(sig *types.Signature) string {
 func (c *checker) checkStart(u *universe, f spec.Value[spec.Func], p spec.Pos, owner string, args []spec.Arg, extra []spec.ExtraArg, sup *spec.Supervisor) types.Type {
 	what := fmt.Sprintf("start %s of %s", f.Val, owner)
 	fp := at(f.Pos, p)
+	if f.Val.Path == "" && c.isGeneratedNew(f.Val.Name) {
+		return nil // generated: the spec's validation checked its arguments
+	}
 	sig := c.lookupFunc(f, p, what)
 	if sig == nil {
 		return nil
@@ -501,6 +504,17 @@ func (c *checker) checkStart(u *universe, f spec.Value[spec.Func], p spec.Pos, o
 		return nil
 	}
 	return svc
+}
+
+// isGeneratedNew reports whether name is the New function that the
+// generated file declares for a supervisor of the spec.
+func (c *checker) isGeneratedNew(name string) bool {
+	for _, sup := range c.spec.Supervisors {
+		if name == "New"+spec.CamelCase(sup.Name)+"Supervisor" {
+			return true
+		}
+	}
+	return false
 }
 
 // whyNotService says what t lacks to be a runtime.Service.

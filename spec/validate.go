@@ -47,7 +47,7 @@ type checker struct {
 	// generated holds every package-level name the generated file may
 	// declare, with what declares it, so that no function or type of the
 	// spec can be one of them.
-	generated map[string]string
+	generated map[string]generatedName
 	// pkg is the package of the generated file, "" when unknown.
 	pkg   string
 	names map[[2]string]*Child
@@ -177,6 +177,10 @@ func (c *checker) known(kind string, names []string) string {
 }
 
 func (c *checker) unknown(p Pos, what, name, kind string, names []string) {
+	if slices.Contains(names, name) {
+		// Declared, and refused there: its error is the one to fix.
+		return
+	}
 	if hint := closest(name, names, &c.hintWork); hint != "" {
 		c.add(p, "%s the unknown %s %+q; did you mean %+q?", what, kind, truncate(name), hint)
 		return
@@ -283,6 +287,7 @@ func (c *checker) checkChildren(sup *Supervisor) {
 			c.addMissing(p, []string{"start", "supervisor"}, "%s has neither start nor supervisor; it needs exactly one", what)
 		case hasStart:
 			c.checkFunc(ch.Start, "start", p)
+			c.checkGeneratedStart(ch.Start, len(ch.Args), p)
 		case hasSup:
 			if _, ok := c.supervisors[ch.Supervisor.Val]; !ok {
 				c.unknown(at(ch.Supervisor.Pos, p), what+" runs", ch.Supervisor.Val, "supervisor", c.supervisorNames())
@@ -301,6 +306,8 @@ func (c *checker) checkChildren(sup *Supervisor) {
 		}
 		c.checkArgs(ch.Args, p, func(a Arg) {
 			switch j, ok := all[a.Name]; {
+			case !ok && !IsName(a.Name):
+				c.add(at(a.Pos, p), "ref %+q is not a valid child id", truncate(a.Name))
 			case !ok:
 				if siblings == nil {
 					siblings = siblingIDs(sup)
@@ -368,30 +375,57 @@ func (c *checker) checkFunc(f Value[Func], what string, p Pos) {
 	case IsPredeclared(name):
 		c.add(fp, "%s %+q would be a function hiding go's predeclared %s in the whole package, generated code included; rename the function", what, name, name)
 	default:
-		if by, ok := c.generated[name]; ok && !isNewSupervisor(name, by) {
-			c.add(fp, "%s %+q is a name arbor generates for %s; rename the function", what, name, by)
+		if g, ok := c.generated[name]; ok && g.kind != genStart {
+			c.add(fp, "%s %+q is a name arbor generates for %s; rename the function", what, name, g.by)
 		}
 	}
 }
 
-// isNewSupervisor reports whether name is the New function of the
-// supervisor by describes, which is a start function like any other.
-func isNewSupervisor(name, by string) bool {
-	return strings.HasPrefix(name, "New") && strings.HasSuffix(name, "Supervisor") && strings.HasPrefix(by, "supervisor ")
+// checkGeneratedStart checks a start function that is a supervisor's
+// generated New function against the nargs arguments the spec passes it: it
+// takes the context only, and the registries when the spec has some, which
+// no argument of a spec can pass.
+func (c *checker) checkGeneratedStart(f Value[Func], nargs int, p Pos) {
+	g, ok := c.generated[f.Val.Name]
+	if f.Val.Path != "" || !ok || g.kind != genStart {
+		return
+	}
+	switch {
+	case len(c.spec.Registries) > 0:
+		c.add(at(f.Pos, p), "start %s, which arbor generates for %s, takes the spec's registries, which no argument can pass; write supervisor: instead of start:", f.Val.Name, g.by)
+	case nargs > 0:
+		c.add(at(f.Pos, p), "start %s, which arbor generates for %s, takes no arguments; the spec passes %d", f.Val.Name, g.by, nargs)
+	}
 }
 
+// generatedName is a package-level name of the generated file: what it is
+// generated for, and what it is.
+type generatedName struct {
+	by   string
+	kind generatedKind
+}
+
+type generatedKind uint8
+
+const (
+	genFunc     generatedKind = iota // a function that is not a start function
+	genStart                         // a supervisor's New function, a start function like any other
+	genType                          // a type
+	genVariable                      // a variable
+)
+
 // generatedNames returns every package-level name the file generated from s
-// may declare, with what it is generated for.
-func generatedNames(s *Spec) map[string]string {
-	names := map[string]string{}
-	add := func(name, by string) {
+// may declare.
+func generatedNames(s *Spec) map[string]generatedName {
+	names := map[string]generatedName{}
+	add := func(name, by string, kind generatedKind) {
 		if _, ok := names[name]; !ok {
-			names[name] = by
+			names[name] = generatedName{by, kind}
 		}
 	}
 	if len(s.Registries) > 0 {
-		add("Registries", "the registries")
-		add("NewRegistries", "the registries")
+		add("Registries", "the registries", genType)
+		add("NewRegistries", "the registries", genFunc)
 	}
 	for _, sup := range s.Supervisors {
 		if !IsName(sup.Name) {
@@ -399,36 +433,31 @@ func generatedNames(s *Spec) map[string]string {
 		}
 		by := fmt.Sprintf("supervisor %q", sup.Name)
 		camel := CamelCase(sup.Name)
-		add(camel+"Supervisor", by)
-		add(camel+"SupervisorSpec", by)
-		add("New"+camel+"Supervisor", by)
+		add(camel+"Supervisor", by, genType)
+		add(camel+"SupervisorSpec", by, genFunc)
+		add("New"+camel+"Supervisor", by, genStart)
 		if sup.Dynamic.Val {
 			continue
 		}
-		add(ChildTable(sup.Name), by)
+		add(ChildTable(sup.Name), by, genVariable)
 		for _, ch := range sup.Children {
 			if IsName(ch.ID.Val) {
-				add(ChildFunc(sup.Name, ch.ID.Val), fmt.Sprintf("child %q of %s", ch.ID.Val, by))
+				add(ChildFunc(sup.Name, ch.ID.Val), fmt.Sprintf("child %q of %s", ch.ID.Val, by), genFunc)
 			}
 		}
 	}
 	for _, app := range s.Applications {
 		if IsName(app.Name) {
-			add(CamelCase(app.Name)+"Application", fmt.Sprintf("application %q", app.Name))
+			add(CamelCase(app.Name)+"Application", fmt.Sprintf("application %q", app.Name), genFunc)
 		}
 	}
 	if len(s.Applications) > 0 {
-		for _, name := range []string{"Applications", "Run", "StartApplications", AppTable} {
-			add(name, "the applications")
+		for _, name := range []string{"Applications", "Run", "StartApplications"} {
+			add(name, "the applications", genFunc)
 		}
+		add(AppTable, "the applications", genVariable)
 	}
 	return names
-}
-
-// isGeneratedType reports whether the generated name, generated for by, is
-// a type.
-func isGeneratedType(name, by string) bool {
-	return name == "Registries" || strings.HasSuffix(name, "Supervisor") && !strings.HasPrefix(name, "New") && strings.HasPrefix(by, "supervisor ")
 }
 
 // checkTypeNames reports the first name in t that cannot be a type in the
@@ -455,8 +484,8 @@ func (c *checker) checkTypeNames(t *TypeExpr, what string, p Pos) {
 		case IsPredeclared(name) && !isPredeclaredType(name):
 			c.add(p, "%s has the type %s, which is not a go type", what, name)
 		default:
-			if by, ok := c.generated[name]; ok && !isGeneratedType(name, by) {
-				c.add(p, "%s has the type %s, a name arbor generates for %s, not a type", what, name, by)
+			if g, ok := c.generated[name]; ok && g.kind != genType {
+				c.add(p, "%s has the type %s, a name arbor generates for %s, not a type", what, name, g.by)
 			}
 		}
 		return
@@ -474,11 +503,7 @@ func (c *checker) checkArgs(args []Arg, p Pos, ref func(Arg)) {
 				c.add(ap, "argument %s is not a finite number; go has no literal for it", a.describe())
 			}
 		case RefArg:
-			if !IsName(a.Name) {
-				c.add(ap, "ref %+q is not a valid child id", truncate(a.Name))
-			} else {
-				ref(a)
-			}
+			ref(a)
 		case RegistryArg:
 			if _, ok := c.registries[a.Name]; !ok {
 				c.unknown(ap, "argument names", a.Name, "registry", c.registryNames())
@@ -568,6 +593,7 @@ func (c *checker) checkTemplate(sup *Supervisor, t *Template) {
 		c.addMissing(p, []string{"start"}, "template has no start; want start: NewWorker")
 	} else {
 		c.checkFunc(t.Start, "start", p)
+		c.checkGeneratedStart(t.Start, len(t.Args)+len(t.ExtraArgs), p)
 	}
 	if total := len(t.Args) + len(t.ExtraArgs); total > MaxArgs {
 		var ninth Pos

@@ -9,17 +9,17 @@ import (
 	"time"
 )
 
-// RootSupervisor is supervisor "root" of spec.arbor.yaml:5:3.
+// RootSupervisor is supervisor "root" of spec.arbor.yaml:6:3.
 type RootSupervisor = runtime.Supervisor
 
 // rootChildren are the children of supervisor "root", in start order: constant data,
 // which RootSupervisorSpec makes into child specs.
 var rootChildren = [...]runtime.ChildRow{
-	// spec.arbor.yaml:8:9
-	{ID: "cache", Start: root_cache, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 	// spec.arbor.yaml:9:9
-	{ID: "middle", Start: root_middle, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
+	{ID: "cache", Start: root_cache, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 	// spec.arbor.yaml:10:9
+	{ID: "middle", Start: root_middle, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
+	// spec.arbor.yaml:11:9
 	{ID: "jobs", Start: root_jobs, Restart: runtime.Transient, Shutdown: runtime.ShutdownSpec(30 * time.Second), Type: runtime.TypeSupervisor},
 }
 
@@ -43,31 +43,33 @@ func NewRootSupervisor(ctx context.Context) (*RootSupervisor, error) {
 	return runtime.NewSupervisor(ctx, RootSupervisorSpec())
 }
 
-// root_cache starts child "cache" of supervisor "root" (spec.arbor.yaml:8:9).
+// root_cache starts child "cache" of supervisor "root" (spec.arbor.yaml:9:9).
 func root_cache(ctx context.Context) (runtime.Service, error) {
 	return NewWorker(ctx)
 }
 
-// root_middle starts nested supervisor "middle" of supervisor "root" (spec.arbor.yaml:9:9).
+// root_middle starts nested supervisor "middle" of supervisor "root" (spec.arbor.yaml:10:9).
 func root_middle(ctx context.Context) (runtime.Service, error) {
 	return NewMiddleSupervisor(ctx)
 }
 
-// root_jobs starts nested supervisor "jobs" of supervisor "root" (spec.arbor.yaml:10:9).
+// root_jobs starts nested supervisor "jobs" of supervisor "root" (spec.arbor.yaml:11:9).
 func root_jobs(ctx context.Context) (runtime.Service, error) {
 	return NewJobsSupervisor(ctx)
 }
 
-// MiddleSupervisor is supervisor "middle" of spec.arbor.yaml:11:3.
+// MiddleSupervisor is supervisor "middle" of spec.arbor.yaml:12:3.
 type MiddleSupervisor = runtime.Supervisor
 
 // middleChildren are the children of supervisor "middle", in start order: constant data,
 // which MiddleSupervisorSpec makes into child specs.
 var middleChildren = [...]runtime.ChildRow{
-	// spec.arbor.yaml:13:9
-	{ID: "leaf", Start: middle_leaf, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
 	// spec.arbor.yaml:14:9
+	{ID: "leaf", Start: middle_leaf, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
+	// spec.arbor.yaml:15:9
 	{ID: "second_leaf", Start: middle_second_leaf, Restart: runtime.Permanent, Shutdown: runtime.BrutalKill, Type: runtime.TypeSupervisor},
+	// spec.arbor.yaml:16:9
+	{ID: "by_start", Start: middle_by_start, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
 }
 
 // MiddleSupervisorSpec returns the spec of supervisor "middle":
@@ -90,23 +92,28 @@ func NewMiddleSupervisor(ctx context.Context) (*MiddleSupervisor, error) {
 	return runtime.NewSupervisor(ctx, MiddleSupervisorSpec())
 }
 
-// middle_leaf starts nested supervisor "leaf" of supervisor "middle" (spec.arbor.yaml:13:9).
+// middle_leaf starts nested supervisor "leaf" of supervisor "middle" (spec.arbor.yaml:14:9).
 func middle_leaf(ctx context.Context) (runtime.Service, error) {
 	return NewLeafSupervisor(ctx)
 }
 
-// middle_second_leaf starts nested supervisor "second_leaf" of supervisor "middle" (spec.arbor.yaml:14:9).
+// middle_second_leaf starts nested supervisor "second_leaf" of supervisor "middle" (spec.arbor.yaml:15:9).
 func middle_second_leaf(ctx context.Context) (runtime.Service, error) {
 	return NewLeafSupervisor(ctx)
 }
 
-// LeafSupervisor is supervisor "leaf" of spec.arbor.yaml:15:3.
+// middle_by_start starts child "by_start" of supervisor "middle" (spec.arbor.yaml:16:9).
+func middle_by_start(ctx context.Context) (runtime.Service, error) {
+	return NewLeafSupervisor(ctx)
+}
+
+// LeafSupervisor is supervisor "leaf" of spec.arbor.yaml:17:3.
 type LeafSupervisor = runtime.Supervisor
 
 // leafChildren are the children of supervisor "leaf", in start order: constant data,
 // which LeafSupervisorSpec makes into child specs.
 var leafChildren = [...]runtime.ChildRow{
-	// spec.arbor.yaml:17:9
+	// spec.arbor.yaml:19:9
 	{ID: "worker", Start: leaf_worker, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
@@ -130,12 +137,12 @@ func NewLeafSupervisor(ctx context.Context) (*LeafSupervisor, error) {
 	return runtime.NewSupervisor(ctx, LeafSupervisorSpec())
 }
 
-// leaf_worker starts child "worker" of supervisor "leaf" (spec.arbor.yaml:17:9).
+// leaf_worker starts child "worker" of supervisor "leaf" (spec.arbor.yaml:19:9).
 func leaf_worker(ctx context.Context) (runtime.Service, error) {
 	return NewWorker(ctx)
 }
 
-// JobsSupervisor is dynamic supervisor "jobs" of spec.arbor.yaml:18:3.
+// JobsSupervisor is dynamic supervisor "jobs" of spec.arbor.yaml:20:3.
 type JobsSupervisor = runtime.DynamicSupervisor
 
 // JobsSupervisorSpec returns the spec of dynamic supervisor "jobs":
