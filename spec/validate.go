@@ -375,7 +375,7 @@ func (c *checker) checkFunc(f Value[Func], what string, p Pos) {
 	case IsPredeclared(name):
 		c.add(fp, "%s %+q would be a function hiding go's predeclared %s in the whole package, generated code included; rename the function", what, name, name)
 	default:
-		if g, ok := c.generated[name]; ok && g.kind != genStart {
+		if g, ok := c.generated[name]; ok && (g.kind != genStart || what != "start") {
 			c.add(fp, "%s %+q is a name arbor generates for %s; rename the function", what, name, g.by)
 		}
 	}
