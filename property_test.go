@@ -34,7 +34,12 @@ var (
 	propertyKeep  = flag.Bool("property.keep", false, "keep the property test's generated package in golden/")
 )
 
-func TestProperty(t *testing.T) {
+// propertyRun sets up a property test: it returns the go command, the
+// random source of the test's specs, from -property.seed or a new seed that
+// it logs, and a new folder under golden/ (so in the golden module) for the
+// packages it builds, removed unless the test fails or -property.keep.
+func propertyRun(t *testing.T, name string, salt uint64) (goCmd string, seed uint64, rng *rand.Rand, dir string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds a module; skipped with -short")
 	}
@@ -42,13 +47,28 @@ func TestProperty(t *testing.T) {
 	if err != nil {
 		t.Skip("no go command in PATH")
 	}
-	seed := *propertySeed
+	seed = *propertySeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	t.Logf("seed %d; reproduce with go test -run TestProperty -property.seed=%d", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	t.Logf("seed %d; reproduce with go test -run %s -property.seed=%d", seed, t.Name(), seed)
+	rng = rand.New(rand.NewPCG(seed, seed^salt))
+	dir, err = os.MkdirTemp("golden", "_"+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() || *propertyKeep {
+			t.Logf("kept the generated packages in %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	return goCmd, seed, rng, dir
+}
 
+func TestProperty(t *testing.T) {
+	goCmd, seed, rng, dir := propertyRun(t, "property", 0x9e3779b97f4a7c15)
 	p := &property{rng: rng, funcs: map[string]string{}, covered: map[string]bool{}}
 	var frags []*fragment
 	for i := 0; i < *propertySpecs; i++ {
@@ -57,18 +77,6 @@ func TestProperty(t *testing.T) {
 	if *propertySpecs >= 200 {
 		p.checkCoverage(t)
 	}
-
-	dir, err := os.MkdirTemp("golden", "_property")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() || *propertyKeep {
-			t.Logf("kept the generated package in %s", dir)
-			return
-		}
-		os.RemoveAll(dir)
-	})
 
 	// Every spec through the pipeline on its own, and the files.
 	var merged []*fragment
@@ -1180,37 +1188,14 @@ func (a *advSpec) userCode(s *spec.Spec) []byte {
 }
 
 func TestPropertyAdversarialNames(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a package; skipped with -short")
-	}
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command in PATH")
-	}
-	seed := *propertySeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d; reproduce with go test -run TestPropertyAdversarialNames -property.seed=%d", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, seed^0x5bd1e995))
-
-	root, err := os.MkdirTemp("golden", "_adversarial")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() || *propertyKeep {
-			t.Logf("kept the generated packages in %s", root)
-			return
-		}
-		os.RemoveAll(root)
-	})
+	goCmd, seed, rng, root := propertyRun(t, "adversarial", 0x5bd1e995)
 	var pkgs []string
 	refused := map[string]bool{}
 	for i := range *adversarialSpecs {
 		a := newAdvSpec(rng)
 		var s *spec.Spec
 		var src []byte
+		var err error
 		for round := 0; ; round++ {
 			src = a.yaml()
 			s, err = spec.Parse("adversarial.arbor.yaml", src)

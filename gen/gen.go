@@ -455,25 +455,28 @@ func (g *generator) backoff(b *spec.Backoff) *jen.Statement {
 	)
 }
 
-// call renders f(ctx, args..., extra...): the call of the start function
-// f, or of the New function of the nested supervisor when nested is not "".
-// The generated functions return its results as they are, so that the
-// compiler checks f against the spec as it checks any call and return, and
-// reports a mistake in those plain words. (A failed start's service is never
-// looked at, so a typed nil in it does no harm.)
-func (g *generator) call(f spec.Func, nested string, args []spec.Arg, extra []jen.Code, inTemplate bool) *jen.Statement {
-	var fn jen.Code
-	vals := []jen.Code{jen.Id(ctxName)}
+// callee returns the function that starts a child and the arguments the
+// spec gives it: the start function f, or the New function of the nested
+// supervisor when nested is not "", which takes the registries, if any.
+func (g *generator) callee(f spec.Func, nested string, args []spec.Arg, inTemplate bool) (jen.Code, []jen.Code) {
 	if nested != "" {
-		fn = jen.Id("New" + spec.CamelCase(nested) + "Supervisor")
-		vals = append(vals, g.regArg()...)
-	} else {
-		fn = g.funcRef(f)
-		for _, a := range args {
-			vals = append(vals, g.arg(a, inTemplate))
-		}
+		return jen.Id("New" + spec.CamelCase(nested) + "Supervisor"), g.regArg()
 	}
-	vals = append(vals, extra...)
+	var vals []jen.Code
+	for _, a := range args {
+		vals = append(vals, g.arg(a, inTemplate))
+	}
+	return g.funcRef(f), vals
+}
+
+// call renders f(ctx, args..., extra...): the call of a child's start
+// function (see callee). The generated functions return its results as
+// they are, so that the compiler checks f against the spec as it checks any
+// call and return, and reports a mistake in those plain words. (A failed
+// start's service is never looked at, so a typed nil in it does no harm.)
+func (g *generator) call(f spec.Func, nested string, args []spec.Arg, extra []jen.Code, inTemplate bool) *jen.Statement {
+	fn, vals := g.callee(f, nested, args, inTemplate)
+	vals = append(append([]jen.Code{jen.Id(ctxName)}, vals...), extra...)
 	return jen.Add(fn).Call(vals...)
 }
 
@@ -481,17 +484,7 @@ func (g *generator) call(f spec.Func, nested string, args []spec.Arg, extra []je
 // for the Ref of a child that a sibling refers to: the Ref's type comes
 // from the result of f, which only inference can name.
 func (g *generator) bind(c *spec.Child) *jen.Statement {
-	var fn jen.Code
-	var vals []jen.Code
-	if c.Supervisor.Val != "" {
-		fn = jen.Id("New" + spec.CamelCase(c.Supervisor.Val) + "Supervisor")
-		vals = g.regArg()
-	} else {
-		fn = g.funcRef(c.Start.Val)
-		for _, a := range c.Args {
-			vals = append(vals, g.arg(a, false))
-		}
-	}
+	fn, vals := g.callee(c.Start.Val, c.Supervisor.Val, c.Args, false)
 	return g.rt("Bind" + strconv.Itoa(len(vals))).Call(append([]jen.Code{fn}, vals...)...)
 }
 

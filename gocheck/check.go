@@ -342,44 +342,13 @@ func (c *checker) pkgDir(p *types.Package) string {
 // closestFunc returns the function of scope whose name is closest to name,
 // when it is close enough to be a typo.
 func closestFunc(scope *types.Scope, name string) string {
-	best, dist := "", 3
-	lower := strings.ToLower(name)
+	var funcs []string
 	for _, n := range scope.Names() {
-		if _, ok := scope.Lookup(n).(*types.Func); !ok || abs(len(n)-len(name)) >= dist {
-			continue
-		}
-		if d := editDistance(lower, strings.ToLower(n)); d < dist {
-			best, dist = n, d
+		if _, ok := scope.Lookup(n).(*types.Func); ok {
+			funcs = append(funcs, n)
 		}
 	}
-	return best
-}
-
-func abs(n int) int {
-	if n < 0 {
-		return -n
-	}
-	return n
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return spec.DidYouMean(name, funcs)
 }
 
 // an returns s after its indefinite article: "an int", "a string".
@@ -592,29 +561,6 @@ func kind(a spec.Arg) string {
 	return "an argument"
 }
 
-// literal renders an argument as the spec writes it.
-func literal(a spec.Arg) string {
-	switch a.Kind {
-	case spec.IntArg:
-		return strconv.FormatInt(a.Int, 10)
-	case spec.FloatArg:
-		return strconv.FormatFloat(a.Float, 'g', -1, 64)
-	case spec.StringArg:
-		return strconv.QuoteToASCII(a.String)
-	case spec.BoolArg:
-		return strconv.FormatBool(a.Bool)
-	case spec.NullArg:
-		return "null"
-	case spec.DurationArg:
-		return "{duration: " + a.Duration.String() + "}"
-	case spec.RefArg:
-		return "{ref: " + a.Name + "}"
-	case spec.RegistryArg:
-		return "{registry: " + a.Name + "}"
-	}
-	return "?"
-}
-
 // paramName names a parameter for a message: "parameter every of NewTicker".
 func paramName(v *types.Var, i int, fn string) string {
 	if v.Name() != "" && v.Name() != "_" {
@@ -632,7 +578,7 @@ func (c *checker) checkArg(u *universe, a spec.Arg, param *types.Var, i int, fp 
 	}
 	pn := paramName(param, i, fn)
 	bad := func(format string, args ...any) bool {
-		c.add(ap, "argument %s of %s %s", literal(a), owner, fmt.Sprintf(format, args...))
+		c.add(ap, "argument %s of %s %s", a.Literal(), owner, fmt.Sprintf(format, args...))
 		return false
 	}
 	switch a.Kind {

@@ -125,6 +125,14 @@ func isPredeclaredType(s string) bool {
 // didYouMean returns the candidate closest to s when it is close enough to be
 // a likely typo, or "". It is for the short, fixed lists of keys.
 func didYouMean(s string, candidates []string) string {
+	return DidYouMean(s, candidates)
+}
+
+// DidYouMean returns the candidate closest to s when it is close enough to
+// be a likely typo of it, or "": within two edits (one for a name of four
+// characters or fewer), counting characters, not bytes. Its work is bounded
+// by the length of s and the number of candidates.
+func DidYouMean(s string, candidates []string) string {
 	work := (len(s) + 1) * 65 * len(candidates)
 	return closest(s, candidates, &work)
 }

@@ -500,7 +500,7 @@ func (c *checker) checkArgs(args []Arg, p Pos, ref func(Arg)) {
 		case IntArg, StringArg, BoolArg, NullArg, DurationArg:
 		case FloatArg:
 			if math.IsInf(a.Float, 0) || math.IsNaN(a.Float) {
-				c.add(ap, "argument %s is not a finite number; go has no literal for it", a.describe())
+				c.add(ap, "argument %s is not a finite number; go has no literal for it", a.Literal())
 			}
 		case RefArg:
 			ref(a)
