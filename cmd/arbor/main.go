@@ -406,8 +406,27 @@ func generate(j job, o *generateOptions, stderr io.Writer) error {
 			return fail(err)
 		}
 	}
+	// The check against the Go code waits mostly on the go command: it
+	// runs while the code is generated.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type checked struct {
+		mistakes spec.ErrorList
+		err      error
+	}
+	check := make(chan checked, 1)
+	if o.typecheck {
+		go func() {
+			m, err := gocheck.Check(ctx, s, gocheck.Options{Dir: filepath.Dir(j.out), Output: j.out, Package: pkg})
+			check <- checked{m, err}
+		}()
+	} else {
+		check <- checked{}
+	}
 	code, err := gen.Generate(s, gen.Options{Package: pkg, Source: source})
 	if err != nil {
+		cancel()
+		<-check
 		if errors.Is(err, spec.ErrInvalid) {
 			fmt.Fprintln(stderr, err)
 		} else {
@@ -415,15 +434,13 @@ func generate(j job, o *generateOptions, stderr io.Writer) error {
 		}
 		return err
 	}
-	if o.typecheck {
-		mistakes, err := gocheck.Check(context.Background(), s, gocheck.Options{Dir: filepath.Dir(j.out), Output: j.out, Package: pkg})
-		if err != nil {
-			fmt.Fprintf(stderr, "arbor: warning: %s: %v; go build will check the generated code\n", j.spec, err)
-		}
-		if mistakes != nil {
-			fmt.Fprintln(stderr, mistakes)
-			return errReported
-		}
+	result := <-check
+	if result.err != nil {
+		fmt.Fprintf(stderr, "arbor: warning: %s: %v; go build will check the generated code\n", j.spec, result.err)
+	}
+	if result.mistakes != nil {
+		fmt.Fprintln(stderr, result.mistakes)
+		return errReported
 	}
 	if err := writeFile(o.fs, j.out, code); err != nil {
 		return fail(err)
