@@ -118,6 +118,7 @@ func (d *driver) runGenerate(run int) {
 			cmd.Dir = filepath.Dir(spec)
 			cmd.Env = append(os.Environ(), "GOWORK=off")
 			fmt.Fprintf(d.stderr, "run %d/%d: generate %-6d %-5v", run+1, d.runs, n, check)
+			d.machine.sampleLoad()
 			t0 := time.Now()
 			outb, err := cmd.CombinedOutput()
 			elapsed := time.Since(t0)

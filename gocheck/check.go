@@ -342,13 +342,18 @@ func (c *checker) pkgDir(p *types.Package) string {
 // closestFunc returns the function of scope whose name is closest to name,
 // when it is close enough to be a typo.
 func closestFunc(scope *types.Scope, name string) string {
-	var funcs []string
+	var lower []string // DidYouMean compares with candidates as they are
+	byLower := map[string]string{}
 	for _, n := range scope.Names() {
 		if _, ok := scope.Lookup(n).(*types.Func); ok {
-			funcs = append(funcs, n)
+			l := strings.ToLower(n)
+			if _, dup := byLower[l]; !dup {
+				byLower[l] = n
+				lower = append(lower, l)
+			}
 		}
 	}
-	return spec.DidYouMean(name, funcs)
+	return byLower[spec.DidYouMean(name, lower)]
 }
 
 // an returns s after its indefinite article: "an int", "a string".
