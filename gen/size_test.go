@@ -66,6 +66,29 @@ var shapes = map[string]func(n int) string{
 	},
 }
 
+// embedding counts the struct types of src with an embedded field: the
+// compiler writes, for each, a wrapper of every method the field brings.
+func embedding(t *testing.T, src []byte) int {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "x.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	ast.Inspect(f, func(node ast.Node) bool {
+		if st, ok := node.(*ast.StructType); ok {
+			for _, field := range st.Fields.List {
+				if len(field.Names) == 0 {
+					n++
+					break
+				}
+			}
+		}
+		return true
+	})
+	return n
+}
+
 // largestFunc returns the size, in syntax nodes, of the largest function of
 // src, and checks that package-level variables hold constant data.
 func largestFunc(t *testing.T, src []byte) int {
@@ -101,9 +124,12 @@ func largestFunc(t *testing.T, src []byte) int {
 
 // TestGeneratedFunctionsStaySmall checks the layout that keeps go build
 // linear: however many children, supervisors or applications a spec has, no
-// generated function grows with their number, and the tables of children
-// are constant data. One function holding every child made the compiler
-// quadratic in the number of children.
+// generated function grows with their number, the tables of children are
+// constant data, and only a dynamic supervisor with a template (for its
+// typed StartChild) has a struct type embedding the runtime's handle. One
+// function holding every child made the compiler quadratic in the number of
+// children; a struct type per supervisor cost it a wrapper per method of
+// the handle.
 func TestGeneratedFunctionsStaySmall(t *testing.T) {
 	for name, shape := range shapes {
 		t.Run(name, func(t *testing.T) {
@@ -118,6 +144,15 @@ func TestGeneratedFunctionsStaySmall(t *testing.T) {
 					t.Fatal(err)
 				}
 				sizes = append(sizes, largestFunc(t, out))
+				templates := 0
+				for _, sup := range s.Supervisors {
+					if sup.Template != nil {
+						templates++
+					}
+				}
+				if got := embedding(t, out); got != templates {
+					t.Errorf("%d struct types embed a field for %d supervisors with a template", got, templates)
+				}
 			}
 			if sizes[1] != sizes[0] {
 				t.Errorf("the largest function has %d syntax nodes for 20, %d for 400: it grows with the spec", sizes[0], sizes[1])
