@@ -2,6 +2,7 @@ package arbor_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"go/parser"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/arborgo/arbor/gen"
+	"github.com/arborgo/arbor/gocheck"
 	"github.com/arborgo/arbor/graph"
 	"github.com/arborgo/arbor/spec"
 )
@@ -334,5 +336,165 @@ func TestGoldenCoversTheLanguage(t *testing.T) {
 	// its expected errors.
 	if valid < 15 || invalid < 50 {
 		t.Errorf("%d valid and %d invalid golden cases; want at least 15 and 50", valid, invalid)
+	}
+}
+
+// The Go-check golden cases: golden/testdata/gocheck/<case>/ holds a spec,
+// the user's Go file with mistakes the spec meets, and errors.txt, the errors
+// arbor generate gives: those of the spec when it is invalid, else those of
+// gocheck. They are under testdata, so that the golden module's ./... leaves
+// them out: they do not compile, on purpose.
+const goCheckCases = "golden/testdata/gocheck"
+
+func TestGoCheckGolden(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command; skipped with -short")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command in PATH")
+	}
+	dirs, err := filepath.Glob(filepath.Join(goCheckCases, "*", specFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) < 10 {
+		t.Errorf("%d go-check golden cases; want at least 10", len(dirs))
+	}
+	for _, p := range dirs {
+		dir := filepath.Dir(p)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			t.Parallel()
+			check(t, filepath.Join(dir, errorsFile), []byte(goCheckErrors(t, dir)+"\n"))
+		})
+	}
+}
+
+// goCheckErrors returns what arbor generate says of the case in dir.
+func goCheckErrors(t *testing.T, dir string) string {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(dir, specFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := spec.Parse(specFile, src)
+	if err != nil {
+		return err.Error()
+	}
+	if _, err := gen.Generate(s, gen.Options{Source: specFile}); err != nil {
+		t.Fatalf("generate: %v", err)
+	}
+	env := append(os.Environ(), "GOWORK=off", "GOPROXY=off", "GOFLAGS=")
+	mistakes, err := gocheck.Check(context.Background(), s, gocheck.Options{
+		Dir: dir, Output: filepath.Join(dir, codeFile), Package: s.Package.Val, Env: env,
+	})
+	if err != nil {
+		t.Fatalf("gocheck: %v", err)
+	}
+	if mistakes == nil {
+		t.Fatal("gocheck found no mistake")
+	}
+	return mistakes.Error()
+}
+
+// TestGoCheckCasesFailToCompile generates the code of every go-check case
+// whose spec is valid and builds it with the user's file: the compiler
+// refuses each, as gocheck does, except the case of numbers for parameters
+// with a unit, which Go compiles with another meaning than the spec's, and
+// the case of import paths that name nothing, which the go command refuses
+// before it compiles anything. So gocheck reports mistakes, never its own
+// inventions.
+func TestGoCheckCasesFailToCompile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds packages; skipped with -short")
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command in PATH")
+	}
+	tmp, err := os.MkdirTemp("golden", "_gocheck")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	dirs, _ := filepath.Glob(filepath.Join(goCheckCases, "*"))
+	var pkgs []string
+	compiles := map[string]bool{"units": true}
+	for _, dir := range dirs {
+		name := filepath.Base(dir)
+		src, err := os.ReadFile(filepath.Join(dir, specFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := spec.Parse(specFile, src)
+		if err != nil || name == "wrong_path" {
+			continue
+		}
+		code, err := gen.Generate(s, gen.Options{Source: specFile})
+		if err != nil {
+			t.Fatal(err)
+		}
+		user, err := os.ReadFile(filepath.Join(dir, "user.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.Mkdir(filepath.Join(tmp, name), 0o755)
+		writeFile(t, filepath.Join(tmp, name), codeFile, code)
+		writeFile(t, filepath.Join(tmp, name), "user.go", user)
+		pkgs = append(pkgs, "./"+filepath.Join(filepath.Base(tmp), name))
+	}
+	cmd := exec.Command(goCmd, append([]string{"vet"}, pkgs...)...)
+	cmd.Dir = "golden"
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOPROXY=off", "GOFLAGS=")
+	out, _ := cmd.CombinedOutput()
+	for _, p := range pkgs {
+		name := filepath.Base(p)
+		failed := strings.Contains(string(out), "# github.com/arborgo/arbor/golden/"+filepath.ToSlash(p[2:])+"\n")
+		if failed == compiles[name] {
+			t.Errorf("case %s: the compiler refuses it: %v, want %v\n%s", name, failed, !compiles[name], out)
+		}
+	}
+}
+
+// TestGoCheckAcceptsWhatCompiles runs gocheck on every valid golden case
+// and example, whose code compiles and runs: it must find no mistake.
+func TestGoCheckAcceptsWhatCompiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command; skipped with -short")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command in PATH")
+	}
+	golden, _ := filepath.Glob(filepath.Join("golden", "*", specFile))
+	examples, _ := filepath.Glob(filepath.Join("examples", "*", "*.arbor.yaml"))
+	for _, p := range append(golden, examples...) {
+		t.Run(p, func(t *testing.T) {
+			t.Parallel()
+			src, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := spec.Parse(p, src)
+			if err != nil {
+				return // an invalid case
+			}
+			out := gen.OutputPath(p)
+			pkg := s.Package.Val
+			if pkg == "" {
+				have, err := os.ReadFile(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f, err := parser.ParseFile(token.NewFileSet(), out, have, parser.PackageClauseOnly)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pkg = f.Name.Name
+			}
+			env := append(os.Environ(), "GOWORK=off", "GOPROXY=off")
+			mistakes, err := gocheck.Check(context.Background(), s, gocheck.Options{Dir: filepath.Dir(p), Output: out, Package: pkg, Env: env})
+			if err != nil || mistakes != nil {
+				t.Errorf("gocheck: %v\n%v", err, mistakes)
+			}
+		})
 	}
 }

@@ -34,7 +34,12 @@ var (
 	propertyKeep  = flag.Bool("property.keep", false, "keep the property test's generated package in golden/")
 )
 
-func TestProperty(t *testing.T) {
+// propertyRun sets up a property test: it returns the go command, the
+// random source of the test's specs, from -property.seed or a new seed that
+// it logs, and a new folder under golden/ (so in the golden module) for the
+// packages it builds, removed unless the test fails or -property.keep.
+func propertyRun(t *testing.T, name string, salt uint64) (goCmd string, seed uint64, rng *rand.Rand, dir string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds a module; skipped with -short")
 	}
@@ -42,13 +47,28 @@ func TestProperty(t *testing.T) {
 	if err != nil {
 		t.Skip("no go command in PATH")
 	}
-	seed := *propertySeed
+	seed = *propertySeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	t.Logf("seed %d; reproduce with go test -run TestProperty -property.seed=%d", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	t.Logf("seed %d; reproduce with go test -run %s -property.seed=%d", seed, t.Name(), seed)
+	rng = rand.New(rand.NewPCG(seed, seed^salt))
+	dir, err = os.MkdirTemp("golden", "_"+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() || *propertyKeep {
+			t.Logf("kept the generated packages in %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	return goCmd, seed, rng, dir
+}
 
+func TestProperty(t *testing.T) {
+	goCmd, seed, rng, dir := propertyRun(t, "property", 0x9e3779b97f4a7c15)
 	p := &property{rng: rng, funcs: map[string]string{}, covered: map[string]bool{}}
 	var frags []*fragment
 	for i := 0; i < *propertySpecs; i++ {
@@ -57,18 +77,6 @@ func TestProperty(t *testing.T) {
 	if *propertySpecs >= 200 {
 		p.checkCoverage(t)
 	}
-
-	dir, err := os.MkdirTemp("golden", "_property")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() || *propertyKeep {
-			t.Logf("kept the generated package in %s", dir)
-			return
-		}
-		os.RemoveAll(dir)
-	})
 
 	// Every spec through the pipeline on its own, and the files.
 	var merged []*fragment
@@ -811,4 +819,433 @@ func TestApplications(t *testing.T) {
 `)
 	}
 	return []byte(b.String())
+}
+
+// The adversarial property: what validates, compiles. A random spec is
+// made of names chosen to break the generated code (Go's keywords and
+// predeclared names, the names arbor generates and the names of its
+// parameters and locals, init and main, names that differ only in case or
+// underscores), in every role a name has: supervisor, child, application,
+// registry, start function, extra argument and its type. Every name the
+// validator refuses must be refused at its own line; it is then replaced by
+// a plain one, until the spec validates. That spec must then generate and
+// compile with the user code it names. A name that validates but does not
+// compile fails the test, with the seed to reproduce it.
+
+var adversarialSpecs = flag.Int("property.adversarial", 6, "random specs of adversarial names in the adversarial property test")
+
+// adversarialNames are the names that have broken, or could break, the
+// generated code.
+var adversarialNames = []string{
+	// Go's keywords and predeclared names.
+	"func", "type", "map", "chan", "go", "select", "range", "return", "package", "import", "var", "const",
+	"interface", "struct", "default", "defer", "error", "nil", "string", "len", "any", "true", "false",
+	"iota", "new", "make", "append", "int", "bool", "byte", "comparable", "panic", "print", "min", "max",
+	"clear", "close", "copy", "delete", "cap",
+	// What arbor generates, and its parameters and locals.
+	"run", "Run", "applications", "Applications", "registries", "Registries", "new_registries",
+	"NewRegistries", "start_applications", "StartApplications", "applicationsInStartOrder",
+	"ctx", "reg", "s", "d", "r", "err", "children", "children1", "app", "apps", "specs", "i",
+	"runtime", "context", "time", "svc", "Ref", "x_ref",
+	// init and main, and names that differ only in case or underscores.
+	"init", "main", "my_pool", "myPool", "My_Pool", "a_b", "aB", "ab", "AB", "x", "X", "x_", "_x",
+	// Names like the names arbor generates from other names.
+	"top", "top_w", "topChildren", "TopSupervisor", "TopSupervisorSpec", "NewTopSupervisor",
+	"new_top", "top_supervisor", "app_application", "AppApplication",
+}
+
+// adversarialTypes are types for extra arguments.
+var adversarialTypes = []string{
+	"string", "int", "any", "error", "comparable", "nil", "iota", "true", "len", "init", "main", "Run",
+	"Registries", "TopSupervisor", "[]string", "map[string]int", "*int", "Applications", "x",
+}
+
+// advName is a name of the spec and the line it is written on.
+type advName struct {
+	name string
+	line int
+}
+
+type advChild struct {
+	id     *advName
+	start  *advName // nil for a nested supervisor
+	nested *advSup
+	args   int    // 0 to 2: an int, then a string
+	ref    string // the id of an earlier sibling, or ""
+	named  *advName
+}
+
+type advSup struct {
+	name     *advName
+	children []*advChild
+	dynamic  bool
+	tstart   *advName
+	extra    [][2]*advName // name, type
+}
+
+type advApp struct {
+	name     *advName
+	sup      *advSup
+	prepStop *advName
+}
+
+type advSpec struct {
+	rng   *rand.Rand
+	regs  []*advName
+	sups  []*advSup
+	apps  []*advApp
+	plain int // plain names made so far
+}
+
+func (a *advSpec) pick() string { return adversarialNames[a.rng.IntN(len(adversarialNames))] }
+
+// pickNew picks a name not in used, and marks it used: names declared
+// twice are an error of another kind, which golden cases cover.
+func (a *advSpec) pickNew(used map[string]bool) string {
+	for {
+		if n := a.pick(); !used[n] {
+			used[n] = true
+			return n
+		}
+	}
+}
+
+// plainName returns a new name that breaks nothing.
+func (a *advSpec) plainName(prefix string) string {
+	a.plain++
+	return fmt.Sprintf("%s%d", prefix, a.plain)
+}
+
+func newAdvSpec(rng *rand.Rand) *advSpec {
+	a := &advSpec{rng: rng}
+	regs, sups, apps := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for range 2 {
+		a.regs = append(a.regs, &advName{name: a.pickNew(regs)})
+	}
+	nSups := 3 + rng.IntN(3)
+	for i := range nSups {
+		s := &advSup{name: &advName{name: a.pickNew(sups)}}
+		if i > 0 && rng.IntN(3) == 0 {
+			s.dynamic = true
+			s.tstart = &advName{name: a.pick()}
+			for range rng.IntN(3) {
+				s.extra = append(s.extra, [2]*advName{{name: a.pick()}, {name: adversarialTypes[rng.IntN(len(adversarialTypes))]}})
+			}
+		}
+		a.sups = append(a.sups, s)
+	}
+	for i, s := range a.sups {
+		if s.dynamic {
+			continue
+		}
+		ids := map[string]bool{}
+		for c := range 2 + rng.IntN(3) {
+			ch := &advChild{id: &advName{name: a.pickNew(ids)}}
+			switch {
+			case c == 0 && i+1 < len(a.sups):
+				ch.nested = a.sups[i+1]
+			default:
+				ch.start = &advName{name: a.pick()}
+				ch.args = rng.IntN(3)
+				if c > 0 && rng.IntN(3) == 0 && s.children[c-1].start != nil {
+					ch.ref = s.children[c-1].id.name
+				}
+				if rng.IntN(3) == 0 {
+					ch.named = &advName{name: a.pick()}
+				}
+			}
+			s.children = append(s.children, ch)
+		}
+	}
+	for range 1 + rng.IntN(2) {
+		app := &advApp{name: &advName{name: a.pickNew(apps)}, sup: a.sups[0]}
+		if rng.IntN(2) == 0 {
+			app.prepStop = &advName{name: a.pick()}
+		}
+		a.apps = append(a.apps, app)
+	}
+	return a
+}
+
+// yaml writes the spec, noting the line of each name.
+func (a *advSpec) yaml() []byte {
+	var b strings.Builder
+	line := 1
+	w := func(format string, args ...any) {
+		fmt.Fprintf(&b, format, args...)
+		line += strings.Count(fmt.Sprintf(format, args...), "\n")
+	}
+	at := func(n *advName) string { n.line = line; return strconv.Quote(n.name) }
+	w("version: 1\npackage: adversarial\nregistries:\n")
+	for _, r := range a.regs {
+		w("  %s: {}\n", at(r))
+	}
+	w("supervisors:\n")
+	for _, s := range a.sups {
+		w("  %s:\n", at(s.name))
+		if s.dynamic {
+			w("    dynamic: true\n    template:\n")
+			w("      start: %s\n", at(s.tstart))
+			w("      extra_args:\n")
+			for _, x := range s.extra {
+				x[1].line = line
+				w("        - %s\n", strconv.Quote(at(x[0])[1:len(at(x[0]))-1]+" "+x[1].name))
+			}
+			continue
+		}
+		w("    strategy: rest_for_one\n    children:\n")
+		for _, ch := range s.children {
+			w("      - id: %s\n", at(ch.id))
+			if ch.nested != nil {
+				w("        supervisor: %s\n", strconv.Quote(ch.nested.name.name))
+				continue
+			}
+			w("        start: %s\n", at(ch.start))
+			var args []string
+			if !isGeneratedNew(a, ch.start.name) {
+				if ch.args > 0 {
+					args = append(args, "7")
+				}
+				if ch.args > 1 {
+					args = append(args, `"seven"`)
+				}
+				if ch.ref != "" {
+					args = append(args, "{ref: "+strconv.Quote(ch.ref)+"}")
+				}
+			}
+			if len(args) > 0 {
+				w("        args: [%s]\n", strings.Join(args, ", "))
+			}
+			if ch.named != nil {
+				w("        name: {registry: %s, key: %s}\n", strconv.Quote(a.regs[0].name), at(ch.named))
+			}
+		}
+	}
+	w("applications:\n")
+	for _, app := range a.apps {
+		w("  %s:\n    supervisor: %s\n", at(app.name), strconv.Quote(app.sup.name.name))
+		if app.prepStop != nil {
+			w("    prep_stop: %s\n", at(app.prepStop))
+		}
+	}
+	return []byte(b.String())
+}
+
+// isGeneratedNew reports whether name is the New function of a supervisor
+// of the spec: a start function arbor generates, with no arguments.
+func isGeneratedNew(a *advSpec, name string) bool {
+	for _, s := range a.sups {
+		if IsName(s.name.name) && name == "New"+spec.CamelCase(s.name.name)+"Supervisor" {
+			return true
+		}
+	}
+	return false
+}
+
+// IsName is spec.IsName, for names the validator has not refused yet.
+func IsName(s string) bool { return spec.IsName(s) }
+
+// replace gives a plain name to every name on line; it reports whether one
+// was there.
+func (a *advSpec) replace(line int) bool {
+	found := false
+	fix := func(n *advName, prefix string) {
+		if n != nil && n.line == line {
+			n.name = a.plainName(prefix)
+			found = true
+		}
+	}
+	for _, r := range a.regs {
+		fix(r, "reg")
+	}
+	for _, s := range a.sups {
+		fix(s.name, "sup")
+		fix(s.tstart, "NewJob")
+		for _, x := range s.extra {
+			if x[0].line == line {
+				x[0].name, x[1].name = a.plainName("arg"), "string"
+				found = true
+			}
+		}
+		for _, ch := range s.children {
+			fix(ch.id, "child")
+			fix(ch.start, "NewWorker")
+			fix(ch.named, "key")
+		}
+	}
+	for _, app := range a.apps {
+		fix(app.name, "app")
+		fix(app.prepStop, "PrepStop")
+	}
+	// A ref follows the id it names.
+	for _, s := range a.sups {
+		for i, ch := range s.children {
+			if ch.ref != "" && i > 0 {
+				ch.ref = s.children[i-1].id.name
+			}
+		}
+	}
+	return found
+}
+
+// signature returns the parameters a start function of c takes.
+func signature(args []spec.Arg) string {
+	params := []string{"ctx stdctx.Context"}
+	for i, arg := range args {
+		switch arg.Kind {
+		case spec.IntArg:
+			params = append(params, fmt.Sprintf("a%d int", i))
+		case spec.StringArg:
+			params = append(params, fmt.Sprintf("a%d string", i))
+		case spec.RefArg:
+			params = append(params, fmt.Sprintf("a%d *arborrt.Ref[*advW]", i))
+		}
+	}
+	return strings.Join(params, ", ")
+}
+
+// conflicts returns the lines of functions that the spec names with two
+// signatures, or as a function and a type: the second use of each.
+func (a *advSpec) conflicts(s *spec.Spec) []int {
+	seen := map[string]string{}
+	var lines []int
+	use := func(name, sig string, p spec.Pos) {
+		if prev, ok := seen[name]; ok && prev != sig {
+			lines = append(lines, p.Line)
+			return
+		}
+		seen[name] = sig
+	}
+	for _, sup := range s.Supervisors {
+		for _, ch := range sup.Children {
+			if !ch.Start.Val.IsZero() {
+				use(ch.Start.Val.Name, signature(ch.Args), ch.Start.Pos)
+			}
+		}
+		if t := sup.Template; t != nil {
+			var types []string
+			for _, x := range t.ExtraArgs {
+				types = append(types, x.Type.String())
+				if x.Type.Kind == spec.NamedType {
+					use(x.Type.Name, "type", x.Pos)
+				}
+			}
+			use(t.Start.Val.Name, "template "+strings.Join(types, ","), t.Start.Pos)
+		}
+	}
+	for _, app := range s.Applications {
+		if f := app.PrepStop.Val; !f.IsZero() {
+			use(f.Name, "callback", app.PrepStop.Pos)
+		}
+	}
+	return lines
+}
+
+// userCode declares what the spec names: every start function, prep_stop
+// function and extra argument type that arbor does not generate.
+func (a *advSpec) userCode(s *spec.Spec) []byte {
+	declared := map[string]bool{}
+	generated := map[string]bool{}
+	for _, sup := range s.Supervisors {
+		c := spec.CamelCase(sup.Name)
+		generated["New"+c+"Supervisor"], generated[c+"Supervisor"] = true, true
+	}
+	generated["Registries"] = len(s.Registries) > 0
+	var b strings.Builder
+	b.WriteString("package adversarial\n\nimport (\n\tstdctx \"context\"\n\n\tarborrt \"github.com/arborgo/arbor/runtime\"\n)\n\n")
+	b.WriteString("type advW struct{}\n\nfunc (*advW) Serve(ctx stdctx.Context) error {\n\t<-ctx.Done()\n\treturn nil\n}\n\nvar _ *arborrt.Ref[*advW]\n\n")
+	declare := func(name, decl string) {
+		if !declared[name] && !generated[name] {
+			declared[name] = true
+			b.WriteString(decl)
+		}
+	}
+	for _, sup := range s.Supervisors {
+		for _, ch := range sup.Children {
+			if ch.Start.Val.IsZero() {
+				continue
+			}
+			name := ch.Start.Val.Name
+			declare(name, fmt.Sprintf("func %s(%s) (*advW, error) { return &advW{}, nil }\n\n", name, signature(ch.Args)))
+		}
+		if t := sup.Template; t != nil {
+			params := []string{"ctx stdctx.Context"}
+			for _, x := range t.ExtraArgs {
+				params = append(params, "_ "+x.Type.String())
+				if x.Type.Kind == spec.NamedType && !spec.IsPredeclared(x.Type.Name) {
+					declare(x.Type.Name, fmt.Sprintf("type %s struct{}\n\n", x.Type.Name))
+				}
+			}
+			declare(t.Start.Val.Name, fmt.Sprintf("func %s(%s) (*advW, error) { return &advW{}, nil }\n\n", t.Start.Val.Name, strings.Join(params, ", ")))
+		}
+	}
+	for _, app := range s.Applications {
+		if f := app.PrepStop.Val; !f.IsZero() {
+			declare(f.Name, fmt.Sprintf("func %s(ctx stdctx.Context) {}\n\n", f.Name))
+		}
+	}
+	return []byte(b.String())
+}
+
+func TestPropertyAdversarialNames(t *testing.T) {
+	goCmd, seed, rng, root := propertyRun(t, "adversarial", 0x5bd1e995)
+	var pkgs []string
+	refused := map[string]bool{}
+	for i := range *adversarialSpecs {
+		a := newAdvSpec(rng)
+		var s *spec.Spec
+		var src []byte
+		var err error
+		for round := 0; ; round++ {
+			src = a.yaml()
+			s, err = spec.Parse("adversarial.arbor.yaml", src)
+			if err == nil {
+				lines := a.conflicts(s)
+				if len(lines) == 0 {
+					break
+				}
+				for _, l := range lines {
+					a.replace(l)
+				}
+				continue
+			}
+			list, ok := err.(spec.ErrorList)
+			if !ok || round > 100 {
+				t.Fatalf("spec %d (seed %d): %v\n%s", i, seed, err, src)
+			}
+			for _, e := range list {
+				if !e.Pos.IsValid() || !a.replace(e.Pos.Line) {
+					t.Fatalf("spec %d (seed %d): an error at no name of the spec: %v\n%s", i, seed, e, src)
+				}
+				refused[strings.SplitN(e.Msg, " ", 2)[0]] = true
+			}
+		}
+		code, err := gen.Generate(s, gen.Options{Source: "adversarial.arbor.yaml"})
+		if err != nil {
+			t.Fatalf("spec %d (seed %d) validates but does not generate: %v\n%s", i, seed, err, src)
+		}
+		dir := filepath.Join(root, fmt.Sprintf("s%d", i))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dir, "adversarial.arbor.yaml", src)
+		writeFile(t, dir, "adversarial_arbor.go", code)
+		writeFile(t, dir, "user.go", a.userCode(s))
+		pkgs = append(pkgs, "./"+filepath.ToSlash(filepath.Join(filepath.Base(root), filepath.Base(dir))))
+	}
+	cmd := exec.Command(goCmd, append([]string{"vet"}, pkgs...)...)
+	cmd.Dir = "golden"
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("specs that validate do not compile (seed %d): %v\n%s", seed, err, out)
+	}
+	kinds := slices.Collect(func(yield func(string) bool) {
+		for k := range refused {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	sort.Strings(kinds)
+	t.Logf("refused, by the first word of the message: %v", kinds)
 }

@@ -32,12 +32,17 @@ import (
 )
 
 // items are the work items, in the order they run and print.
-var items = []string{"restart-few", "restart-window", "static", "dynamic", "call", "floor", "registry", "generate"}
+var items = []string{"restart-few", "restart-window", "static", "dynamic", "call", "floor", "registry", "generate", "build"}
+
+// driverItems are the items the driver measures itself, not in a worker.
+var driverItems = []string{"generate", "build"}
 
 // supervisionItem reports whether item is one of the supervision work
-// items, which the main table and the floor table show: every item but the
-// registry's and the generator's.
-func supervisionItem(item string) bool { return item != "registry" && item != "generate" }
+// items, which the floor table shows and OTP is measured for: every item
+// but the registry's, the generator's and the builds'.
+func supervisionItem(item string) bool {
+	return item != "registry" && !slices.Contains(driverItems, item)
+}
 
 // itemPeers are the peers that do each item. "go" and "go-ctx" are the
 // Go floor (bare goroutines), "otp-floor" the Erlang one.
@@ -72,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	runs := fs.Int("runs", 5, "runs of each measurement; the table shows medians")
 	only := fs.String("only", "", "comma-separated items to run (default all): "+strings.Join(items, ","))
 	otp := fs.String("otp", "auto", "erl to run bench/otp with: auto (erl on PATH), off, or a path")
-	gen := fs.Bool("gen", true, "time arbor generate (builds ../cmd/arbor)")
+	gen := fs.Bool("gen", true, "time arbor generate and go build of generated code (builds ../cmd/arbor)")
 	out := fs.String("o", "", "also write the report to `file`")
 	worker := fs.String("worker", "", "run one measurement, `peer:item`, and print its figures (as the driver does in a fresh process)")
 	cpuProfile := fs.String("cpuprofile", "", "with -worker: write a CPU profile to `file`")
@@ -107,7 +112,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if !*gen {
-		selected = slices.DeleteFunc(slices.Clone(selected), func(s string) bool { return s == "generate" })
+		selected = slices.DeleteFunc(slices.Clone(selected), func(s string) bool { return slices.Contains(driverItems, s) })
 	}
 
 	d := &driver{cfg: cfg, runs: *runs, stderr: stderr, data: map[string][]results{}, notes: map[string]string{}}
@@ -127,11 +132,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if slices.Contains(selected, "generate") {
 		d.setUpGenerate()
 	}
+	if slices.Contains(selected, "build") {
+		d.setUpBuild()
+	}
 
 	for r := range *runs {
 		for _, item := range selected {
-			if item == "generate" {
+			switch item {
+			case "generate":
 				d.runGenerate(r)
+				continue
+			case "build":
+				d.runBuild(r)
 				continue
 			}
 			for _, p := range itemPeers[item] {
@@ -166,6 +178,7 @@ type driver struct {
 	erl, otpDir string // empty when OTP is not measured
 	arborBin    string // built cmd/arbor; empty when generate is skipped
 	specs       map[int]string
+	buildReady  bool // the modules of the build item are written and warm
 
 	// data holds, by peer, the figures of each run.
 	data  map[string][]results

@@ -159,7 +159,56 @@ func rows(cfg config) []row {
 				r := d.ratio("arbor", keyGenerate+"_10000", "arbor", keyGenerate+"_1000")
 				return verdict(v <= 1e9 && r <= 10, !math.IsNaN(v) && !math.IsNaN(r)), "is " + formatRatio(r)
 			}},
+		{"generate", "… the same, without checking the spec against the Go code (--typecheck=false)", keyGenerate + "_10000" + noCheck, milli, "—",
+			func(d *driver) (string, string) { return "n/a", "" }},
 	}
+}
+
+// buildTable prints the build item's figures: each shape's go build beside
+// its hand-written floor.
+func (d *driver) buildTable(w io.Writer) {
+	fmt.Fprintln(w, "\nWhole `go build` of the code arbor generates, each beside a hand-written program of the same size")
+	fmt.Fprintln(w, "that calls the runtime directly (the floor): the runtime compiled beforehand, the main package afresh.")
+	fmt.Fprintln(w, "Time is wall time, then (in brackets) the CPU time of the go command and the compiler; memory is the")
+	fmt.Fprintln(w, "compiler's largest resident set.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| go build of | generated | hand-written floor | generated/floor | memory, generated | memory, floor | target | met |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|---|---|")
+	for _, s := range buildShapes {
+		gen, floor := s.key()+"_generated", s.key()+"_floor"
+		wall := func(k string) string {
+			return fmt.Sprintf("%s (%s)", seconds(d.median("arbor", k+buildWall)), seconds(d.median("arbor", k+buildCPU)))
+		}
+		rss := d.median("arbor", gen+buildRSS)
+		ok, known := rss < 1e9, !math.IsNaN(rss)
+		target := "memory < 1 GB"
+		if s.kind == "workers" && s.n == 10_000 {
+			small := buildShape{kind: "workers", n: 1_000}.key() + "_generated" + buildWall
+			linear := d.ratio("arbor", gen+buildWall, "arbor", small)
+			toFloor := d.ratio("arbor", gen+buildWall, "arbor", floor+buildWall)
+			target = fmt.Sprintf("≤ 10× the 1,000 (is %s), ≤ 1.5× the floor, memory < 1 GB", formatRatio(linear))
+			ok = ok && linear <= 10 && toFloor <= 1.5
+			known = known && !math.IsNaN(linear) && !math.IsNaN(toFloor)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s (%s) | %s | %s | %s | %s |\n", s.work, wall(gen), wall(floor),
+			formatRatio(d.ratio("arbor", gen+buildWall, "arbor", floor+buildWall)),
+			formatRatio(d.ratio("arbor", gen+buildCPU, "arbor", floor+buildCPU)),
+			megabytes(rss), megabytes(d.median("arbor", floor+buildRSS)), target, verdict(ok, known))
+	}
+}
+
+func seconds(ns float64) string {
+	if math.IsNaN(ns) {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f s", ns/1e9)
+}
+
+func megabytes(b float64) string {
+	if math.IsNaN(b) {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f MB", b/1e6)
 }
 
 func (d *driver) report(w io.Writer, selected []string) {
@@ -176,6 +225,10 @@ func (d *driver) report(w io.Writer, selected []string) {
 
 	if slices.ContainsFunc(selected, func(s string) bool { return s != "registry" }) {
 		d.mainTable(w, selected)
+	}
+
+	if slices.Contains(selected, "build") {
+		d.buildTable(w)
 	}
 
 	if slices.ContainsFunc(selected, supervisionItem) {

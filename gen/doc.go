@@ -8,6 +8,13 @@
 // is safe whatever the spec holds: strings become quoted Go literals and
 // names are checked identifiers, so no spec content can inject code.
 //
+// The layout keeps go build of the file linear in the size of the spec: the
+// children of each static supervisor and the applications are package-level
+// tables of constant data (runtime.ChildRow), each child's call of its start
+// function is a small function of its own, no function grows with the spec,
+// and a supervisor without a typed StartChild is an alias of the runtime's
+// handle rather than a type that would cost a wrapper per method.
+//
 // docs/generated-code.md shows what is generated and how to call it. The
 // package holds no state; Generate is safe for concurrent use.
 package gen

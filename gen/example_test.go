@@ -46,24 +46,32 @@ supervisors:
 	// )
 	//
 	// // AppSupervisor is supervisor "app" of app.arbor.yaml:5:3.
-	// type AppSupervisor struct {
-	// 	*runtime.Supervisor
+	// type AppSupervisor = runtime.Supervisor
+	//
+	// // appChildren are the children of supervisor "app", in start order: constant data,
+	// // which AppSupervisorSpec makes into child specs.
+	// var appChildren = [...]runtime.ChildRow{
+	// 	// app.arbor.yaml:8:9; started in AppSupervisorSpec
+	// 	{ID: "stash", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// 	// app.arbor.yaml:11:9; started in AppSupervisorSpec
+	// 	{ID: "counter", Restart: runtime.Permanent, Shutdown: runtime.BrutalKill, Type: runtime.TypeWorker},
 	// }
 	//
 	// // AppSupervisorSpec returns the spec of supervisor "app":
 	// // its flags, and its children in start order.
 	// func AppSupervisorSpec() runtime.SupervisorSpec {
-	// 	// stashRef tracks child "stash" for the refs of its later siblings.
+	// 	children := runtime.Children(appChildren[:])
+	// 	// stashRef tracks child "stash" (app.arbor.yaml:8:9) for the refs of its later siblings.
 	// 	stashRef := runtime.NewRef(runtime.Bind1(NewStash, 0))
+	// 	children[0].Start = stashRef.Start
+	// 	// child "counter" (app.arbor.yaml:11:9)
+	// 	children[1].Start = func(ctx context.Context) (runtime.Service, error) {
+	// 		return NewCounter(ctx, stashRef)
+	// 	}
 	// 	return runtime.SupervisorSpec{
-	// 		Name:  "app",
-	// 		Flags: runtime.Flags{Strategy: runtime.RestForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-	// 		Children: []runtime.ChildSpec{
-	// 			// app.arbor.yaml:8:9
-	// 			{ID: "stash", Start: stashRef.Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-	// 			// app.arbor.yaml:11:9
-	// 			{ID: "counter", Start: runtime.Bind1(NewCounter, stashRef).Start, Restart: runtime.Permanent, Shutdown: runtime.BrutalKill, Type: runtime.TypeWorker},
-	// 		},
+	// 		Name:     "app",
+	// 		Flags:    runtime.Flags{Strategy: runtime.RestForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+	// 		Children: children,
 	// 	}
 	// }
 	//
@@ -73,10 +81,6 @@ supervisors:
 	// // As a child, it gets the context of its start function; at the top of a
 	// // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 	// func NewAppSupervisor(ctx context.Context) (*AppSupervisor, error) {
-	// 	s, err := runtime.NewSupervisor(ctx, AppSupervisorSpec())
-	// 	if err != nil {
-	// 		return nil, err
-	// 	}
-	// 	return &AppSupervisor{s}, nil
+	// 	return runtime.NewSupervisor(ctx, AppSupervisorSpec())
 	// }
 }

@@ -33,16 +33,17 @@ type Options struct {
 	Source string
 }
 
-// Generate returns the Go source generated from s. It validates s first and
-// returns the spec.ErrorList of an invalid spec, ErrNoPackage when there is
+// Generate returns the Go source generated from s. It validates s first, for
+// its package (spec.ValidateFor), and returns the spec.ErrorList of an invalid
+// spec, ErrNoPackage when there is
 // no package name, and otherwise a gofmt'd file.
 func Generate(s *spec.Spec, opts Options) ([]byte, error) {
-	if err := spec.Validate(s); err != nil {
-		return nil, err
-	}
 	pkg := s.Package.Val
 	if pkg == "" {
 		pkg = opts.Package
+	}
+	if err := spec.ValidateFor(s, pkg); err != nil {
+		return nil, err
 	}
 	if pkg == "" {
 		return nil, ErrNoPackage
@@ -179,14 +180,27 @@ func (g *generator) registries() {
 		jen.Return(jen.Op("&").Id("Registries").Values(values...)),
 	)
 	g.f.Line()
+	for _, r := range g.spec.Registries {
+		if !g.names.namedIn[r.Name] {
+			continue
+		}
+		field := spec.CamelCase(r.Name)
+		g.f.Commentf("%s returns %s, for the tables of children named in it.", registryMethod(r.Name), field)
+		g.f.Func().Params(jen.Id("r").Op("*").Id("Registries")).Id(registryMethod(r.Name)).Params().
+			Op("*").Add(g.rt("Registry")).Index(jen.String()).Block(jen.Return(jen.Id("r").Dot(field)))
+		g.f.Line()
+	}
 }
 
 func (g *generator) staticSupervisor(sup *spec.Supervisor) {
 	camel := spec.CamelCase(sup.Name)
 	typ, specFn, newFn := camel+"Supervisor", camel+"SupervisorSpec", "New"+camel+"Supervisor"
 
+	// An alias, not a type of its own: a struct embedding the runtime's
+	// handle would make the compiler write a wrapper for each of its
+	// methods, per supervisor, for nothing the supervisor adds.
 	g.f.Commentf("%s is supervisor %q of %s.", typ, sup.Name, g.pos(sup.Pos))
-	g.f.Type().Id(typ).Struct(jen.Op("*").Add(g.rt("Supervisor")))
+	g.f.Type().Id(typ).Op("=").Add(g.rt("Supervisor"))
 	g.f.Line()
 
 	g.refs = map[string]string{}
@@ -196,32 +210,66 @@ func (g *generator) staticSupervisor(sup *spec.Supervisor) {
 		}
 	}
 
-	var body []jen.Code
-	for _, c := range sup.Children {
-		if v := g.names.refVars[c]; v != "" {
-			body = append(body,
-				jen.Commentf("%s tracks child %q for the refs of its later siblings.", v, c.ID.Val),
-				jen.Id(v).Op(":=").Add(g.rt("NewRef")).Call(g.starter(c.Start.Val, c.Supervisor.Val, c.Args, nil, false)))
+	// The children are a table of constant rows, whatever their number: the
+	// compiler emits such a table as data. What cannot be constant, the
+	// start functions of children that a sibling refers to and of those
+	// that refer to one, is set after it.
+	children := g.names.childrenVar
+	var rows []jen.Code
+	var patches []jen.Code
+	for i, c := range sup.Children {
+		row := []jen.Code{jen.Id("ID").Op(":").Lit(c.ID.Val)}
+		note := ""
+		switch {
+		case g.names.refVars[c] != "" || hasRef(c):
+			note = "; started in " + specFn
+		case g.hasReg:
+		default:
+			row = append(row, jen.Id("Start").Op(":").Id(g.names.childFuncs[c]))
 		}
-	}
-	var children []jen.Code
-	for _, c := range sup.Children {
-		var start *jen.Statement
-		if v := g.names.refVars[c]; v != "" {
-			start = jen.Id(v).Dot("Start")
-		} else {
-			start = g.starter(c.Start.Val, c.Supervisor.Val, c.Args, nil, false).Dot("Start")
+		row = append(row, g.rowFields(c.Restart.Val, c.Shutdown.Val, c.Type.Val, c.Significant.Val, c.Backoff)...)
+		if g.hasReg {
+			row = []jen.Code{jen.Id("ChildRow").Op(":").Add(g.rt("ChildRow")).Values(row...)}
+			if note == "" {
+				row = append(row, jen.Id("StartWith").Op(":").Id(g.names.childFuncs[c]))
+			}
+			if c.Name != nil {
+				row = append(row,
+					jen.Id("Registry").Op(":").Parens(jen.Op("*").Id("Registries")).Dot(registryMethod(c.Name.Registry.Val)),
+					jen.Id("Key").Op(":").Add(quote(c.Name.Key.Val)))
+			}
 		}
-		fields := []jen.Code{jen.Id("ID").Op(":").Lit(c.ID.Val), jen.Id("Start").Op(":").Add(start)}
-		fields = append(fields, g.childFields(c.Restart.Val, c.Shutdown.Val, c.Type.Val, c.Significant.Val, c.Backoff)...)
-		if c.Name != nil {
-			fields = append(fields, jen.Id("Name").Op(":").Id(regName).Dot(spec.CamelCase(c.Name.Registry.Val)).
-				Dot("Name").Call(quote(c.Name.Key.Val)))
-		}
-		children = append(children, jen.Line().Comment(g.pos(c.Pos)).Line().Values(fields...))
-	}
-	children = append(children, jen.Line())
+		rows = append(rows, jen.Line().Comment(g.pos(c.Pos)+note).Line().Values(row...))
 
+		at := jen.Id(children).Index(jen.Lit(i)).Dot("Start").Op("=")
+		if v := g.names.refVars[c]; v != "" {
+			patches = append(patches,
+				jen.Commentf("%s tracks child %q (%s) for the refs of its later siblings.", v, c.ID.Val, g.pos(c.Pos)),
+				jen.Id(v).Op(":=").Add(g.rt("NewRef")).Call(g.bind(c)),
+				at.Clone().Id(v).Dot("Start"))
+		} else if hasRef(c) {
+			patches = append(patches,
+				jen.Commentf("child %q (%s)", c.ID.Val, g.pos(c.Pos)),
+				at.Clone().Func().Params(jen.Id(ctxName).Add(g.ctxType())).Params(g.rt("Service"), jen.Error()).Block(
+					jen.Return(g.call(c.Start.Val, c.Supervisor.Val, c.Args, nil, false)),
+				))
+		}
+	}
+	rows = append(rows, jen.Line())
+
+	table := g.names.tables[sup]
+	g.f.Commentf("%s are the children of supervisor %q, in start order: constant data,", table, sup.Name)
+	g.f.Commentf("which %s makes into child specs.", specFn)
+	var body []jen.Code
+	if g.hasReg {
+		g.f.Var().Id(table).Op("=").Index(jen.Op("...")).Add(g.rt("ChildRowFor")).Index(jen.Op("*").Id("Registries")).Values(rows...)
+		body = append(body, jen.Id(children).Op(":=").Add(g.rt("ChildrenFor")).Call(jen.Id(regName), jen.Id(table).Index(jen.Empty(), jen.Empty())))
+	} else {
+		g.f.Var().Id(table).Op("=").Index(jen.Op("...")).Add(g.rt("ChildRow")).Values(rows...)
+		body = append(body, jen.Id(children).Op(":=").Add(g.rt("Children")).Call(jen.Id(table).Index(jen.Empty(), jen.Empty())))
+	}
+	g.f.Line()
+	body = append(body, patches...)
 	flags := g.rt("Flags").Values(
 		jen.Id("Strategy").Op(":").Add(g.rt(strategyName(sup.Strategy.Val))),
 		jen.Id("MaxRestarts").Op(":").Add(jen.Lit(sup.MaxRestarts.Val)),
@@ -231,7 +279,7 @@ func (g *generator) staticSupervisor(sup *spec.Supervisor) {
 	body = append(body, jen.Return(g.rt("SupervisorSpec").Values(
 		jen.Line().Id("Name").Op(":").Lit(sup.Name),
 		jen.Line().Id("Flags").Op(":").Add(flags),
-		jen.Line().Id("Children").Op(":").Index().Add(g.rt("ChildSpec")).Values(children...),
+		jen.Line().Id("Children").Op(":").Id(children),
 		jen.Line(),
 	)))
 	g.f.Commentf("%s returns the spec of supervisor %q:", specFn, sup.Name)
@@ -246,23 +294,61 @@ func (g *generator) staticSupervisor(sup *spec.Supervisor) {
 	g.f.Comment("program, call Serve on the result (or runtime.StartSupervisor on the spec).")
 	g.f.Func().Id(newFn).Params(append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.regParam()...)...).
 		Params(jen.Op("*").Id(typ), jen.Error()).Block(
-		jen.List(jen.Id(recvName), jen.Id(errName)).Op(":=").Add(g.rt("NewSupervisor")).Call(jen.Id(ctxName), jen.Id(specFn).Call(g.regArg()...)),
-		jen.If(jen.Id(errName).Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Id(errName))),
-		jen.Return(jen.Op("&").Id(typ).Values(jen.Id(recvName)), jen.Nil()),
+		jen.Return(g.rt("NewSupervisor").Call(jen.Id(ctxName), jen.Id(specFn).Call(g.regArg()...))),
 	)
 	g.f.Line()
+
+	// A function of its own for each child that the table starts, so that
+	// the compiler checks each call on its own, in time proportional to it.
+	for _, c := range sup.Children {
+		if g.names.refVars[c] != "" || hasRef(c) {
+			continue
+		}
+		name := g.names.childFuncs[c]
+		what := "child"
+		if c.Supervisor.Val != "" {
+			what = "nested supervisor"
+		}
+		g.f.Commentf("%s starts %s %q of supervisor %q (%s).", name, what, c.ID.Val, sup.Name, g.pos(c.Pos))
+		g.f.Func().Id(name).Params(append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.regParam()...)...).
+			Params(g.rt("Service"), jen.Error()).Block(
+			jen.Return(g.call(c.Start.Val, c.Supervisor.Val, c.Args, nil, false)),
+		)
+		g.f.Line()
+	}
 }
+
+// hasRef reports whether c takes a ref to a sibling.
+func hasRef(c *spec.Child) bool {
+	for _, a := range c.Args {
+		if a.Kind == spec.RefArg {
+			return true
+		}
+	}
+	return false
+}
+
+// registryMethod is the method of the generated Registries that returns the
+// registry called name, for the tables of children.
+func registryMethod(name string) string { return "registry" + spec.CamelCase(name) }
 
 func (g *generator) dynamicSupervisor(sup *spec.Supervisor) {
 	camel := spec.CamelCase(sup.Name)
 	typ, specFn, newFn := camel+"Supervisor", camel+"SupervisorSpec", "New"+camel+"Supervisor"
 
+	// A type of its own only for the typed StartChild of a template; else
+	// an alias, as for a static supervisor.
+	t := sup.Template
 	g.f.Commentf("%s is dynamic supervisor %q of %s.", typ, sup.Name, g.pos(sup.Pos))
-	fields := []jen.Code{jen.Op("*").Add(g.rt("DynamicSupervisor"))}
-	if g.hasReg {
-		fields = append(fields, jen.Id(regName).Op("*").Id("Registries"))
+	if t == nil {
+		g.f.Type().Id(typ).Op("=").Add(g.rt("DynamicSupervisor"))
+	} else {
+		fields := []jen.Code{jen.Op("*").Add(g.rt("DynamicSupervisor"))}
+		if g.hasReg {
+			fields = append(fields, jen.Id(regName).Op("*").Id("Registries"))
+		}
+		g.f.Type().Id(typ).Struct(fields...)
 	}
-	g.f.Type().Id(typ).Struct(fields...)
 	g.f.Line()
 
 	limit := "no limit on children"
@@ -282,33 +368,41 @@ func (g *generator) dynamicSupervisor(sup *spec.Supervisor) {
 	)
 	g.f.Line()
 
+	g.f.Commentf("%s returns dynamic supervisor %q", newFn, sup.Name)
+	g.f.Comment("ready to Serve, with no children. As a child, it gets the context of its")
+	g.f.Comment("start function; at the top of a program, call Serve on the result.")
+	newParams := append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.regParam()...)
+	newDynamic := g.rt("NewDynamicSupervisor").Call(jen.Id(ctxName), jen.Id(specFn).Call(g.regArg()...))
+	if t == nil {
+		g.f.Func().Id(newFn).Params(newParams...).Params(jen.Op("*").Id(typ), jen.Error()).Block(jen.Return(newDynamic))
+		g.f.Line()
+		return
+	}
 	value := []jen.Code{jen.Id(supName)}
 	if g.hasReg {
 		value = []jen.Code{jen.Id("DynamicSupervisor").Op(":").Id(supName), jen.Id(regName).Op(":").Id(regName)}
 	}
-	g.f.Commentf("%s returns dynamic supervisor %q", newFn, sup.Name)
-	g.f.Comment("ready to Serve, with no children. As a child, it gets the context of its")
-	g.f.Comment("start function; at the top of a program, call Serve on the result.")
-	g.f.Func().Id(newFn).Params(append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.regParam()...)...).
-		Params(jen.Op("*").Id(typ), jen.Error()).Block(
-		jen.List(jen.Id(supName), jen.Id(errName)).Op(":=").Add(g.rt("NewDynamicSupervisor")).Call(jen.Id(ctxName), jen.Id(specFn).Call(g.regArg()...)),
+	g.f.Func().Id(newFn).Params(newParams...).Params(jen.Op("*").Id(typ), jen.Error()).Block(
+		jen.List(jen.Id(supName), jen.Id(errName)).Op(":=").Add(newDynamic),
 		jen.If(jen.Id(errName).Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Id(errName))),
 		jen.Return(jen.Op("&").Id(typ).Values(value...), jen.Nil()),
 	)
 	g.f.Line()
 
-	t := sup.Template
-	if t == nil {
-		return
-	}
 	params := []jen.Code{jen.Id(ctxName).Add(g.ctxType())}
 	var extra []jen.Code
 	for _, x := range t.ExtraArgs {
 		params = append(params, jen.Id(x.Name).Add(g.typeExpr(x.Type)))
 		extra = append(extra, jen.Id(x.Name))
 	}
-	fieldsCS := []jen.Code{jen.Id("Start").Op(":").Add(g.starter(t.Start.Val, "", t.Args, extra, true)).Dot("Start")}
-	fieldsCS = append(fieldsCS, g.childFields(t.Restart.Val, t.Shutdown.Val, t.Type.Val, false, t.Backoff)...)
+	start := jen.Func().Params(jen.Id(ctxName).Add(g.ctxType())).Params(g.rt("Service"), jen.Error()).Block(
+		jen.Return(g.call(t.Start.Val, "", t.Args, extra, true)),
+	)
+	fieldsCS := []jen.Code{jen.Line().Id("Start").Op(":").Add(start)}
+	for _, f := range g.childFields(t.Restart.Val, t.Shutdown.Val, t.Type.Val, false, t.Backoff) {
+		fieldsCS = append(fieldsCS, jen.Line().Add(f))
+	}
+	fieldsCS = append(fieldsCS, jen.Line())
 	g.f.Commentf("StartChild starts a child from the template at %s,", g.pos(t.Pos))
 	g.f.Comment("with the given extra arguments, which it is given again on every restart.")
 	g.f.Func().Params(jen.Id(recvName).Op("*").Id(typ)).Id("StartChild").Params(params...).
@@ -317,6 +411,23 @@ func (g *generator) dynamicSupervisor(sup *spec.Supervisor) {
 			jen.Id(ctxName), g.rt("ChildSpec").Values(fieldsCS...))),
 	)
 	g.f.Line()
+}
+
+// rowFields renders the fields of a runtime.ChildRow after ID and Start:
+// constants only.
+func (g *generator) rowFields(restart spec.Restart, shutdown spec.Shutdown, typ spec.ChildType, significant bool, b *spec.Backoff) []jen.Code {
+	fields := []jen.Code{
+		jen.Id("Restart").Op(":").Add(g.rt(restartName(restart))),
+		jen.Id("Shutdown").Op(":").Add(g.shutdownConst(shutdown)),
+		jen.Id("Type").Op(":").Add(g.rt(typeName(typ))),
+	}
+	if significant {
+		fields = append(fields, jen.Id("Significant").Op(":").True())
+	}
+	if b != nil {
+		fields = append(fields, jen.Id("Backoff").Op(":").Add(g.backoff(b)))
+	}
+	return fields
 }
 
 // childFields renders Restart, Shutdown and Type, and Significant and Backoff
@@ -331,30 +442,49 @@ func (g *generator) childFields(restart spec.Restart, shutdown spec.Shutdown, ty
 		fields = append(fields, jen.Id("Significant").Op(":").True())
 	}
 	if b != nil {
-		fields = append(fields, jen.Id("Backoff").Op(":").Op("&").Add(g.rt("Backoff")).Values(
-			jen.Id("Min").Op(":").Add(g.duration(b.Min.Val, false)),
-			jen.Id("Max").Op(":").Add(g.duration(b.Max.Val, false)),
-			jen.Id("Jitter").Op(":").Add(floatLit(b.Jitter.Val)),
-		))
+		fields = append(fields, jen.Id("Backoff").Op(":").Op("&").Add(g.backoff(b)))
 	}
 	return fields
 }
 
-// starter renders runtime.BindN(f, args..., extra...): a nested
-// supervisor's New function when nested is not "".
-func (g *generator) starter(f spec.Func, nested string, args []spec.Arg, extra []jen.Code, inTemplate bool) *jen.Statement {
-	var fn jen.Code
-	var vals []jen.Code
+func (g *generator) backoff(b *spec.Backoff) *jen.Statement {
+	return g.rt("Backoff").Values(
+		jen.Id("Min").Op(":").Add(g.duration(b.Min.Val, false)),
+		jen.Id("Max").Op(":").Add(g.duration(b.Max.Val, false)),
+		jen.Id("Jitter").Op(":").Add(floatLit(b.Jitter.Val)),
+	)
+}
+
+// callee returns the function that starts a child and the arguments the
+// spec gives it: the start function f, or the New function of the nested
+// supervisor when nested is not "", which takes the registries, if any.
+func (g *generator) callee(f spec.Func, nested string, args []spec.Arg, inTemplate bool) (jen.Code, []jen.Code) {
 	if nested != "" {
-		fn = jen.Id("New" + spec.CamelCase(nested) + "Supervisor")
-		vals = g.regArg()
-	} else {
-		fn = g.funcRef(f)
-		for _, a := range args {
-			vals = append(vals, g.arg(a, inTemplate))
-		}
+		return jen.Id("New" + spec.CamelCase(nested) + "Supervisor"), g.regArg()
 	}
-	vals = append(vals, extra...)
+	var vals []jen.Code
+	for _, a := range args {
+		vals = append(vals, g.arg(a, inTemplate))
+	}
+	return g.funcRef(f), vals
+}
+
+// call renders f(ctx, args..., extra...): the call of a child's start
+// function (see callee). The generated functions return its results as
+// they are, so that the compiler checks f against the spec as it checks any
+// call and return, and reports a mistake in those plain words. (A failed
+// start's service is never looked at, so a typed nil in it does no harm.)
+func (g *generator) call(f spec.Func, nested string, args []spec.Arg, extra []jen.Code, inTemplate bool) *jen.Statement {
+	fn, vals := g.callee(f, nested, args, inTemplate)
+	vals = append(append([]jen.Code{jen.Id(ctxName)}, vals...), extra...)
+	return jen.Add(fn).Call(vals...)
+}
+
+// bind renders runtime.BindN(f, args...), the typed Starter of child c,
+// for the Ref of a child that a sibling refers to: the Ref's type comes
+// from the result of f, which only inference can name.
+func (g *generator) bind(c *spec.Child) *jen.Statement {
+	fn, vals := g.callee(c.Start.Val, c.Supervisor.Val, c.Args, false)
 	return g.rt("Bind" + strconv.Itoa(len(vals))).Call(append([]jen.Code{fn}, vals...)...)
 }
 
@@ -437,6 +567,19 @@ func (g *generator) duration(d time.Duration, typed bool) *jen.Statement {
 	panic("unreachable")
 }
 
+// shutdownConst renders s as a constant runtime.ShutdownSpec.
+func (g *generator) shutdownConst(s spec.Shutdown) *jen.Statement {
+	switch {
+	case s.Kind == spec.BrutalKill:
+		return g.rt("BrutalKill")
+	case s.Kind == spec.ShutdownInfinity:
+		return g.rt("Infinity")
+	case s.Timeout == 0:
+		return g.rt("TimeoutZero")
+	}
+	return g.rt("ShutdownSpec").Call(g.duration(s.Timeout, false))
+}
+
 func (g *generator) shutdown(s spec.Shutdown) *jen.Statement {
 	switch s.Kind {
 	case spec.BrutalKill:
@@ -516,7 +659,9 @@ func (g *generator) applications() {
 			}
 			fields = append(fields, jen.Line().Id("DependsOn").Op(":").Index().String().Values(deps...))
 		}
-		fields = append(fields, jen.Line().Id("Start").Op(":").Add(g.starter(spec.Func{}, app.Supervisor.Val, nil, nil, false)).Dot("Start"))
+		fields = append(fields, jen.Line().Id("Start").Op(":").Func().Params(jen.Id(ctxName).Add(g.ctxType())).Params(g.rt("Service"), jen.Error()).Block(
+			jen.Return(g.call(spec.Func{}, app.Supervisor.Val, nil, nil, false)),
+		))
 		if f := app.PrepStop.Val; !f.IsZero() {
 			fields = append(fields, jen.Line().Id("PrepStop").Op(":").Add(g.funcRef(f)))
 		}
@@ -532,16 +677,30 @@ func (g *generator) applications() {
 		g.f.Line()
 	}
 
+	// A table of the application functions, in start order, and a loop:
+	// constant data for the compiler, whatever the number of applications.
 	var list []jen.Code
 	for _, app := range g.startOrder() {
-		list = append(list, jen.Line().Id(spec.CamelCase(app.Name)+"Application").Call(g.regArg()...))
+		list = append(list, jen.Line().Id(spec.CamelCase(app.Name)+"Application"))
 	}
 	list = append(list, jen.Line())
+	var regType []jen.Code
+	if g.hasReg {
+		regType = []jen.Code{jen.Op("*").Id("Registries")}
+	}
+	g.f.Commentf("%s are the functions of the applications' specs, in the order", spec.AppTable)
+	g.f.Comment("in which Run starts them: constant data, which Applications calls.")
+	g.f.Var().Id(spec.AppTable).Op("=").Index(jen.Op("...")).Func().Params(regType...).Add(g.rt("ApplicationSpec")).Values(list...)
+	g.f.Line()
 	g.f.Comment("Applications returns every application of the spec, each after the")
 	g.f.Comment("applications it depends on: the order in which Run starts them, fixed when")
 	g.f.Comment("the code was generated.")
 	g.f.Func().Id("Applications").Params(g.regParam()...).Index().Add(g.rt("ApplicationSpec")).Block(
-		jen.Return(jen.Index().Add(g.rt("ApplicationSpec")).Values(list...)),
+		jen.Id("specs").Op(":=").Make(jen.Index().Add(g.rt("ApplicationSpec")), jen.Len(jen.Id(spec.AppTable))),
+		jen.For(jen.List(jen.Id("i"), jen.Id("app")).Op(":=").Range().Id(spec.AppTable)).Block(
+			jen.Id("specs").Index(jen.Id("i")).Op("=").Id("app").Call(g.regArg()...),
+		),
+		jen.Return(jen.Id("specs")),
 	)
 	g.f.Line()
 	g.f.Comment("Run starts the applications in dependency order, as OTP's")

@@ -131,6 +131,24 @@ func declared(s *spec.Spec) map[string]bool {
 	for _, sup := range s.Supervisors {
 		c := spec.CamelCase(sup.Name)
 		names[c+"Supervisor"], names[c+"SupervisorSpec"], names["New"+c+"Supervisor"] = true, true, true
+		if sup.Dynamic.Val {
+			continue
+		}
+		lower := strings.ToLower(c[:1]) + c[1:]
+		names[lower+"Children"] = true
+		refd := map[string]bool{}
+		for _, ch := range sup.Children {
+			for _, a := range ch.Args {
+				if a.Kind == spec.RefArg {
+					refd[a.Name], refd[ch.ID.Val] = true, true
+				}
+			}
+		}
+		for _, ch := range sup.Children {
+			if !refd[ch.ID.Val] {
+				names[lower+"_"+ch.ID.Val] = true
+			}
+		}
 	}
 	if len(s.Registries) > 0 {
 		names["Registries"], names["NewRegistries"] = true, true
@@ -139,7 +157,7 @@ func declared(s *spec.Spec) map[string]bool {
 		names[spec.CamelCase(app.Name)+"Application"] = true
 	}
 	if len(s.Applications) > 0 {
-		names["Applications"], names["Run"], names["StartApplications"] = true, true, true
+		names["Applications"], names["Run"], names["StartApplications"], names["applicationsInStartOrder"] = true, true, true, true
 	}
 	return names
 }
@@ -184,7 +202,7 @@ func FuzzGenerate(f *testing.F) {
 			switch d := d.(type) {
 			case *ast.FuncDecl:
 				if d.Recv != nil {
-					if d.Name.Name != "StartChild" {
+					if d.Name.Name != "StartChild" && !strings.HasPrefix(d.Name.Name, "registry") {
 						t.Errorf("unexpected method %s", d.Name.Name)
 					}
 					continue
@@ -200,6 +218,13 @@ func FuzzGenerate(f *testing.F) {
 							t.Errorf("unexpected type %s", ts.Name.Name)
 						}
 						delete(want, ts.Name.Name)
+					} else if vs, ok := spec.(*ast.ValueSpec); ok {
+						for _, n := range vs.Names {
+							if !want[n.Name] {
+								t.Errorf("unexpected var %s", n.Name)
+							}
+							delete(want, n.Name)
+						}
 					} else if _, ok := spec.(*ast.ImportSpec); !ok {
 						t.Errorf("unexpected declaration %T", spec)
 					}
@@ -285,5 +310,18 @@ func tokens(src []byte) []tok {
 			return out
 		}
 		out = append(out, tok{t, lit})
+	}
+}
+
+// In package main, main is the program's entry point: a spec that names it
+// as a start function is refused when the package comes from Options too.
+func TestGenerateRefusesMainInMain(t *testing.T) {
+	s := parse(t, "version: 1\nsupervisors:\n  top:\n    children: [{id: w, start: main}]\n")
+	if _, err := gen.Generate(s, gen.Options{Package: "other"}); err != nil {
+		t.Errorf("main in package other: %v", err)
+	}
+	_, err := gen.Generate(s, gen.Options{Package: "main"})
+	if !errors.Is(err, spec.ErrInvalid) || !strings.Contains(err.Error(), `x.arbor.yaml:4:31: start "main" is the program's entry point`) {
+		t.Errorf("main in package main: err = %v", err)
 	}
 }

@@ -25,14 +25,21 @@ const (
 // the local variables holding refs and the names of imported packages, so
 // that no one of them hides another or a name the file uses.
 type namer struct {
-	taken   map[string]bool        // names an import must not take
-	refVars map[*spec.Child]string // child -> its Ref variable
-	imports map[string]string      // import path -> package name
-	order   []string               // import paths in naming order
+	taken      map[string]bool             // names an import must not take
+	refVars    map[*spec.Child]string      // child -> its Ref variable
+	childFuncs map[*spec.Child]string      // child -> the function that starts it
+	tables     map[*spec.Supervisor]string // static supervisor -> its table of children
+	// childrenVar is the local variable of a supervisor's spec function
+	// that holds its children.
+	childrenVar string
+	namedIn     map[string]bool   // registries that name a child
+	imports     map[string]string // import path -> package name
+	order       []string          // import paths in naming order
 }
 
 func newNamer(s *spec.Spec) *namer {
-	n := &namer{taken: map[string]bool{}, refVars: map[*spec.Child]string{}, imports: map[string]string{}}
+	n := &namer{taken: map[string]bool{}, refVars: map[*spec.Child]string{}, childFuncs: map[*spec.Child]string{}, tables: map[*spec.Supervisor]string{},
+		namedIn: map[string]bool{}, imports: map[string]string{}}
 	for _, name := range []string{ctxName, regName, recvName, supName, errName} {
 		n.taken[name] = true
 	}
@@ -65,8 +72,17 @@ func newNamer(s *spec.Spec) *namer {
 		for _, id := range []string{camel + "Supervisor", camel + "SupervisorSpec", "New" + camel + "Supervisor"} {
 			locals[id] = true
 		}
+		if !sup.Dynamic.Val {
+			n.tables[sup] = spec.ChildTable(sup.Name)
+			locals[n.tables[sup]] = true
+		}
 		for _, c := range sup.Children {
 			useFunc(c.Start.Val)
+			n.childFuncs[c] = spec.ChildFunc(sup.Name, c.ID.Val)
+			locals[n.childFuncs[c]] = true
+			if c.Name != nil {
+				n.namedIn[c.Name.Registry.Val] = true
+			}
 		}
 		if t := sup.Template; t != nil {
 			useFunc(t.Start.Val)
@@ -87,6 +103,11 @@ func newNamer(s *spec.Spec) *namer {
 	for name := range locals {
 		n.taken[name] = true
 	}
+	n.childrenVar = "children"
+	for i := 1; locals[n.childrenVar]; i++ {
+		n.childrenVar = "children" + strconv.Itoa(i)
+	}
+	n.taken[n.childrenVar] = true
 	// Ref variables: the child's id and "Ref", which no keyword, predeclared
 	// or generated identifier ends with; bumped past a function of the
 	// package with that name. Ids are unique, so the names are too.
@@ -105,7 +126,7 @@ func newNamer(s *spec.Spec) *namer {
 				}
 				base := target.ID.Val + "Ref"
 				name := base
-				for i := 1; locals[name]; i++ {
+				for i := 1; locals[name] || name == n.childrenVar; i++ {
 					name = base + strconv.Itoa(i)
 				}
 				n.refVars[target] = name

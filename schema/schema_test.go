@@ -61,6 +61,9 @@ var semantic = map[string]string{
 	"invalid_unknown_supervisor": "a nested supervisor that is not declared",
 	"invalid_float_intensity":    "3.0, a YAML float, is the number 3 in JSON",
 	"invalid_merge_depth":        "merge keys nested deeper than arbor reads, merged away in JSON",
+	"invalid_tagged_float":       "!!float 1, a YAML float, is the number 1 in JSON",
+	"invalid_main_in_main":       "main in package main, and a New function that the spec generates",
+	"invalid_uncompilable_names": "names that Go or the generated code keeps, some of them generated from the spec",
 }
 
 // TestGoldenSpecs checks every golden spec against the schema: valid ones

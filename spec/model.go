@@ -230,8 +230,9 @@ type Arg struct {
 	Name string
 }
 
-// describe returns the argument as the spec spells it, for messages.
-func (a Arg) describe() string {
+// Literal returns the argument as the spec spells it, for messages: 123,
+// "text", {ref: stash}, {duration: 1s}.
+func (a Arg) Literal() string {
 	switch a.Kind {
 	case IntArg:
 		return strconv.FormatInt(a.Int, 10)

@@ -67,6 +67,30 @@ func CamelCase(name string) string {
 	return b.String()
 }
 
+// lowerCamel is CamelCase(name) with its first letter in lower case.
+func lowerCamel(name string) string {
+	c := CamelCase(name)
+	if c == "" {
+		return c
+	}
+	return strings.ToLower(c[:1]) + c[1:]
+}
+
+// ChildFunc returns the name of the function that generated code declares
+// to start child id of static supervisor sup: sup in lower camel case, an
+// underscore, and id as the spec writes it. A camel-cased name holds no
+// underscore, so no two children of a spec get the same name, and no other
+// generated name has an underscore.
+func ChildFunc(sup, id string) string { return lowerCamel(sup) + "_" + id }
+
+// ChildTable returns the name of the variable that generated code declares
+// for the table of children of static supervisor sup.
+func ChildTable(sup string) string { return lowerCamel(sup) + "Children" }
+
+// AppTable is the name of the variable that generated code declares for the
+// table of applications.
+const AppTable = "applicationsInStartOrder"
+
 // IsKeyword reports whether s is a Go keyword.
 func IsKeyword(s string) bool { return token.IsKeyword(s) }
 
@@ -86,9 +110,29 @@ func IsPredeclared(s string) bool {
 	return false
 }
 
+// isPredeclaredType reports whether s is one of Go's predeclared types that
+// a value can have (comparable is a constraint only).
+func isPredeclaredType(s string) bool {
+	switch s {
+	case "any", "bool", "byte", "complex64", "complex128", "error",
+		"float32", "float64", "int", "int8", "int16", "int32", "int64", "rune",
+		"string", "uint", "uint8", "uint16", "uint32", "uint64", "uintptr":
+		return true
+	}
+	return false
+}
+
 // didYouMean returns the candidate closest to s when it is close enough to be
 // a likely typo, or "". It is for the short, fixed lists of keys.
 func didYouMean(s string, candidates []string) string {
+	return DidYouMean(s, candidates)
+}
+
+// DidYouMean returns the candidate closest to s when it is close enough to
+// be a likely typo of it, or "": within two edits (one for a name of four
+// characters or fewer), counting characters, not bytes. Its work is bounded
+// by the length of s and the number of candidates.
+func DidYouMean(s string, candidates []string) string {
 	work := (len(s) + 1) * 65 * len(candidates)
 	return closest(s, candidates, &work)
 }

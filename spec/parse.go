@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,24 +45,35 @@ func Parse(filename string, src []byte) (*Spec, error) {
 	if err := checkInput(filename, src); err != nil {
 		return nil, ErrorList{err}
 	}
-	d := &decoder{file: filename, src: src, budget: MaxAliasExpansion, sizes: map[*yaml.Node]int{}, suppressed: map[Pos]bool{}}
+	d := &decoder{file: filename, src: src, budget: MaxAliasExpansion, sizes: map[*yaml.Node]int{}, suppressed: map[Pos]bool{}, keyErrors: map[Pos]string{}}
 	s := d.document(src)
 	var list ErrorList
 	list = append(list, d.errs.list...)
 	if s != nil && d.errs.dropped == 0 {
 		// Semantic checks run on the partial model too, so that one run
 		// reports everything; an error at a position the decoder already
-		// reported is a consequence of that one and is dropped.
+		// reported is a consequence of that one and is dropped. A mapping
+		// and its first key share a position: that a key is missing is a
+		// consequence of an unknown key there only when the unknown key is
+		// the missing one misspelt.
 		reported := d.suppressed
 		for _, e := range d.errs.list {
-			reported[e.Pos] = true
+			if _, isKey := d.keyErrors[e.Pos]; !isKey {
+				reported[e.Pos] = true
+			}
 		}
 		var v errs
 		validate(s, &v)
 		for _, e := range v.list {
-			if !reported[e.Pos] {
-				list = append(list, e)
+			if reported[e.Pos] {
+				continue
 			}
+			if hint, isKey := d.keyErrors[e.Pos]; isKey {
+				if keys, ok := v.missing[e]; !ok || slices.Contains(keys, hint) {
+					continue
+				}
+			}
+			list = append(list, e)
 		}
 		if v.dropped > 0 {
 			d.errs.dropped += v.dropped
@@ -131,6 +143,17 @@ type decoder struct {
 	// the decoder could not read: what validate says about what they lack
 	// is a consequence of that error.
 	suppressed map[Pos]bool
+	// keyErrors holds the positions of unknown, duplicate and non-string
+	// keys, each with the key it suggests instead, or "".
+	keyErrors map[Pos]string
+}
+
+// keyError reports an error about the key k, which suggests hint.
+func (d *decoder) keyError(k *yaml.Node, hint, format string, args ...any) {
+	d.errorf(k, format, args...)
+	if _, seen := d.keyErrors[d.pos(k)]; !seen || hint != "" {
+		d.keyErrors[d.pos(k)] = hint
+	}
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.file, Line: n.Line, Col: n.Column} }
@@ -364,7 +387,7 @@ func (d *decoder) mapping(n *yaml.Node, what string, allowed []string, fn func(k
 			continue
 		}
 		if first := explicit[key]; first != nil && first != k {
-			d.errorf(k, "duplicate key %+q in %s (first at %s)", truncate(key), what, d.pos(first).short())
+			d.keyError(k, "", "duplicate key %+q in %s (first at %s)", truncate(key), what, d.pos(first).short())
 			continue
 		}
 		seen[key] = true
@@ -420,7 +443,7 @@ func (d *decoder) key(k *yaml.Node, what string) (string, bool) {
 		return "", false
 	}
 	if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
-		d.errorf(k, "keys of %s must be strings, got %s", what, describe(k))
+		d.keyError(k, "", "keys of %s must be strings, got %s", what, describe(k))
 		return "", false
 	}
 	return k.Value, true
@@ -437,9 +460,9 @@ func (d *decoder) field(m *yaml.Node, key string, k, v *yaml.Node, what string, 
 	}
 	if allowed != nil && !contains(allowed, key) {
 		if hint := didYouMean(key, allowed); hint != "" {
-			d.errorf(k, "unknown key %+q in %s; did you mean %+q?", truncate(key), what, hint)
+			d.keyError(k, hint, "unknown key %+q in %s; did you mean %+q?", truncate(key), what, hint)
 		} else {
-			d.errorf(k, "unknown key %+q in %s; allowed: %s", truncate(key), what, strings.Join(allowed, ", "))
+			d.keyError(k, "", "unknown key %+q in %s; allowed: %s", truncate(key), what, strings.Join(allowed, ", "))
 		}
 		return
 	}
@@ -567,9 +590,17 @@ func (d *decoder) boolean(n *yaml.Node, what string) (bool, bool) {
 
 var decimalInteger = regexp.MustCompile(`^[-+]?[0-9][0-9_]*$`)
 
+// tooLarge reports whether n is an integer that YAML made a float because it
+// does not fit in 64 bits: a plain scalar with the digits of an integer,
+// which no tag made a float.
+func tooLarge(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" && n.Style&yaml.TaggedStyle == 0 &&
+		decimalInteger.MatchString(n.Value)
+}
+
 // integer reads an int64, as YAML spells integers.
 func (d *decoder) integer(n *yaml.Node, what string) (int64, bool) {
-	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" && decimalInteger.MatchString(n.Value) {
+	if tooLarge(n) {
 		d.errorf(n, "%s %s does not fit in a 64-bit integer", what, truncate(n.Value))
 		return 0, false
 	}
@@ -921,7 +952,7 @@ func (d *decoder) arg(n *yaml.Node) (Arg, bool) {
 			a.Kind, a.Int = IntArg, i
 			return a, ok
 		case "!!float":
-			if decimalInteger.MatchString(n.Value) {
+			if tooLarge(n) {
 				_, ok := d.integer(n, "argument")
 				return a, ok
 			}

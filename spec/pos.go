@@ -91,6 +91,20 @@ const MaxErrors = 1000
 type errs struct {
 	list    ErrorList
 	dropped int // errors not collected, beyond MaxErrors
+	// missing holds, for an error that says a mapping lacks a key, the
+	// keys it lacks.
+	missing map[*Error][]string
+}
+
+// addMissing adds an error that says the mapping at p lacks one of keys.
+func (e *errs) addMissing(p Pos, keys []string, format string, args ...any) {
+	e.add(p, format, args...)
+	if n := len(e.list); n > 0 && e.list[n-1].Pos == p {
+		if e.missing == nil {
+			e.missing = map[*Error][]string{}
+		}
+		e.missing[e.list[n-1]] = keys
+	}
 }
 
 func (e *errs) add(p Pos, format string, args ...any) {

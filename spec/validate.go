@@ -12,8 +12,15 @@ import (
 // It returns nil or an ErrorList sorted by position. Values with the zero
 // Pos are reported at the position of what holds them.
 func Validate(s *Spec) error {
+	return ValidateFor(s, "")
+}
+
+// ValidateFor is Validate for code generated into package pkg when the spec
+// names no package: the rules that depend on the package (in package main,
+// main is the program's entry point) apply to pkg.
+func ValidateFor(s *Spec, pkg string) error {
 	var e errs
-	validate(s, &e)
+	validateFor(s, pkg, &e)
 	if len(e.list) == 0 {
 		return nil
 	}
@@ -37,7 +44,13 @@ type checker struct {
 	registries  map[string]*Registry
 	apps        map[string]*Application
 	idents      map[string]string // generated Go identifier -> what generates it
-	names       map[[2]string]*Child
+	// generated holds every package-level name the generated file may
+	// declare, with what declares it, so that no function or type of the
+	// spec can be one of them.
+	generated map[string]generatedName
+	// pkg is the package of the generated file, "" when unknown.
+	pkg   string
+	names map[[2]string]*Child
 	// supNames and regNames list the declared names once, for messages.
 	supNames, regNames []string
 	// hintWork is what is left of the work "did you mean" may do, in
@@ -49,8 +62,15 @@ type checker struct {
 // maxHintWork bounds the work of the "did you mean" hints of one spec.
 const maxHintWork = 20_000_000
 
-func validate(s *Spec, e *errs) {
+func validate(s *Spec, e *errs) { validateFor(s, "", e) }
+
+func validateFor(s *Spec, pkg string, e *errs) {
+	if s.Package.Val != "" {
+		pkg = s.Package.Val
+	}
 	c := &checker{
+		pkg:         pkg,
+		generated:   generatedNames(s),
 		errs:        e,
 		spec:        s,
 		supervisors: map[string]*Supervisor{},
@@ -63,7 +83,7 @@ func validate(s *Spec, e *errs) {
 	switch {
 	case s.Version.Val == Version:
 	case !s.Version.Pos.IsValid() && s.Version.Val == 0:
-		c.add(s.Pos, "missing key \"version\"; add version: %d", Version)
+		c.addMissing(s.Pos, []string{"version"}, "missing key \"version\"; add version: %d", Version)
 	default:
 		c.add(at(s.Version.Pos, s.Pos), "version %d is not supported; allowed: %d", s.Version.Val, Version)
 	}
@@ -126,7 +146,7 @@ func (c *checker) checkRegistries() {
 
 func (c *checker) indexSupervisors() {
 	if len(c.spec.Supervisors) == 0 {
-		c.add(c.spec.Pos, "the spec has no supervisors; at least one is required")
+		c.addMissing(c.spec.Pos, []string{"supervisors"}, "the spec has no supervisors; at least one is required")
 	}
 	for _, sup := range c.spec.Supervisors {
 		what := fmt.Sprintf("supervisor %+q", truncate(sup.Name))
@@ -157,6 +177,10 @@ func (c *checker) known(kind string, names []string) string {
 }
 
 func (c *checker) unknown(p Pos, what, name, kind string, names []string) {
+	if slices.Contains(names, name) {
+		// Declared, and refused there: its error is the one to fix.
+		return
+	}
 	if hint := closest(name, names, &c.hintWork); hint != "" {
 		c.add(p, "%s the unknown %s %+q; did you mean %+q?", what, kind, truncate(name), hint)
 		return
@@ -243,7 +267,7 @@ func (c *checker) checkChildren(sup *Supervisor) {
 		p := at(ch.Pos, at(sup.Pos, c.spec.Pos))
 		switch {
 		case id == "" && !ch.ID.Pos.IsValid():
-			c.add(p, "child has no id; every child needs one")
+			c.addMissing(p, []string{"id"}, "child has no id; every child needs one")
 			what = "child"
 		case !IsName(id):
 			c.add(at(ch.ID.Pos, p), "child id %+q is not a valid name; names are an ascii letter followed by letters, digits and underscores", truncate(id))
@@ -260,9 +284,10 @@ func (c *checker) checkChildren(sup *Supervisor) {
 		case hasStart && hasSup:
 			c.add(at(ch.Supervisor.Pos, p), "%s has both start and supervisor; it needs exactly one", what)
 		case !hasStart && !hasSup:
-			c.add(p, "%s has neither start nor supervisor; it needs exactly one", what)
+			c.addMissing(p, []string{"start", "supervisor"}, "%s has neither start nor supervisor; it needs exactly one", what)
 		case hasStart:
 			c.checkFunc(ch.Start, "start", p)
+			c.checkGeneratedStart(ch.Start, len(ch.Args), p)
 		case hasSup:
 			if _, ok := c.supervisors[ch.Supervisor.Val]; !ok {
 				c.unknown(at(ch.Supervisor.Pos, p), what+" runs", ch.Supervisor.Val, "supervisor", c.supervisorNames())
@@ -281,6 +306,8 @@ func (c *checker) checkChildren(sup *Supervisor) {
 		}
 		c.checkArgs(ch.Args, p, func(a Arg) {
 			switch j, ok := all[a.Name]; {
+			case !ok && !IsName(a.Name):
+				c.add(at(a.Pos, p), "ref %+q is not a valid child id", truncate(a.Name))
 			case !ok:
 				if siblings == nil {
 					siblings = siblingIDs(sup)
@@ -333,9 +360,135 @@ func (c *checker) checkFunc(f Value[Func], what string, p Pos) {
 		c.add(at(f.Pos, p), "%s %+q is not a function: %v", what, truncate(f.Val.String()), err)
 		return
 	}
-	if f.Val.Path == "" && slices.Contains(reservedParams, f.Val.Name) {
-		c.add(at(f.Pos, p), "%s %+q has the name of a parameter of the generated functions (%s); rename the function",
-			what, f.Val.Name, strings.Join(reservedParams, ", "))
+	if f.Val.Path != "" {
+		return
+	}
+	name, fp := f.Val.Name, at(f.Pos, p)
+	switch {
+	case slices.Contains(reservedParams, name):
+		c.add(fp, "%s %+q has the name of a parameter of the generated functions (%s); rename the function",
+			what, name, strings.Join(reservedParams, ", "))
+	case name == "init":
+		c.add(fp, "%s \"init\" cannot be referred to: go calls init functions itself, and only then; rename the function", what)
+	case name == "main" && c.pkg == "main":
+		c.add(fp, "%s \"main\" is the program's entry point, func main(), in package main; rename the function", what)
+	case IsPredeclared(name):
+		c.add(fp, "%s %+q would be a function hiding go's predeclared %s in the whole package, generated code included; rename the function", what, name, name)
+	default:
+		if g, ok := c.generated[name]; ok && (g.kind != genStart || what != "start") {
+			c.add(fp, "%s %+q is a name arbor generates for %s; rename the function", what, name, g.by)
+		}
+	}
+}
+
+// checkGeneratedStart checks a start function that is a supervisor's
+// generated New function against the nargs arguments the spec passes it: it
+// takes the context only, and the registries when the spec has some, which
+// no argument of a spec can pass.
+func (c *checker) checkGeneratedStart(f Value[Func], nargs int, p Pos) {
+	g, ok := c.generated[f.Val.Name]
+	if f.Val.Path != "" || !ok || g.kind != genStart {
+		return
+	}
+	switch {
+	case len(c.spec.Registries) > 0:
+		c.add(at(f.Pos, p), "start %s, which arbor generates for %s, takes the spec's registries, which no argument can pass; write supervisor: instead of start:", f.Val.Name, g.by)
+	case nargs > 0:
+		c.add(at(f.Pos, p), "start %s, which arbor generates for %s, takes no arguments; the spec passes %d", f.Val.Name, g.by, nargs)
+	}
+}
+
+// generatedName is a package-level name of the generated file: what it is
+// generated for, and what it is.
+type generatedName struct {
+	by   string
+	kind generatedKind
+}
+
+type generatedKind uint8
+
+const (
+	genFunc     generatedKind = iota // a function that is not a start function
+	genStart                         // a supervisor's New function, a start function like any other
+	genType                          // a type
+	genVariable                      // a variable
+)
+
+// generatedNames returns every package-level name the file generated from s
+// may declare.
+func generatedNames(s *Spec) map[string]generatedName {
+	names := map[string]generatedName{}
+	add := func(name, by string, kind generatedKind) {
+		if _, ok := names[name]; !ok {
+			names[name] = generatedName{by, kind}
+		}
+	}
+	if len(s.Registries) > 0 {
+		add("Registries", "the registries", genType)
+		add("NewRegistries", "the registries", genFunc)
+	}
+	for _, sup := range s.Supervisors {
+		if !IsName(sup.Name) {
+			continue
+		}
+		by := fmt.Sprintf("supervisor %q", sup.Name)
+		camel := CamelCase(sup.Name)
+		add(camel+"Supervisor", by, genType)
+		add(camel+"SupervisorSpec", by, genFunc)
+		add("New"+camel+"Supervisor", by, genStart)
+		if sup.Dynamic.Val {
+			continue
+		}
+		add(ChildTable(sup.Name), by, genVariable)
+		for _, ch := range sup.Children {
+			if IsName(ch.ID.Val) {
+				add(ChildFunc(sup.Name, ch.ID.Val), fmt.Sprintf("child %q of %s", ch.ID.Val, by), genFunc)
+			}
+		}
+	}
+	for _, app := range s.Applications {
+		if IsName(app.Name) {
+			add(CamelCase(app.Name)+"Application", fmt.Sprintf("application %q", app.Name), genFunc)
+		}
+	}
+	if len(s.Applications) > 0 {
+		for _, name := range []string{"Applications", "Run", "StartApplications"} {
+			add(name, "the applications", genFunc)
+		}
+		add(AppTable, "the applications", genVariable)
+	}
+	return names
+}
+
+// checkTypeNames reports the first name in t that cannot be a type in the
+// generated file's package.
+func (c *checker) checkTypeNames(t *TypeExpr, what string, p Pos) {
+	for t != nil {
+		if t.Kind == MapType {
+			c.checkTypeNames(t.Key, what, p)
+		}
+		if t.Kind != NamedType {
+			t = t.Elem
+			continue
+		}
+		if t.Path != "" {
+			return
+		}
+		switch name := t.Name; {
+		case name == "comparable":
+			c.add(p, "%s has the type comparable, a constraint that only type parameters can have; use any or a concrete type", what)
+		case name == "init":
+			c.add(p, "%s has the type init, a name go keeps for init functions", what)
+		case name == "main" && c.pkg == "main":
+			c.add(p, "%s has the type main, which in package main is the program's entry point, func main()", what)
+		case IsPredeclared(name) && !isPredeclaredType(name):
+			c.add(p, "%s has the type %s, which is not a go type", what, name)
+		default:
+			if g, ok := c.generated[name]; ok && g.kind != genType {
+				c.add(p, "%s has the type %s, a name arbor generates for %s, not a type", what, name, g.by)
+			}
+		}
+		return
 	}
 }
 
@@ -347,14 +500,10 @@ func (c *checker) checkArgs(args []Arg, p Pos, ref func(Arg)) {
 		case IntArg, StringArg, BoolArg, NullArg, DurationArg:
 		case FloatArg:
 			if math.IsInf(a.Float, 0) || math.IsNaN(a.Float) {
-				c.add(ap, "argument %s is not a finite number; go has no literal for it", a.describe())
+				c.add(ap, "argument %s is not a finite number; go has no literal for it", a.Literal())
 			}
 		case RefArg:
-			if !IsName(a.Name) {
-				c.add(ap, "ref %+q is not a valid child id", truncate(a.Name))
-			} else {
-				ref(a)
-			}
+			ref(a)
 		case RegistryArg:
 			if _, ok := c.registries[a.Name]; !ok {
 				c.unknown(ap, "argument names", a.Name, "registry", c.registryNames())
@@ -393,7 +542,7 @@ func (c *checker) checkName(ch *Child, what string, p Pos) {
 	reg := n.Registry.Val
 	switch {
 	case reg == "" && !n.Registry.Pos.IsValid():
-		c.add(np, "name of %s has no registry; want {registry: r, key: k}", what)
+		c.addMissing(np, []string{"registry"}, "name of %s has no registry; want {registry: r, key: k}", what)
 	default:
 		if _, ok := c.registries[reg]; !ok {
 			c.unknown(at(n.Registry.Pos, np), "name of "+what+" uses", reg, "registry", c.registryNames())
@@ -403,7 +552,7 @@ func (c *checker) checkName(ch *Child, what string, p Pos) {
 		if n.Key.Pos.IsValid() {
 			c.add(n.Key.Pos, "name key of %s is empty", what)
 		} else {
-			c.add(np, "name of %s has no key; want {registry: r, key: k}", what)
+			c.addMissing(np, []string{"key"}, "name of %s has no key; want {registry: r, key: k}", what)
 		}
 		return
 	}
@@ -419,13 +568,13 @@ func (c *checker) checkBackoff(b *Backoff, p Pos) {
 	bp := at(b.Pos, p)
 	switch {
 	case !b.Min.Pos.IsValid() && b.Min.Val == 0:
-		c.add(bp, "backoff has no min; want {min: d, max: d, jitter: f}")
+		c.addMissing(bp, []string{"min"}, "backoff has no min; want {min: d, max: d, jitter: f}")
 	case b.Min.Val <= 0:
 		c.add(at(b.Min.Pos, bp), "backoff min %s is invalid; it must be > 0", b.Min.Val)
 	}
 	switch {
 	case !b.Max.Pos.IsValid() && b.Max.Val == 0:
-		c.add(bp, "backoff has no max; want {min: d, max: d, jitter: f}")
+		c.addMissing(bp, []string{"max"}, "backoff has no max; want {min: d, max: d, jitter: f}")
 	case b.Max.Val < b.Min.Val:
 		c.add(at(b.Max.Pos, bp), "backoff max %s is less than min %s", b.Max.Val, b.Min.Val)
 	}
@@ -441,9 +590,10 @@ func (c *checker) checkTemplate(sup *Supervisor, t *Template) {
 	p := at(t.Pos, at(sup.Pos, c.spec.Pos))
 	what := fmt.Sprintf("the template of supervisor %+q", truncate(sup.Name))
 	if t.Start.Val.IsZero() && !t.Start.Pos.IsValid() {
-		c.add(p, "template has no start; want start: NewWorker")
+		c.addMissing(p, []string{"start"}, "template has no start; want start: NewWorker")
 	} else {
 		c.checkFunc(t.Start, "start", p)
+		c.checkGeneratedStart(t.Start, len(t.Args)+len(t.ExtraArgs), p)
 	}
 	if total := len(t.Args) + len(t.ExtraArgs); total > MaxArgs {
 		var ninth Pos
@@ -479,6 +629,8 @@ func (c *checker) checkTemplate(sup *Supervisor, t *Template) {
 		}
 		if err := checkType(x.Type, 0); err != nil {
 			c.add(xp, "extra argument %+q has an invalid type: %v", truncate(x.Name), err)
+		} else {
+			c.checkTypeNames(x.Type, fmt.Sprintf("extra argument %+q", truncate(x.Name)), xp)
 		}
 	}
 	c.checkChildValues(t.Restart, t.Type, t.Shutdown, what, p)
@@ -542,7 +694,7 @@ func (c *checker) checkApplications() {
 		p := at(app.Pos, c.spec.Pos)
 		switch {
 		case app.Supervisor.Val == "" && !app.Supervisor.Pos.IsValid():
-			c.add(p, "%s has no supervisor; want supervisor: <its top supervisor>", what)
+			c.addMissing(p, []string{"supervisor"}, "%s has no supervisor; want supervisor: <its top supervisor>", what)
 		default:
 			if _, ok := c.supervisors[app.Supervisor.Val]; !ok {
 				c.unknown(at(app.Supervisor.Pos, p), what+" has", app.Supervisor.Val, "supervisor", c.supervisorNames())

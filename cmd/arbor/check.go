@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"go/parser"
-	"go/token"
 	"io"
 	"io/fs"
 	"os"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/arborgo/arbor/gen"
 	"github.com/arborgo/arbor/internal/diff"
+	"github.com/arborgo/arbor/spec"
 )
 
 // Exit statuses of check.
@@ -60,15 +59,26 @@ func check(path, out string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "arbor: %v\n", err)
 		return checkError
 	}
-	have, err := os.ReadFile(out)
-	missing := errors.Is(err, fs.ErrNotExist)
-	if err != nil && !missing {
+	have, err := readGenerated(out)
+	if err != nil {
 		fmt.Fprintf(stderr, "arbor: %v\n", err)
 		return checkError
 	}
-	code, err := gen.Generate(s, gen.Options{Package: packageFor(out, have), Source: source})
+	missing := have == nil
+	pkg := s.Package.Val
+	if pkg == "" {
+		if pkg, err = packageFor(out, have); err != nil {
+			fmt.Fprintf(stderr, "arbor: %v\n", err)
+			return checkError
+		}
+	}
+	code, err := gen.Generate(s, gen.Options{Package: pkg, Source: source})
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", s.Pos, err)
+		if errors.Is(err, spec.ErrInvalid) {
+			fmt.Fprintln(stderr, err)
+		} else {
+			fmt.Fprintf(stderr, "%s: %v\n", path, err)
+		}
 		return checkError
 	}
 	if !missing && bytes.Equal(have, code) {
@@ -85,47 +95,6 @@ func check(path, out string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "%s is %s: run arbor generate %s (or go generate)\n", out, what, path)
 	return checkStale
-}
-
-// packageFor returns the package generated code at out belongs to when its
-// spec names none: that of the file at out (whose content is have), else
-// $GOPACKAGE, else that of the other Go files of the directory; or "".
-func packageFor(out string, have []byte) string {
-	if name := packageClause(out, have); name != "" {
-		return name
-	}
-	if name := os.Getenv("GOPACKAGE"); name != "" {
-		return name
-	}
-	dir := filepath.Dir(out)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return ""
-	}
-	for _, e := range entries {
-		name := e.Name()
-		p := filepath.Join(dir, name)
-		if e.Type().IsRegular() && strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go") && p != filepath.Clean(out) {
-			if src, err := os.ReadFile(p); err == nil {
-				if pkg := packageClause(p, src); pkg != "" {
-					return pkg
-				}
-			}
-		}
-	}
-	return ""
-}
-
-// packageClause returns the package name of the Go source src, or "".
-func packageClause(name string, src []byte) string {
-	if len(src) == 0 {
-		return ""
-	}
-	f, err := parser.ParseFile(token.NewFileSet(), name, src, parser.PackageClauseOnly)
-	if err != nil {
-		return ""
-	}
-	return f.Name.Name
 }
 
 // expand turns arguments into spec paths: a file is itself; a directory is

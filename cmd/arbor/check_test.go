@@ -39,8 +39,8 @@ func TestCheckStale(t *testing.T) {
 	out := filepath.ToSlash(filepath.Join(dir, "tree_arbor.go"))
 	for _, want := range []string{
 		"--- a/" + out + "\n+++ b/" + out + "\n@@ -",
-		"\n-\t\tFlags: runtime.Flags{Strategy: runtime.OneForOne,",
-		"\n+\t\tFlags: runtime.Flags{Strategy: runtime.OneForAll,",
+		"\n-\t\tFlags:    runtime.Flags{Strategy: runtime.OneForOne,",
+		"\n+\t\tFlags:    runtime.Flags{Strategy: runtime.OneForAll,",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("the diff lacks %q:\n%s", want, stdout)
@@ -147,18 +147,36 @@ func TestCheckPackage(t *testing.T) {
 	if code, stdout, _ := arbor(t, "check", p); code != checkStale || !strings.Contains(stdout, "+package fromsibling\n") {
 		t.Errorf("check beside package fromsibling = %d\n%s", code, stdout)
 	}
-	// $GOPACKAGE comes before it.
+	// $GOPACKAGE, which go generate sets for the package of the directive,
+	// comes after them: the generated file may go to another folder.
 	t.Setenv("GOPACKAGE", "fromenv")
-	if code, stdout, _ := arbor(t, "check", p); code != checkStale || !strings.Contains(stdout, "+package fromenv\n") {
-		t.Errorf("check with $GOPACKAGE = %d\n%s", code, stdout)
+	if code, stdout, _ := arbor(t, "check", p); code != checkStale || !strings.Contains(stdout, "+package fromsibling\n") {
+		t.Errorf("check with $GOPACKAGE beside package fromsibling = %d\n%s", code, stdout)
 	}
 	if code, _, stderr := arbor(t, "generate", p); code != exitOK {
 		t.Fatal(stderr)
 	}
-	// The generated file's own package comes first.
 	t.Setenv("GOPACKAGE", "")
 	if code, stdout, stderr := arbor(t, "check", p); code != checkFresh {
-		t.Errorf("check of a fresh file of package fromenv = %d\n%s%s", code, stdout, stderr)
+		t.Errorf("check of a fresh file of package fromsibling = %d\n%s%s", code, stdout, stderr)
+	}
+	// Without Go files beside it, the generated file's own package, then
+	// $GOPACKAGE.
+	os.Remove(filepath.Join(dir, "main.go"))
+	if code, stdout, stderr := arbor(t, "check", p); code != checkFresh {
+		t.Errorf("check of a fresh file of package fromsibling, alone = %d\n%s%s", code, stdout, stderr)
+	}
+	os.Remove(filepath.Join(dir, "tree_arbor.go"))
+	t.Setenv("GOPACKAGE", "fromenv")
+	if code, stdout, _ := arbor(t, "check", p); code != checkStale || !strings.Contains(stdout, "+package fromenv\n") {
+		t.Errorf("check with $GOPACKAGE alone = %d\n%s", code, stdout)
+	}
+	// Go files of two packages: an error that names them.
+	write(t, dir, "a.go", "package a\n")
+	write(t, dir, "b.go", "package b\n")
+	write(t, dir, "ignored.go", "//go:build ignore\n\npackage c\n")
+	if code, _, stderr := arbor(t, "check", p); code != checkError || !strings.Contains(stderr, "are of several packages, a (a.go), b (b.go); set package: in the spec") {
+		t.Errorf("check beside two packages = %d, %q", code, stderr)
 	}
 }
 
@@ -174,7 +192,7 @@ func TestCheckLarge(t *testing.T) {
 	p := generated(t, dir, "big.arbor.yaml", b.String())
 	write(t, dir, "big.arbor.yaml", strings.Replace(b.String(), "args: [1500]", "args: [-1500]", 1))
 	code, stdout, _ := arbor(t, "check", p)
-	if code != checkStale || strings.Count(stdout, "\n@@ ") != 1 || !strings.Contains(stdout, "runtime.Bind1(NewWorker, -1500)") {
+	if code != checkStale || strings.Count(stdout, "\n@@ ") != 1 || !strings.Contains(stdout, "+\treturn NewWorker(ctx, -1500)") {
 		t.Errorf("check = %d, diff of %d bytes:\n%.2000s", code, len(stdout), stdout)
 	}
 }

@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	arbor generate [-o file] SPEC...           write SPEC's generated code beside it
+//	arbor generate [-o file] SPEC...           check SPEC, write its generated code beside it
 //	arbor validate SPEC...                     print every error of each SPEC
 //	arbor check [-o file] SPEC|DIR|PATTERN...  fail, with a diff, on stale generated code
 //	arbor graph [--format mermaid|dot] SPEC    draw SPEC's tree
@@ -14,8 +14,14 @@
 // generate writes the code of x.arbor.yaml to x_arbor.go in the same
 // directory (or to -o, with one spec), atomically, and writes nothing for a
 // spec with errors, so a good generated file is never replaced by a bad
-// one. The generated file's package is the spec's package: key, else
-// $GOPACKAGE, which go generate sets:
+// one. Before writing, it checks the spec against the Go code of the
+// package (package gocheck), and reports a start function or an argument
+// that does not fit at the spec's line; --typecheck=false skips that. It
+// overwrites only a file it generated, never a spec, nothing when two specs
+// share an output, and removes its temporary file on SIGINT or SIGTERM. The
+// generated file's package is the spec's package: key, else that of the Go
+// files beside it, else that of the file it replaces, else $GOPACKAGE,
+// which go generate sets:
 //
 //	//go:generate go run github.com/arborgo/arbor/cmd/arbor generate x.arbor.yaml
 //

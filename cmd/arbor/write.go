@@ -6,7 +6,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"sync"
+	"syscall"
 )
 
 // fileSystem is what writeFile needs of the file system. osFS is the real
@@ -28,14 +31,108 @@ type tempFile interface {
 	Close() error
 }
 
-type osFS struct{}
+// osFS is the real file system. With temps, it keeps the names of the
+// temporary files it has created and not yet renamed or removed, for an
+// interrupt to remove them.
+type osFS struct {
+	temps *tempSet
+}
 
-func (osFS) Lstat(name string) (fs.FileInfo, error)           { return os.Lstat(name) }
-func (osFS) ReadFile(name string) ([]byte, error)             { return os.ReadFile(name) }
-func (osFS) Chmod(name string, mode fs.FileMode) error        { return os.Chmod(name, mode) }
-func (osFS) Rename(oldpath, newpath string) error             { return os.Rename(oldpath, newpath) }
-func (osFS) Remove(name string) error                         { return os.Remove(name) }
-func (osFS) CreateTemp(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }
+func (osFS) Lstat(name string) (fs.FileInfo, error) { return os.Lstat(name) }
+func (osFS) ReadFile(name string) ([]byte, error) {
+	return readBounded(name, maxGenerated, "a generated file")
+}
+func (osFS) Chmod(name string, mode fs.FileMode) error { return os.Chmod(name, mode) }
+
+func (f osFS) Rename(oldpath, newpath string) error {
+	err := os.Rename(oldpath, newpath)
+	if err == nil {
+		f.temps.done(oldpath)
+	}
+	return err
+}
+
+func (f osFS) Remove(name string) error {
+	err := os.Remove(name)
+	f.temps.done(name)
+	return err
+}
+
+func (f osFS) CreateTemp(dir, pattern string) (tempFile, error) {
+	t, err := os.CreateTemp(dir, pattern)
+	if err == nil {
+		f.temps.add(t.Name())
+	}
+	return t, err
+}
+
+// tempSet is the temporary files of writes under way. The zero value is
+// ready to use; a nil *tempSet keeps nothing. It is safe for concurrent use.
+type tempSet struct {
+	mu    sync.Mutex
+	names map[string]bool
+}
+
+func (t *tempSet) add(name string) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.names == nil {
+		t.names = map[string]bool{}
+	}
+	t.names[name] = true
+}
+
+// done forgets name, which has been renamed or removed.
+func (t *tempSet) done(name string) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.names, name)
+}
+
+// removeAll removes every temporary file still there. It holds the set
+// until exit, so that no write adds one after.
+func (t *tempSet) removeAll() {
+	t.mu.Lock()
+	for name := range t.names {
+		os.Remove(name)
+		delete(t.names, name)
+	}
+}
+
+// removeOnSignal removes the temporary files when SIGINT or SIGTERM
+// arrives, then calls exit with 128 plus the signal's number, as a shell
+// reports a process killed by it. It returns a function that stops
+// watching for the signals.
+func (t *tempSet) removeOnSignal(exit func(code int)) (stop func()) {
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		select {
+		case sig := <-signals:
+			t.removeAll()
+			code := 1
+			if s, ok := sig.(syscall.Signal); ok {
+				code = 128 + int(s)
+			}
+			exit(code)
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(signals)
+		close(done)
+		<-finished
+	}
+}
 
 // writeFile replaces path with data atomically, and touches nothing else:
 // it writes a temporary file in the same directory, syncs it, and renames it
@@ -57,8 +154,10 @@ func writeFile(fsys fileSystem, path string, data []byte) (err error) {
 			return fmt.Errorf("%s is %s; arbor writes only regular files", path, what)
 		}
 		mode = info.Mode().Perm()
-		if old, err := fsys.ReadFile(path); err == nil && bytes.Equal(old, data) {
-			return nil
+		if info.Size() == int64(len(data)) {
+			if old, err := fsys.ReadFile(path); err == nil && bytes.Equal(old, data) {
+				return nil
+			}
 		}
 	case !os.IsNotExist(err):
 		return err

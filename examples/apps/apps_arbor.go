@@ -10,20 +10,23 @@ import (
 )
 
 // WebSupervisor is supervisor "web" of apps.arbor.yaml:10:3.
-type WebSupervisor struct {
-	*runtime.Supervisor
+type WebSupervisor = runtime.Supervisor
+
+// webChildren are the children of supervisor "web", in start order: constant data,
+// which WebSupervisorSpec makes into child specs.
+var webChildren = [...]runtime.ChildRow{
+	// apps.arbor.yaml:15:9
+	{ID: "http", Start: web_http, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(2 * time.Second), Type: runtime.TypeWorker},
 }
 
 // WebSupervisorSpec returns the spec of supervisor "web":
 // its flags, and its children in start order.
 func WebSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(webChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "web",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// apps.arbor.yaml:15:9
-			{ID: "http", Start: runtime.Bind0(NewHTTP).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(2 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "web",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -33,28 +36,32 @@ func WebSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewWebSupervisor(ctx context.Context) (*WebSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, WebSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &WebSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, WebSupervisorSpec())
+}
+
+// web_http starts child "http" of supervisor "web" (apps.arbor.yaml:15:9).
+func web_http(ctx context.Context) (runtime.Service, error) {
+	return NewHTTP(ctx)
 }
 
 // StoreSupervisor is supervisor "store" of apps.arbor.yaml:18:3.
-type StoreSupervisor struct {
-	*runtime.Supervisor
+type StoreSupervisor = runtime.Supervisor
+
+// storeChildren are the children of supervisor "store", in start order: constant data,
+// which StoreSupervisorSpec makes into child specs.
+var storeChildren = [...]runtime.ChildRow{
+	// apps.arbor.yaml:21:9
+	{ID: "db", Start: store_db, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // StoreSupervisorSpec returns the spec of supervisor "store":
 // its flags, and its children in start order.
 func StoreSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(storeChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "store",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// apps.arbor.yaml:21:9
-			{ID: "db", Start: runtime.Bind0(NewDB).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "store",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -64,11 +71,12 @@ func StoreSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewStoreSupervisor(ctx context.Context) (*StoreSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, StoreSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &StoreSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, StoreSupervisorSpec())
+}
+
+// store_db starts child "db" of supervisor "store" (apps.arbor.yaml:21:9).
+func store_db(ctx context.Context) (runtime.Service, error) {
+	return NewDB(ctx)
 }
 
 // WebApplication returns the spec of application "web"
@@ -78,9 +86,11 @@ func WebApplication() runtime.ApplicationSpec {
 		Name:      "web",
 		StartType: runtime.StartPermanent,
 		DependsOn: []string{"store"},
-		Start:     runtime.Bind0(NewWebSupervisor).Start,
-		PrepStop:  WebPrepStop,
-		Stop:      WebStop,
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewWebSupervisor(ctx)
+		},
+		PrepStop: WebPrepStop,
+		Stop:     WebStop,
 	}
 }
 
@@ -90,19 +100,29 @@ func StoreApplication() runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "store",
 		StartType: runtime.StartPermanent,
-		Start:     runtime.Bind0(NewStoreSupervisor).Start,
-		Stop:      StoreStop,
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewStoreSupervisor(ctx)
+		},
+		Stop: StoreStop,
 	}
+}
+
+// applicationsInStartOrder are the functions of the applications' specs, in the order
+// in which Run starts them: constant data, which Applications calls.
+var applicationsInStartOrder = [...]func() runtime.ApplicationSpec{
+	StoreApplication,
+	WebApplication,
 }
 
 // Applications returns every application of the spec, each after the
 // applications it depends on: the order in which Run starts them, fixed when
 // the code was generated.
 func Applications() []runtime.ApplicationSpec {
-	return []runtime.ApplicationSpec{
-		StoreApplication(),
-		WebApplication(),
+	specs := make([]runtime.ApplicationSpec, len(applicationsInStartOrder))
+	for i, app := range applicationsInStartOrder {
+		specs[i] = app()
 	}
+	return specs
 }
 
 // Run starts the applications in dependency order, as OTP's

@@ -10,24 +10,32 @@ import (
 )
 
 // ConnSupervisor is supervisor "conn" of conn.arbor.yaml:9:3.
-type ConnSupervisor struct {
-	*runtime.Supervisor
+type ConnSupervisor = runtime.Supervisor
+
+// connChildren are the children of supervisor "conn", in start order: constant data,
+// which ConnSupervisorSpec makes into child specs.
+var connChildren = [...]runtime.ChildRow{
+	// conn.arbor.yaml:12:9; started in ConnSupervisorSpec
+	{ID: "conns", Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
+	// conn.arbor.yaml:14:9; started in ConnSupervisorSpec
+	{ID: "registry", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(time.Second), Type: runtime.TypeWorker},
 }
 
 // ConnSupervisorSpec returns the spec of supervisor "conn":
 // its flags, and its children in start order.
 func ConnSupervisorSpec() runtime.SupervisorSpec {
-	// connsRef tracks child "conns" for the refs of its later siblings.
+	children := runtime.Children(connChildren[:])
+	// connsRef tracks child "conns" (conn.arbor.yaml:12:9) for the refs of its later siblings.
 	connsRef := runtime.NewRef(runtime.Bind0(NewConnsSupervisor))
+	children[0].Start = connsRef.Start
+	// child "registry" (conn.arbor.yaml:14:9)
+	children[1].Start = func(ctx context.Context) (runtime.Service, error) {
+		return NewConnRegistry(ctx, connsRef)
+	}
 	return runtime.SupervisorSpec{
-		Name:  "conn",
-		Flags: runtime.Flags{Strategy: runtime.RestForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// conn.arbor.yaml:12:9
-			{ID: "conns", Start: connsRef.Start, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
-			// conn.arbor.yaml:14:9
-			{ID: "registry", Start: runtime.Bind1(NewConnRegistry, connsRef).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "conn",
+		Flags:    runtime.Flags{Strategy: runtime.RestForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -37,11 +45,7 @@ func ConnSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewConnSupervisor(ctx context.Context) (*ConnSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, ConnSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &ConnSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, ConnSupervisorSpec())
 }
 
 // ConnsSupervisor is dynamic supervisor "conns" of conn.arbor.yaml:18:3.
@@ -69,5 +73,12 @@ func NewConnsSupervisor(ctx context.Context) (*ConnsSupervisor, error) {
 // StartChild starts a child from the template at conn.arbor.yaml:21:7,
 // with the given extra arguments, which it is given again on every restart.
 func (s *ConnsSupervisor) StartChild(ctx context.Context, node string) (runtime.Handle, error) {
-	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{Start: runtime.Bind1(NewConn, node).Start, Restart: runtime.Temporary, Shutdown: runtime.Timeout(time.Second), Type: runtime.TypeWorker})
+	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewConn(ctx, node)
+		},
+		Restart:  runtime.Temporary,
+		Shutdown: runtime.Timeout(time.Second),
+		Type:     runtime.TypeWorker,
+	})
 }

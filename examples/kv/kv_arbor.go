@@ -25,24 +25,32 @@ func NewRegistries() *Registries {
 }
 
 // KvSupervisor is supervisor "kv" of kv.arbor.yaml:11:3.
-type KvSupervisor struct {
-	*runtime.Supervisor
+type KvSupervisor = runtime.Supervisor
+
+// kvChildren are the children of supervisor "kv", in start order: constant data,
+// which KvSupervisorSpec makes into child specs.
+var kvChildren = [...]runtime.ChildRowFor[*Registries]{
+	// kv.arbor.yaml:14:9; started in KvSupervisorSpec
+	{ChildRow: runtime.ChildRow{ID: "buckets", Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor}},
+	// kv.arbor.yaml:16:9; started in KvSupervisorSpec
+	{ChildRow: runtime.ChildRow{ID: "store", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}},
 }
 
 // KvSupervisorSpec returns the spec of supervisor "kv":
 // its flags, and its children in start order.
 func KvSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
-	// bucketsRef tracks child "buckets" for the refs of its later siblings.
+	children := runtime.ChildrenFor(reg, kvChildren[:])
+	// bucketsRef tracks child "buckets" (kv.arbor.yaml:14:9) for the refs of its later siblings.
 	bucketsRef := runtime.NewRef(runtime.Bind1(NewBucketsSupervisor, reg))
+	children[0].Start = bucketsRef.Start
+	// child "store" (kv.arbor.yaml:16:9)
+	children[1].Start = func(ctx context.Context) (runtime.Service, error) {
+		return NewStore(ctx, bucketsRef, reg.Buckets)
+	}
 	return runtime.SupervisorSpec{
-		Name:  "kv",
-		Flags: runtime.Flags{Strategy: runtime.RestForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// kv.arbor.yaml:14:9
-			{ID: "buckets", Start: bucketsRef.Start, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
-			// kv.arbor.yaml:16:9
-			{ID: "store", Start: runtime.Bind2(NewStore, bucketsRef, reg.Buckets).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "kv",
+		Flags:    runtime.Flags{Strategy: runtime.RestForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -52,11 +60,7 @@ func KvSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewKvSupervisor(ctx context.Context, reg *Registries) (*KvSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, KvSupervisorSpec(reg))
-	if err != nil {
-		return nil, err
-	}
-	return &KvSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, KvSupervisorSpec(reg))
 }
 
 // BucketsSupervisor is dynamic supervisor "buckets" of kv.arbor.yaml:19:3.
@@ -85,5 +89,12 @@ func NewBucketsSupervisor(ctx context.Context, reg *Registries) (*BucketsSupervi
 // StartChild starts a child from the template at kv.arbor.yaml:23:7,
 // with the given extra arguments, which it is given again on every restart.
 func (s *BucketsSupervisor) StartChild(ctx context.Context, name string) (runtime.Handle, error) {
-	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{Start: runtime.Bind1(NewBucket, name).Start, Restart: runtime.Temporary, Shutdown: runtime.Timeout(time.Second), Type: runtime.TypeWorker})
+	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewBucket(ctx, name)
+		},
+		Restart:  runtime.Temporary,
+		Shutdown: runtime.Timeout(time.Second),
+		Type:     runtime.TypeWorker,
+	})
 }

@@ -10,22 +10,25 @@ import (
 )
 
 // MarketSupervisor is supervisor "market" of prices.arbor.yaml:14:3.
-type MarketSupervisor struct {
-	*runtime.Supervisor
+type MarketSupervisor = runtime.Supervisor
+
+// marketChildren are the children of supervisor "market", in start order: constant data,
+// which MarketSupervisorSpec makes into child specs.
+var marketChildren = [...]runtime.ChildRow{
+	// prices.arbor.yaml:17:9
+	{ID: "audit", Start: market_audit, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// prices.arbor.yaml:19:9
+	{ID: "watchers", Start: market_watchers, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
 }
 
 // MarketSupervisorSpec returns the spec of supervisor "market":
 // its flags, and its children in start order.
 func MarketSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(marketChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "market",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// prices.arbor.yaml:17:9
-			{ID: "audit", Start: runtime.Bind0(NewAudit).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// prices.arbor.yaml:19:9
-			{ID: "watchers", Start: runtime.Bind0(NewWatchersSupervisor).Start, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
-		},
+		Name:     "market",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -35,11 +38,17 @@ func MarketSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewMarketSupervisor(ctx context.Context) (*MarketSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, MarketSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &MarketSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, MarketSupervisorSpec())
+}
+
+// market_audit starts child "audit" of supervisor "market" (prices.arbor.yaml:17:9).
+func market_audit(ctx context.Context) (runtime.Service, error) {
+	return NewAudit(ctx)
+}
+
+// market_watchers starts nested supervisor "watchers" of supervisor "market" (prices.arbor.yaml:19:9).
+func market_watchers(ctx context.Context) (runtime.Service, error) {
+	return NewWatchersSupervisor(ctx)
 }
 
 // WatchersSupervisor is dynamic supervisor "watchers" of prices.arbor.yaml:21:3.
@@ -67,5 +76,12 @@ func NewWatchersSupervisor(ctx context.Context) (*WatchersSupervisor, error) {
 // StartChild starts a child from the template at prices.arbor.yaml:24:7,
 // with the given extra arguments, which it is given again on every restart.
 func (s *WatchersSupervisor) StartChild(ctx context.Context, quotes *Quotes, name string, symbols []string) (runtime.Handle, error) {
-	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{Start: runtime.Bind3(NewWatcher, quotes, name, symbols).Start, Restart: runtime.Temporary, Shutdown: runtime.Timeout(time.Second), Type: runtime.TypeWorker})
+	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewWatcher(ctx, quotes, name, symbols)
+		},
+		Restart:  runtime.Temporary,
+		Shutdown: runtime.Timeout(time.Second),
+		Type:     runtime.TypeWorker,
+	})
 }

@@ -10,24 +10,32 @@ import (
 )
 
 // SequenceSupervisor is supervisor "sequence" of sequence.arbor.yaml:9:3.
-type SequenceSupervisor struct {
-	*runtime.Supervisor
+type SequenceSupervisor = runtime.Supervisor
+
+// sequenceChildren are the children of supervisor "sequence", in start order: constant data,
+// which SequenceSupervisorSpec makes into child specs.
+var sequenceChildren = [...]runtime.ChildRow{
+	// sequence.arbor.yaml:14:9; started in SequenceSupervisorSpec
+	{ID: "stash", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// sequence.arbor.yaml:17:9; started in SequenceSupervisorSpec
+	{ID: "counter", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(time.Second), Type: runtime.TypeWorker},
 }
 
 // SequenceSupervisorSpec returns the spec of supervisor "sequence":
 // its flags, and its children in start order.
 func SequenceSupervisorSpec() runtime.SupervisorSpec {
-	// stashRef tracks child "stash" for the refs of its later siblings.
+	children := runtime.Children(sequenceChildren[:])
+	// stashRef tracks child "stash" (sequence.arbor.yaml:14:9) for the refs of its later siblings.
 	stashRef := runtime.NewRef(runtime.Bind1(NewStash, 0))
+	children[0].Start = stashRef.Start
+	// child "counter" (sequence.arbor.yaml:17:9)
+	children[1].Start = func(ctx context.Context) (runtime.Service, error) {
+		return NewCounter(ctx, stashRef)
+	}
 	return runtime.SupervisorSpec{
-		Name:  "sequence",
-		Flags: runtime.Flags{Strategy: runtime.RestForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// sequence.arbor.yaml:14:9
-			{ID: "stash", Start: stashRef.Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// sequence.arbor.yaml:17:9
-			{ID: "counter", Start: runtime.Bind1(NewCounter, stashRef).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "sequence",
+		Flags:    runtime.Flags{Strategy: runtime.RestForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -37,9 +45,5 @@ func SequenceSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewSequenceSupervisor(ctx context.Context) (*SequenceSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, SequenceSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &SequenceSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, SequenceSupervisorSpec())
 }

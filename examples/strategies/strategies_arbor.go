@@ -10,24 +10,27 @@ import (
 )
 
 // OneForOneSupervisor is supervisor "one_for_one" of strategies.arbor.yaml:12:3.
-type OneForOneSupervisor struct {
-	*runtime.Supervisor
+type OneForOneSupervisor = runtime.Supervisor
+
+// oneForOneChildren are the children of supervisor "one_for_one", in start order: constant data,
+// which OneForOneSupervisorSpec makes into child specs.
+var oneForOneChildren = [...]runtime.ChildRow{
+	// strategies.arbor.yaml:8:5
+	{ID: "A", Start: oneForOne_A, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// strategies.arbor.yaml:9:5
+	{ID: "B", Start: oneForOne_B, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// strategies.arbor.yaml:10:5
+	{ID: "C", Start: oneForOne_C, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // OneForOneSupervisorSpec returns the spec of supervisor "one_for_one":
 // its flags, and its children in start order.
 func OneForOneSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(oneForOneChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "one_for_one",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// strategies.arbor.yaml:8:5
-			{ID: "A", Start: runtime.Bind1(NewWorker, "A").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// strategies.arbor.yaml:9:5
-			{ID: "B", Start: runtime.Bind1(NewWorker, "B").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// strategies.arbor.yaml:10:5
-			{ID: "C", Start: runtime.Bind1(NewWorker, "C").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "one_for_one",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -37,32 +40,46 @@ func OneForOneSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewOneForOneSupervisor(ctx context.Context) (*OneForOneSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, OneForOneSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &OneForOneSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, OneForOneSupervisorSpec())
+}
+
+// oneForOne_A starts child "A" of supervisor "one_for_one" (strategies.arbor.yaml:8:5).
+func oneForOne_A(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx, "A")
+}
+
+// oneForOne_B starts child "B" of supervisor "one_for_one" (strategies.arbor.yaml:9:5).
+func oneForOne_B(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx, "B")
+}
+
+// oneForOne_C starts child "C" of supervisor "one_for_one" (strategies.arbor.yaml:10:5).
+func oneForOne_C(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx, "C")
 }
 
 // OneForAllSupervisor is supervisor "one_for_all" of strategies.arbor.yaml:15:3.
-type OneForAllSupervisor struct {
-	*runtime.Supervisor
+type OneForAllSupervisor = runtime.Supervisor
+
+// oneForAllChildren are the children of supervisor "one_for_all", in start order: constant data,
+// which OneForAllSupervisorSpec makes into child specs.
+var oneForAllChildren = [...]runtime.ChildRow{
+	// strategies.arbor.yaml:8:5
+	{ID: "A", Start: oneForAll_A, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// strategies.arbor.yaml:9:5
+	{ID: "B", Start: oneForAll_B, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// strategies.arbor.yaml:10:5
+	{ID: "C", Start: oneForAll_C, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // OneForAllSupervisorSpec returns the spec of supervisor "one_for_all":
 // its flags, and its children in start order.
 func OneForAllSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(oneForAllChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "one_for_all",
-		Flags: runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// strategies.arbor.yaml:8:5
-			{ID: "A", Start: runtime.Bind1(NewWorker, "A").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// strategies.arbor.yaml:9:5
-			{ID: "B", Start: runtime.Bind1(NewWorker, "B").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// strategies.arbor.yaml:10:5
-			{ID: "C", Start: runtime.Bind1(NewWorker, "C").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "one_for_all",
+		Flags:    runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -72,32 +89,46 @@ func OneForAllSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewOneForAllSupervisor(ctx context.Context) (*OneForAllSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, OneForAllSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &OneForAllSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, OneForAllSupervisorSpec())
+}
+
+// oneForAll_A starts child "A" of supervisor "one_for_all" (strategies.arbor.yaml:8:5).
+func oneForAll_A(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx, "A")
+}
+
+// oneForAll_B starts child "B" of supervisor "one_for_all" (strategies.arbor.yaml:9:5).
+func oneForAll_B(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx, "B")
+}
+
+// oneForAll_C starts child "C" of supervisor "one_for_all" (strategies.arbor.yaml:10:5).
+func oneForAll_C(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx, "C")
 }
 
 // RestForOneSupervisor is supervisor "rest_for_one" of strategies.arbor.yaml:18:3.
-type RestForOneSupervisor struct {
-	*runtime.Supervisor
+type RestForOneSupervisor = runtime.Supervisor
+
+// restForOneChildren are the children of supervisor "rest_for_one", in start order: constant data,
+// which RestForOneSupervisorSpec makes into child specs.
+var restForOneChildren = [...]runtime.ChildRow{
+	// strategies.arbor.yaml:8:5
+	{ID: "A", Start: restForOne_A, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// strategies.arbor.yaml:9:5
+	{ID: "B", Start: restForOne_B, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// strategies.arbor.yaml:10:5
+	{ID: "C", Start: restForOne_C, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // RestForOneSupervisorSpec returns the spec of supervisor "rest_for_one":
 // its flags, and its children in start order.
 func RestForOneSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(restForOneChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "rest_for_one",
-		Flags: runtime.Flags{Strategy: runtime.RestForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// strategies.arbor.yaml:8:5
-			{ID: "A", Start: runtime.Bind1(NewWorker, "A").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// strategies.arbor.yaml:9:5
-			{ID: "B", Start: runtime.Bind1(NewWorker, "B").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// strategies.arbor.yaml:10:5
-			{ID: "C", Start: runtime.Bind1(NewWorker, "C").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "rest_for_one",
+		Flags:    runtime.Flags{Strategy: runtime.RestForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -107,9 +138,20 @@ func RestForOneSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewRestForOneSupervisor(ctx context.Context) (*RestForOneSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, RestForOneSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &RestForOneSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, RestForOneSupervisorSpec())
+}
+
+// restForOne_A starts child "A" of supervisor "rest_for_one" (strategies.arbor.yaml:8:5).
+func restForOne_A(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx, "A")
+}
+
+// restForOne_B starts child "B" of supervisor "rest_for_one" (strategies.arbor.yaml:9:5).
+func restForOne_B(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx, "B")
+}
+
+// restForOne_C starts child "C" of supervisor "rest_for_one" (strategies.arbor.yaml:10:5).
+func restForOne_C(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx, "C")
 }

@@ -10,24 +10,27 @@ import (
 )
 
 // AnchoredSupervisor is supervisor "anchored" of spec.arbor.yaml:9:3.
-type AnchoredSupervisor struct {
-	*runtime.Supervisor
+type AnchoredSupervisor = runtime.Supervisor
+
+// anchoredChildren are the children of supervisor "anchored", in start order: constant data,
+// which AnchoredSupervisorSpec makes into child specs.
+var anchoredChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:13:9
+	{ID: "first", Start: anchored_first, Restart: runtime.Transient, Shutdown: runtime.ShutdownSpec(2 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:14:9
+	{ID: "second", Start: anchored_second, Restart: runtime.Transient, Shutdown: runtime.ShutdownSpec(2 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:16:9
+	{ID: "third", Start: anchored_third, Restart: runtime.Transient, Shutdown: runtime.BrutalKill, Type: runtime.TypeWorker},
 }
 
 // AnchoredSupervisorSpec returns the spec of supervisor "anchored":
 // its flags, and its children in start order.
 func AnchoredSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(anchoredChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "anchored",
-		Flags: runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 7, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:13:9
-			{ID: "first", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Transient, Shutdown: runtime.Timeout(2 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:14:9
-			{ID: "second", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Transient, Shutdown: runtime.Timeout(2 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:16:9
-			{ID: "third", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Transient, Shutdown: runtime.BrutalKill, Type: runtime.TypeWorker},
-		},
+		Name:     "anchored",
+		Flags:    runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 7, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -37,28 +40,42 @@ func AnchoredSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewAnchoredSupervisor(ctx context.Context) (*AnchoredSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, AnchoredSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &AnchoredSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, AnchoredSupervisorSpec())
+}
+
+// anchored_first starts child "first" of supervisor "anchored" (spec.arbor.yaml:13:9).
+func anchored_first(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// anchored_second starts child "second" of supervisor "anchored" (spec.arbor.yaml:14:9).
+func anchored_second(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// anchored_third starts child "third" of supervisor "anchored" (spec.arbor.yaml:16:9).
+func anchored_third(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
 }
 
 // CopySupervisor is supervisor "copy" of spec.arbor.yaml:19:3.
-type CopySupervisor struct {
-	*runtime.Supervisor
+type CopySupervisor = runtime.Supervisor
+
+// copyChildren are the children of supervisor "copy", in start order: constant data,
+// which CopySupervisorSpec makes into child specs.
+var copyChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:23:9
+	{ID: "only", Start: copy_only, Restart: runtime.Transient, Shutdown: runtime.ShutdownSpec(2 * time.Second), Type: runtime.TypeWorker},
 }
 
 // CopySupervisorSpec returns the spec of supervisor "copy":
 // its flags, and its children in start order.
 func CopySupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(copyChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "copy",
-		Flags: runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 7, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:23:9
-			{ID: "only", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Transient, Shutdown: runtime.Timeout(2 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "copy",
+		Flags:    runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 7, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -68,28 +85,32 @@ func CopySupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewCopySupervisor(ctx context.Context) (*CopySupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, CopySupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &CopySupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, CopySupervisorSpec())
+}
+
+// copy_only starts child "only" of supervisor "copy" (spec.arbor.yaml:23:9).
+func copy_only(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
 }
 
 // AgainSupervisor is supervisor "again" of spec.arbor.yaml:24:3.
-type AgainSupervisor struct {
-	*runtime.Supervisor
+type AgainSupervisor = runtime.Supervisor
+
+// againChildren are the children of supervisor "again", in start order: constant data,
+// which AgainSupervisorSpec makes into child specs.
+var againChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:23:9
+	{ID: "only", Start: again_only, Restart: runtime.Transient, Shutdown: runtime.ShutdownSpec(2 * time.Second), Type: runtime.TypeWorker},
 }
 
 // AgainSupervisorSpec returns the spec of supervisor "again":
 // its flags, and its children in start order.
 func AgainSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(againChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "again",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:23:9
-			{ID: "only", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Transient, Shutdown: runtime.Timeout(2 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "again",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -99,9 +120,10 @@ func AgainSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewAgainSupervisor(ctx context.Context) (*AgainSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, AgainSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &AgainSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, AgainSupervisorSpec())
+}
+
+// again_only starts child "only" of supervisor "again" (spec.arbor.yaml:23:9).
+func again_only(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
 }

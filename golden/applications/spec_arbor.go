@@ -11,20 +11,23 @@ import (
 )
 
 // DbSupervisor is supervisor "db" of spec.arbor.yaml:5:3.
-type DbSupervisor struct {
-	*runtime.Supervisor
+type DbSupervisor = runtime.Supervisor
+
+// dbChildren are the children of supervisor "db", in start order: constant data,
+// which DbSupervisorSpec makes into child specs.
+var dbChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:6:16
+	{ID: "pool", Start: db_pool, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // DbSupervisorSpec returns the spec of supervisor "db":
 // its flags, and its children in start order.
 func DbSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(dbChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "db",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:6:16
-			{ID: "pool", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "db",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -34,28 +37,32 @@ func DbSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewDbSupervisor(ctx context.Context) (*DbSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, DbSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &DbSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, DbSupervisorSpec())
+}
+
+// db_pool starts child "pool" of supervisor "db" (spec.arbor.yaml:6:16).
+func db_pool(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
 }
 
 // CacheSupervisor is supervisor "cache" of spec.arbor.yaml:7:3.
-type CacheSupervisor struct {
-	*runtime.Supervisor
+type CacheSupervisor = runtime.Supervisor
+
+// cacheChildren are the children of supervisor "cache", in start order: constant data,
+// which CacheSupervisorSpec makes into child specs.
+var cacheChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:8:16
+	{ID: "store", Start: cache_store, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // CacheSupervisorSpec returns the spec of supervisor "cache":
 // its flags, and its children in start order.
 func CacheSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(cacheChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "cache",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:8:16
-			{ID: "store", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "cache",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -65,28 +72,32 @@ func CacheSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewCacheSupervisor(ctx context.Context) (*CacheSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, CacheSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &CacheSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, CacheSupervisorSpec())
+}
+
+// cache_store starts child "store" of supervisor "cache" (spec.arbor.yaml:8:16).
+func cache_store(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
 }
 
 // WebSupervisor is supervisor "web" of spec.arbor.yaml:9:3.
-type WebSupervisor struct {
-	*runtime.Supervisor
+type WebSupervisor = runtime.Supervisor
+
+// webChildren are the children of supervisor "web", in start order: constant data,
+// which WebSupervisorSpec makes into child specs.
+var webChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:10:16
+	{ID: "server", Start: web_server, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // WebSupervisorSpec returns the spec of supervisor "web":
 // its flags, and its children in start order.
 func WebSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(webChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "web",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:10:16
-			{ID: "server", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "web",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -96,11 +107,12 @@ func WebSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewWebSupervisor(ctx context.Context) (*WebSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, WebSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &WebSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, WebSupervisorSpec())
+}
+
+// web_server starts child "server" of supervisor "web" (spec.arbor.yaml:10:16).
+func web_server(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
 }
 
 // WebApplication returns the spec of application "web"
@@ -110,9 +122,11 @@ func WebApplication() runtime.ApplicationSpec {
 		Name:      "web",
 		StartType: runtime.StartPermanent,
 		DependsOn: []string{"cache", "db"},
-		Start:     runtime.Bind0(NewWebSupervisor).Start,
-		PrepStop:  PrepStop,
-		Stop:      hooks.Stop,
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewWebSupervisor(ctx)
+		},
+		PrepStop: PrepStop,
+		Stop:     hooks.Stop,
 	}
 }
 
@@ -123,7 +137,9 @@ func CacheApplication() runtime.ApplicationSpec {
 		Name:      "cache",
 		StartType: runtime.StartTransient,
 		DependsOn: []string{"db"},
-		Start:     runtime.Bind0(NewCacheSupervisor).Start,
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewCacheSupervisor(ctx)
+		},
 	}
 }
 
@@ -133,8 +149,10 @@ func DbApplication() runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "db",
 		StartType: runtime.StartTemporary,
-		Start:     runtime.Bind0(NewDbSupervisor).Start,
-		Stop:      Stop,
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewDbSupervisor(ctx)
+		},
+		Stop: Stop,
 	}
 }
 
@@ -144,20 +162,30 @@ func AuditApplication() runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "audit",
 		StartType: runtime.StartTemporary,
-		Start:     runtime.Bind0(NewDbSupervisor).Start,
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewDbSupervisor(ctx)
+		},
 	}
+}
+
+// applicationsInStartOrder are the functions of the applications' specs, in the order
+// in which Run starts them: constant data, which Applications calls.
+var applicationsInStartOrder = [...]func() runtime.ApplicationSpec{
+	DbApplication,
+	CacheApplication,
+	WebApplication,
+	AuditApplication,
 }
 
 // Applications returns every application of the spec, each after the
 // applications it depends on: the order in which Run starts them, fixed when
 // the code was generated.
 func Applications() []runtime.ApplicationSpec {
-	return []runtime.ApplicationSpec{
-		DbApplication(),
-		CacheApplication(),
-		WebApplication(),
-		AuditApplication(),
+	specs := make([]runtime.ApplicationSpec, len(applicationsInStartOrder))
+	for i, app := range applicationsInStartOrder {
+		specs[i] = app()
 	}
+	return specs
 }
 
 // Run starts the applications in dependency order, as OTP's

@@ -10,24 +10,27 @@ import (
 )
 
 // ArgsSupervisor is supervisor "args" of spec.arbor.yaml:4:3.
-type ArgsSupervisor struct {
-	*runtime.Supervisor
+type ArgsSupervisor = runtime.Supervisor
+
+// argsChildren are the children of supervisor "args", in start order: constant data,
+// which ArgsSupervisorSpec makes into child specs.
+var argsChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:6:9
+	{ID: "numbers", Start: args_numbers, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:9:9
+	{ID: "strings", Start: args_strings, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:13:9
+	{ID: "others", Start: args_others, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // ArgsSupervisorSpec returns the spec of supervisor "args":
 // its flags, and its children in start order.
 func ArgsSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(argsChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "args",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:6:9
-			{ID: "numbers", Start: runtime.Bind8(NewNumbers, 0, -42, 31, 9223372036854775807, -9223372036854775808, 1.5, -2.0, 1e+21).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:9:9
-			{ID: "strings", Start: runtime.Bind6(NewStrings, "plain", "quote \" and backslash \\", "line\nbreak", "\u00e9 \u2603 \t", "\"); panic(\"injected\"); //", "").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:13:9
-			{ID: "others", Start: runtime.Bind8(NewOthers, true, false, nil, 1500*time.Millisecond, time.Hour, -time.Second, time.Duration(0), 250*time.Millisecond).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "args",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -37,9 +40,20 @@ func ArgsSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewArgsSupervisor(ctx context.Context) (*ArgsSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, ArgsSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &ArgsSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, ArgsSupervisorSpec())
+}
+
+// args_numbers starts child "numbers" of supervisor "args" (spec.arbor.yaml:6:9).
+func args_numbers(ctx context.Context) (runtime.Service, error) {
+	return NewNumbers(ctx, 0, -42, 31, 9223372036854775807, -9223372036854775808, 1.5, -2.0, 1e+21)
+}
+
+// args_strings starts child "strings" of supervisor "args" (spec.arbor.yaml:9:9).
+func args_strings(ctx context.Context) (runtime.Service, error) {
+	return NewStrings(ctx, "plain", "quote \" and backslash \\", "line\nbreak", "\u00e9 \u2603 \t", "\"); panic(\"injected\"); //", "")
+}
+
+// args_others starts child "others" of supervisor "args" (spec.arbor.yaml:13:9).
+func args_others(ctx context.Context) (runtime.Service, error) {
+	return NewOthers(ctx, true, false, nil, 1500*time.Millisecond, time.Hour, -time.Second, time.Duration(0), 250*time.Millisecond)
 }

@@ -10,24 +10,27 @@ import (
 )
 
 // BackoffSupervisor is supervisor "backoff" of spec.arbor.yaml:4:3.
-type BackoffSupervisor struct {
-	*runtime.Supervisor
+type BackoffSupervisor = runtime.Supervisor
+
+// backoffChildren are the children of supervisor "backoff", in start order: constant data,
+// which BackoffSupervisorSpec makes into child specs.
+var backoffChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:6:9
+	{ID: "steady", Start: backoff_steady, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker, Backoff: runtime.Backoff{Min: 100 * time.Millisecond, Max: 10 * time.Second, Jitter: 0.0}},
+	// spec.arbor.yaml:9:9
+	{ID: "jittery", Start: backoff_jittery, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker, Backoff: runtime.Backoff{Min: time.Second, Max: time.Minute, Jitter: 1.0}},
+	// spec.arbor.yaml:12:9
+	{ID: "millis", Start: backoff_millis, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker, Backoff: runtime.Backoff{Min: 50 * time.Millisecond, Max: 50 * time.Millisecond, Jitter: 0.25}},
 }
 
 // BackoffSupervisorSpec returns the spec of supervisor "backoff":
 // its flags, and its children in start order.
 func BackoffSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(backoffChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "backoff",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:6:9
-			{ID: "steady", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker, Backoff: &runtime.Backoff{Min: 100 * time.Millisecond, Max: 10 * time.Second, Jitter: 0.0}},
-			// spec.arbor.yaml:9:9
-			{ID: "jittery", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker, Backoff: &runtime.Backoff{Min: time.Second, Max: time.Minute, Jitter: 1.0}},
-			// spec.arbor.yaml:12:9
-			{ID: "millis", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker, Backoff: &runtime.Backoff{Min: 50 * time.Millisecond, Max: 50 * time.Millisecond, Jitter: 0.25}},
-		},
+		Name:     "backoff",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -37,9 +40,20 @@ func BackoffSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewBackoffSupervisor(ctx context.Context) (*BackoffSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, BackoffSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &BackoffSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, BackoffSupervisorSpec())
+}
+
+// backoff_steady starts child "steady" of supervisor "backoff" (spec.arbor.yaml:6:9).
+func backoff_steady(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// backoff_jittery starts child "jittery" of supervisor "backoff" (spec.arbor.yaml:9:9).
+func backoff_jittery(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// backoff_millis starts child "millis" of supervisor "backoff" (spec.arbor.yaml:12:9).
+func backoff_millis(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
 }

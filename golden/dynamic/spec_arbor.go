@@ -10,9 +10,7 @@ import (
 )
 
 // BareSupervisor is dynamic supervisor "bare" of spec.arbor.yaml:5:3.
-type BareSupervisor struct {
-	*runtime.DynamicSupervisor
-}
+type BareSupervisor = runtime.DynamicSupervisor
 
 // BareSupervisorSpec returns the spec of dynamic supervisor "bare":
 // no limit on children.
@@ -24,11 +22,7 @@ func BareSupervisorSpec() runtime.DynamicSupervisorSpec {
 // ready to Serve, with no children. As a child, it gets the context of its
 // start function; at the top of a program, call Serve on the result.
 func NewBareSupervisor(ctx context.Context) (*BareSupervisor, error) {
-	d, err := runtime.NewDynamicSupervisor(ctx, BareSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &BareSupervisor{d}, nil
+	return runtime.NewDynamicSupervisor(ctx, BareSupervisorSpec())
 }
 
 // UnboundedSupervisor is dynamic supervisor "unbounded" of spec.arbor.yaml:7:3.
@@ -56,7 +50,14 @@ func NewUnboundedSupervisor(ctx context.Context) (*UnboundedSupervisor, error) {
 // StartChild starts a child from the template at spec.arbor.yaml:13:7,
 // with the given extra arguments, which it is given again on every restart.
 func (s *UnboundedSupervisor) StartChild(ctx context.Context) (runtime.Handle, error) {
-	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{Start: runtime.Bind0(NewConn).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker})
+	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewConn(ctx)
+		},
+		Restart:  runtime.Permanent,
+		Shutdown: runtime.Timeout(5 * time.Second),
+		Type:     runtime.TypeWorker,
+	})
 }
 
 // PoolSupervisor is dynamic supervisor "pool" of spec.arbor.yaml:14:3.
@@ -84,7 +85,15 @@ func NewPoolSupervisor(ctx context.Context) (*PoolSupervisor, error) {
 // StartChild starts a child from the template at spec.arbor.yaml:20:7,
 // with the given extra arguments, which it is given again on every restart.
 func (s *PoolSupervisor) StartChild(ctx context.Context, name string, limit *int, tags []string, window [4]time.Duration, labels map[string][]*Label, timeout time.Duration) (runtime.Handle, error) {
-	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{Start: runtime.Bind8(NewJob, "pool", 3, name, limit, tags, window, labels, timeout).Start, Restart: runtime.Transient, Shutdown: runtime.BrutalKill, Type: runtime.TypeWorker, Backoff: &runtime.Backoff{Min: 10 * time.Millisecond, Max: time.Second, Jitter: 0.5}})
+	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewJob(ctx, "pool", 3, name, limit, tags, window, labels, timeout)
+		},
+		Restart:  runtime.Transient,
+		Shutdown: runtime.BrutalKill,
+		Type:     runtime.TypeWorker,
+		Backoff:  &runtime.Backoff{Min: 10 * time.Millisecond, Max: time.Second, Jitter: 0.5},
+	})
 }
 
 // SupsSupervisor is dynamic supervisor "sups" of spec.arbor.yaml:34:3.
@@ -112,5 +121,12 @@ func NewSupsSupervisor(ctx context.Context) (*SupsSupervisor, error) {
 // StartChild starts a child from the template at spec.arbor.yaml:37:7,
 // with the given extra arguments, which it is given again on every restart.
 func (s *SupsSupervisor) StartChild(ctx context.Context, team string) (runtime.Handle, error) {
-	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{Start: runtime.Bind1(NewTeam, team).Start, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor})
+	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewTeam(ctx, team)
+		},
+		Restart:  runtime.Permanent,
+		Shutdown: runtime.Infinity,
+		Type:     runtime.TypeSupervisor,
+	})
 }

@@ -9,17 +9,20 @@ import (
 )
 
 // EmptySupervisor is supervisor "empty" of spec.arbor.yaml:5:3.
-type EmptySupervisor struct {
-	*runtime.Supervisor
-}
+type EmptySupervisor = runtime.Supervisor
+
+// emptyChildren are the children of supervisor "empty", in start order: constant data,
+// which EmptySupervisorSpec makes into child specs.
+var emptyChildren = [...]runtime.ChildRow{}
 
 // EmptySupervisorSpec returns the spec of supervisor "empty":
 // its flags, and its children in start order.
 func EmptySupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(emptyChildren[:])
 	return runtime.SupervisorSpec{
 		Name:     "empty",
 		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{},
+		Children: children,
 	}
 }
 
@@ -29,25 +32,24 @@ func EmptySupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewEmptySupervisor(ctx context.Context) (*EmptySupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, EmptySupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &EmptySupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, EmptySupervisorSpec())
 }
 
 // NoKeySupervisor is supervisor "no_key" of spec.arbor.yaml:7:3.
-type NoKeySupervisor struct {
-	*runtime.Supervisor
-}
+type NoKeySupervisor = runtime.Supervisor
+
+// noKeyChildren are the children of supervisor "no_key", in start order: constant data,
+// which NoKeySupervisorSpec makes into child specs.
+var noKeyChildren = [...]runtime.ChildRow{}
 
 // NoKeySupervisorSpec returns the spec of supervisor "no_key":
 // its flags, and its children in start order.
 func NoKeySupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(noKeyChildren[:])
 	return runtime.SupervisorSpec{
 		Name:     "no_key",
 		Flags:    runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{},
+		Children: children,
 	}
 }
 
@@ -57,9 +59,5 @@ func NoKeySupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewNoKeySupervisor(ctx context.Context) (*NoKeySupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, NoKeySupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &NoKeySupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, NoKeySupervisorSpec())
 }

@@ -24,43 +24,56 @@ func NewRegistries() *Registries {
 	}
 }
 
+// registryNames returns Names, for the tables of children named in it.
+func (r *Registries) registryNames() *runtime.Registry[string] {
+	return r.Names
+}
+
 // HostileSupervisor is supervisor "hostile" of spec.arbor.yaml:9:3.
-type HostileSupervisor struct {
-	*runtime.Supervisor
+type HostileSupervisor = runtime.Supervisor
+
+// hostileChildren are the children of supervisor "hostile", in start order: constant data,
+// which HostileSupervisorSpec makes into child specs.
+var hostileChildren = [...]runtime.ChildRowFor[*Registries]{
+	// spec.arbor.yaml:11:9
+	{ChildRow: runtime.ChildRow{ID: "quotes", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: hostile_quotes},
+	// spec.arbor.yaml:14:9
+	{ChildRow: runtime.ChildRow{ID: "backtick", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: hostile_backtick},
+	// spec.arbor.yaml:17:9
+	{ChildRow: runtime.ChildRow{ID: "comment", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: hostile_comment},
+	// spec.arbor.yaml:20:9
+	{ChildRow: runtime.ChildRow{ID: "newlines", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: hostile_newlines},
+	// spec.arbor.yaml:23:9
+	{ChildRow: runtime.ChildRow{ID: "bidi", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: hostile_bidi},
+	// spec.arbor.yaml:26:9
+	{ChildRow: runtime.ChildRow{ID: "zero_width", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: hostile_zero_width},
+	// spec.arbor.yaml:29:9
+	{ChildRow: runtime.ChildRow{ID: "homoglyph", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: hostile_homoglyph},
+	// spec.arbor.yaml:32:9
+	{ChildRow: runtime.ChildRow{ID: "controls", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: hostile_controls},
+	// spec.arbor.yaml:35:9; started in HostileSupervisorSpec
+	{ChildRow: runtime.ChildRow{ID: "func", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Registries).registryNames, Key: "\u202e\"); }\nfunc init() {"},
+	// spec.arbor.yaml:39:9; started in HostileSupervisorSpec
+	{ChildRow: runtime.ChildRow{ID: "range", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}},
+	// spec.arbor.yaml:42:9
+	{ChildRow: runtime.ChildRow{ID: "chan", Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor}, StartWith: hostile_chan},
 }
 
 // HostileSupervisorSpec returns the spec of supervisor "hostile":
 // its flags, and its children in start order.
 func HostileSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
-	// funcRef tracks child "func" for the refs of its later siblings.
+	children := runtime.ChildrenFor(reg, hostileChildren[:])
+	// funcRef tracks child "func" (spec.arbor.yaml:35:9) for the refs of its later siblings.
 	funcRef := runtime.NewRef(runtime.Bind1(NewEcho, "func"))
+	children[8].Start = funcRef.Start
+	// child "range" (spec.arbor.yaml:39:9)
+	children[9].Start = func(ctx context.Context) (runtime.Service, error) {
+		return NewRanger(ctx, funcRef)
+	}
 	return runtime.SupervisorSpec{
-		Name:  "hostile",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:11:9
-			{ID: "quotes", Start: runtime.Bind1(NewEcho, "\"); panic(\"injected\"); //").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:14:9
-			{ID: "backtick", Start: runtime.Bind1(NewEcho, "`; os.Exit(1); `").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:17:9
-			{ID: "comment", Start: runtime.Bind1(NewEcho, "*/ func init() { panic(1) } /*").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:20:9
-			{ID: "newlines", Start: runtime.Bind1(NewEcho, "line\nbreak\r\u2028\u2029").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:23:9
-			{ID: "bidi", Start: runtime.Bind1(NewEcho, "\u202eevil\u202c \u2066isolate\u2069").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:26:9
-			{ID: "zero_width", Start: runtime.Bind1(NewEcho, "a\u200bb\u200dc\ufeffd").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:29:9
-			{ID: "homoglyph", Start: runtime.Bind1(NewEcho, "\u0440\u0430\u0443\u0440\u0430l").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:32:9
-			{ID: "controls", Start: runtime.Bind1(NewEcho, "\x00\a\x1b[31m\x7f").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:35:9
-			{ID: "func", Start: funcRef.Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker, Name: reg.Names.Name("\u202e\"); }\nfunc init() {")},
-			// spec.arbor.yaml:39:9
-			{ID: "range", Start: runtime.Bind1(NewRanger, funcRef).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:42:9
-			{ID: "chan", Start: runtime.Bind1(NewSelectSupervisor, reg).Start, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
-		},
+		Name:     "hostile",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -70,28 +83,72 @@ func HostileSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewHostileSupervisor(ctx context.Context, reg *Registries) (*HostileSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, HostileSupervisorSpec(reg))
-	if err != nil {
-		return nil, err
-	}
-	return &HostileSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, HostileSupervisorSpec(reg))
+}
+
+// hostile_quotes starts child "quotes" of supervisor "hostile" (spec.arbor.yaml:11:9).
+func hostile_quotes(ctx context.Context, reg *Registries) (runtime.Service, error) {
+	return NewEcho(ctx, "\"); panic(\"injected\"); //")
+}
+
+// hostile_backtick starts child "backtick" of supervisor "hostile" (spec.arbor.yaml:14:9).
+func hostile_backtick(ctx context.Context, reg *Registries) (runtime.Service, error) {
+	return NewEcho(ctx, "`; os.Exit(1); `")
+}
+
+// hostile_comment starts child "comment" of supervisor "hostile" (spec.arbor.yaml:17:9).
+func hostile_comment(ctx context.Context, reg *Registries) (runtime.Service, error) {
+	return NewEcho(ctx, "*/ func init() { panic(1) } /*")
+}
+
+// hostile_newlines starts child "newlines" of supervisor "hostile" (spec.arbor.yaml:20:9).
+func hostile_newlines(ctx context.Context, reg *Registries) (runtime.Service, error) {
+	return NewEcho(ctx, "line\nbreak\r\u2028\u2029")
+}
+
+// hostile_bidi starts child "bidi" of supervisor "hostile" (spec.arbor.yaml:23:9).
+func hostile_bidi(ctx context.Context, reg *Registries) (runtime.Service, error) {
+	return NewEcho(ctx, "\u202eevil\u202c \u2066isolate\u2069")
+}
+
+// hostile_zero_width starts child "zero_width" of supervisor "hostile" (spec.arbor.yaml:26:9).
+func hostile_zero_width(ctx context.Context, reg *Registries) (runtime.Service, error) {
+	return NewEcho(ctx, "a\u200bb\u200dc\ufeffd")
+}
+
+// hostile_homoglyph starts child "homoglyph" of supervisor "hostile" (spec.arbor.yaml:29:9).
+func hostile_homoglyph(ctx context.Context, reg *Registries) (runtime.Service, error) {
+	return NewEcho(ctx, "\u0440\u0430\u0443\u0440\u0430l")
+}
+
+// hostile_controls starts child "controls" of supervisor "hostile" (spec.arbor.yaml:32:9).
+func hostile_controls(ctx context.Context, reg *Registries) (runtime.Service, error) {
+	return NewEcho(ctx, "\x00\a\x1b[31m\x7f")
+}
+
+// hostile_chan starts nested supervisor "chan" of supervisor "hostile" (spec.arbor.yaml:42:9).
+func hostile_chan(ctx context.Context, reg *Registries) (runtime.Service, error) {
+	return NewSelectSupervisor(ctx, reg)
 }
 
 // SelectSupervisor is supervisor "select" of spec.arbor.yaml:44:3.
-type SelectSupervisor struct {
-	*runtime.Supervisor
+type SelectSupervisor = runtime.Supervisor
+
+// selectChildren are the children of supervisor "select", in start order: constant data,
+// which SelectSupervisorSpec makes into child specs.
+var selectChildren = [...]runtime.ChildRowFor[*Registries]{
+	// spec.arbor.yaml:47:9
+	{ChildRow: runtime.ChildRow{ID: "default", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: select_default},
 }
 
 // SelectSupervisorSpec returns the spec of supervisor "select":
 // its flags, and its children in start order.
 func SelectSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
+	children := runtime.ChildrenFor(reg, selectChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "select",
-		Flags: runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:47:9
-			{ID: "default", Start: runtime.Bind1(NewEcho, "default").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "select",
+		Flags:    runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -101,9 +158,10 @@ func SelectSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewSelectSupervisor(ctx context.Context, reg *Registries) (*SelectSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, SelectSupervisorSpec(reg))
-	if err != nil {
-		return nil, err
-	}
-	return &SelectSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, SelectSupervisorSpec(reg))
+}
+
+// select_default starts child "default" of supervisor "select" (spec.arbor.yaml:47:9).
+func select_default(ctx context.Context, reg *Registries) (runtime.Service, error) {
+	return NewEcho(ctx, "default")
 }

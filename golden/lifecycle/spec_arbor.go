@@ -24,27 +24,40 @@ func NewRegistries() *Registries {
 	}
 }
 
+// registryNames returns Names, for the tables of children named in it.
+func (r *Registries) registryNames() *runtime.Registry[string] {
+	return r.Names
+}
+
 // TreeSupervisor is supervisor "tree" of spec.arbor.yaml:7:3.
-type TreeSupervisor struct {
-	*runtime.Supervisor
+type TreeSupervisor = runtime.Supervisor
+
+// treeChildren are the children of supervisor "tree", in start order: constant data,
+// which TreeSupervisorSpec makes into child specs.
+var treeChildren = [...]runtime.ChildRowFor[*Registries]{
+	// spec.arbor.yaml:10:9; started in TreeSupervisorSpec
+	{ChildRow: runtime.ChildRow{ID: "counter", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}},
+	// spec.arbor.yaml:12:9; started in TreeSupervisorSpec
+	{ChildRow: runtime.ChildRow{ID: "flaky", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Registries).registryNames, Key: "flaky"},
+	// spec.arbor.yaml:16:9
+	{ChildRow: runtime.ChildRow{ID: "jobs", Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor}, StartWith: tree_jobs},
 }
 
 // TreeSupervisorSpec returns the spec of supervisor "tree":
 // its flags, and its children in start order.
 func TreeSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
-	// counterRef tracks child "counter" for the refs of its later siblings.
+	children := runtime.ChildrenFor(reg, treeChildren[:])
+	// counterRef tracks child "counter" (spec.arbor.yaml:10:9) for the refs of its later siblings.
 	counterRef := runtime.NewRef(runtime.Bind0(NewCounter))
+	children[0].Start = counterRef.Start
+	// child "flaky" (spec.arbor.yaml:12:9)
+	children[1].Start = func(ctx context.Context) (runtime.Service, error) {
+		return NewFlaky(ctx, counterRef)
+	}
 	return runtime.SupervisorSpec{
-		Name:  "tree",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:10:9
-			{ID: "counter", Start: counterRef.Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:12:9
-			{ID: "flaky", Start: runtime.Bind1(NewFlaky, counterRef).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker, Name: reg.Names.Name("flaky")},
-			// spec.arbor.yaml:16:9
-			{ID: "jobs", Start: runtime.Bind1(NewJobsSupervisor, reg).Start, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
-		},
+		Name:     "tree",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -54,11 +67,12 @@ func TreeSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewTreeSupervisor(ctx context.Context, reg *Registries) (*TreeSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, TreeSupervisorSpec(reg))
-	if err != nil {
-		return nil, err
-	}
-	return &TreeSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, TreeSupervisorSpec(reg))
+}
+
+// tree_jobs starts nested supervisor "jobs" of supervisor "tree" (spec.arbor.yaml:16:9).
+func tree_jobs(ctx context.Context, reg *Registries) (runtime.Service, error) {
+	return NewJobsSupervisor(ctx, reg)
 }
 
 // JobsSupervisor is dynamic supervisor "jobs" of spec.arbor.yaml:18:3.
@@ -87,5 +101,12 @@ func NewJobsSupervisor(ctx context.Context, reg *Registries) (*JobsSupervisor, e
 // StartChild starts a child from the template at spec.arbor.yaml:22:7,
 // with the given extra arguments, which it is given again on every restart.
 func (s *JobsSupervisor) StartChild(ctx context.Context, name string) (runtime.Handle, error) {
-	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{Start: runtime.Bind1(NewJob, name).Start, Restart: runtime.Temporary, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker})
+	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewJob(ctx, name)
+		},
+		Restart:  runtime.Temporary,
+		Shutdown: runtime.Timeout(5 * time.Second),
+		Type:     runtime.TypeWorker,
+	})
 }

@@ -34,5 +34,12 @@ func NewEightSupervisor(ctx context.Context) (*EightSupervisor, error) {
 // StartChild starts a child from the template at spec.arbor.yaml:7:7,
 // with the given extra arguments, which it is given again on every restart.
 func (s *EightSupervisor) StartChild(ctx context.Context, d int, e int, f int, g int, h int) (runtime.Handle, error) {
-	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{Start: runtime.Bind8(NewEight, 1, 2, 3, d, e, f, g, h).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker})
+	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewEight(ctx, 1, 2, 3, d, e, f, g, h)
+		},
+		Restart:  runtime.Permanent,
+		Shutdown: runtime.Timeout(5 * time.Second),
+		Type:     runtime.TypeWorker,
+	})
 }

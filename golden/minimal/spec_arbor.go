@@ -10,20 +10,23 @@ import (
 )
 
 // MainSupervisor is supervisor "main" of spec.arbor.yaml:4:3.
-type MainSupervisor struct {
-	*runtime.Supervisor
+type MainSupervisor = runtime.Supervisor
+
+// mainChildren are the children of supervisor "main", in start order: constant data,
+// which MainSupervisorSpec makes into child specs.
+var mainChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:6:9
+	{ID: "worker", Start: main_worker, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // MainSupervisorSpec returns the spec of supervisor "main":
 // its flags, and its children in start order.
 func MainSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(mainChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "main",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:6:9
-			{ID: "worker", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "main",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -33,9 +36,10 @@ func MainSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewMainSupervisor(ctx context.Context) (*MainSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, MainSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &MainSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, MainSupervisorSpec())
+}
+
+// main_worker starts child "worker" of supervisor "main" (spec.arbor.yaml:6:9).
+func main_worker(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
 }

@@ -10,36 +10,47 @@ import (
 )
 
 // MyPoolSupervisor is supervisor "my_pool" of spec.arbor.yaml:6:3.
-type MyPoolSupervisor struct {
-	*runtime.Supervisor
+type MyPoolSupervisor = runtime.Supervisor
+
+// myPoolChildren are the children of supervisor "my_pool", in start order: constant data,
+// which MyPoolSupervisorSpec makes into child specs.
+var myPoolChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:8:9; started in MyPoolSupervisorSpec
+	{ID: "type", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:9:9; started in MyPoolSupervisorSpec
+	{ID: "nil", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:10:9; started in MyPoolSupervisorSpec
+	{ID: "ctx", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:11:9; started in MyPoolSupervisorSpec
+	{ID: "stash", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:12:9; started in MyPoolSupervisorSpec
+	{ID: "user", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // MyPoolSupervisorSpec returns the spec of supervisor "my_pool":
 // its flags, and its children in start order.
 func MyPoolSupervisorSpec() runtime.SupervisorSpec {
-	// typeRef tracks child "type" for the refs of its later siblings.
+	children := runtime.Children(myPoolChildren[:])
+	// typeRef tracks child "type" (spec.arbor.yaml:8:9) for the refs of its later siblings.
 	typeRef := runtime.NewRef(runtime.Bind0(NewWorker))
-	// nilRef tracks child "nil" for the refs of its later siblings.
+	children[0].Start = typeRef.Start
+	// nilRef tracks child "nil" (spec.arbor.yaml:9:9) for the refs of its later siblings.
 	nilRef := runtime.NewRef(runtime.Bind0(NewWorker))
-	// ctxRef tracks child "ctx" for the refs of its later siblings.
+	children[1].Start = nilRef.Start
+	// ctxRef tracks child "ctx" (spec.arbor.yaml:10:9) for the refs of its later siblings.
 	ctxRef := runtime.NewRef(runtime.Bind0(NewWorker))
-	// stashRef1 tracks child "stash" for the refs of its later siblings.
+	children[2].Start = ctxRef.Start
+	// stashRef1 tracks child "stash" (spec.arbor.yaml:11:9) for the refs of its later siblings.
 	stashRef1 := runtime.NewRef(runtime.Bind0(stashRef))
+	children[3].Start = stashRef1.Start
+	// child "user" (spec.arbor.yaml:12:9)
+	children[4].Start = func(ctx context.Context) (runtime.Service, error) {
+		return NewUser(ctx, typeRef, nilRef, ctxRef, stashRef1)
+	}
 	return runtime.SupervisorSpec{
-		Name:  "my_pool",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:8:9
-			{ID: "type", Start: typeRef.Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:9:9
-			{ID: "nil", Start: nilRef.Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:10:9
-			{ID: "ctx", Start: ctxRef.Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:11:9
-			{ID: "stash", Start: stashRef1.Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:12:9
-			{ID: "user", Start: runtime.Bind4(NewUser, typeRef, nilRef, ctxRef, stashRef1).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "my_pool",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -49,28 +60,27 @@ func MyPoolSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewMyPoolSupervisor(ctx context.Context) (*MyPoolSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, MyPoolSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &MyPoolSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, MyPoolSupervisorSpec())
 }
 
 // HTTPServerSupervisor is supervisor "HTTP_server" of spec.arbor.yaml:13:3.
-type HTTPServerSupervisor struct {
-	*runtime.Supervisor
+type HTTPServerSupervisor = runtime.Supervisor
+
+// hTTPServerChildren are the children of supervisor "HTTP_server", in start order: constant data,
+// which HTTPServerSupervisorSpec makes into child specs.
+var hTTPServerChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:15:9
+	{ID: "http", Start: hTTPServer_http, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
 }
 
 // HTTPServerSupervisorSpec returns the spec of supervisor "HTTP_server":
 // its flags, and its children in start order.
 func HTTPServerSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(hTTPServerChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "HTTP_server",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:15:9
-			{ID: "http", Start: runtime.Bind0(NewMyPoolSupervisor).Start, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
-		},
+		Name:     "HTTP_server",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -80,17 +90,16 @@ func HTTPServerSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewHTTPServerSupervisor(ctx context.Context) (*HTTPServerSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, HTTPServerSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &HTTPServerSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, HTTPServerSupervisorSpec())
+}
+
+// hTTPServer_http starts nested supervisor "http" of supervisor "HTTP_server" (spec.arbor.yaml:15:9).
+func hTTPServer_http(ctx context.Context) (runtime.Service, error) {
+	return NewMyPoolSupervisor(ctx)
 }
 
 // A1B2C3Supervisor is dynamic supervisor "a1_b2_c3" of spec.arbor.yaml:16:3.
-type A1B2C3Supervisor struct {
-	*runtime.DynamicSupervisor
-}
+type A1B2C3Supervisor = runtime.DynamicSupervisor
 
 // A1B2C3SupervisorSpec returns the spec of dynamic supervisor "a1_b2_c3":
 // no limit on children.
@@ -102,11 +111,7 @@ func A1B2C3SupervisorSpec() runtime.DynamicSupervisorSpec {
 // ready to Serve, with no children. As a child, it gets the context of its
 // start function; at the top of a program, call Serve on the result.
 func NewA1B2C3Supervisor(ctx context.Context) (*A1B2C3Supervisor, error) {
-	d, err := runtime.NewDynamicSupervisor(ctx, A1B2C3SupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &A1B2C3Supervisor{d}, nil
+	return runtime.NewDynamicSupervisor(ctx, A1B2C3SupervisorSpec())
 }
 
 // MyAppApplication returns the spec of application "my_app"
@@ -115,17 +120,27 @@ func MyAppApplication() runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "my_app",
 		StartType: runtime.StartTemporary,
-		Start:     runtime.Bind0(NewHTTPServerSupervisor).Start,
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewHTTPServerSupervisor(ctx)
+		},
 	}
+}
+
+// applicationsInStartOrder are the functions of the applications' specs, in the order
+// in which Run starts them: constant data, which Applications calls.
+var applicationsInStartOrder = [...]func() runtime.ApplicationSpec{
+	MyAppApplication,
 }
 
 // Applications returns every application of the spec, each after the
 // applications it depends on: the order in which Run starts them, fixed when
 // the code was generated.
 func Applications() []runtime.ApplicationSpec {
-	return []runtime.ApplicationSpec{
-		MyAppApplication(),
+	specs := make([]runtime.ApplicationSpec, len(applicationsInStartOrder))
+	for i, app := range applicationsInStartOrder {
+		specs[i] = app()
 	}
+	return specs
 }
 
 // Run starts the applications in dependency order, as OTP's

@@ -9,25 +9,28 @@ import (
 	"time"
 )
 
-// RootSupervisor is supervisor "root" of spec.arbor.yaml:5:3.
-type RootSupervisor struct {
-	*runtime.Supervisor
+// RootSupervisor is supervisor "root" of spec.arbor.yaml:6:3.
+type RootSupervisor = runtime.Supervisor
+
+// rootChildren are the children of supervisor "root", in start order: constant data,
+// which RootSupervisorSpec makes into child specs.
+var rootChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:9:9
+	{ID: "cache", Start: root_cache, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:10:9
+	{ID: "middle", Start: root_middle, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
+	// spec.arbor.yaml:11:9
+	{ID: "jobs", Start: root_jobs, Restart: runtime.Transient, Shutdown: runtime.ShutdownSpec(30 * time.Second), Type: runtime.TypeSupervisor},
 }
 
 // RootSupervisorSpec returns the spec of supervisor "root":
 // its flags, and its children in start order.
 func RootSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(rootChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "root",
-		Flags: runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:8:9
-			{ID: "cache", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:9:9
-			{ID: "middle", Start: runtime.Bind0(NewMiddleSupervisor).Start, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
-			// spec.arbor.yaml:10:9
-			{ID: "jobs", Start: runtime.Bind0(NewJobsSupervisor).Start, Restart: runtime.Transient, Shutdown: runtime.Timeout(30 * time.Second), Type: runtime.TypeSupervisor},
-		},
+		Name:     "root",
+		Flags:    runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -37,30 +40,46 @@ func RootSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewRootSupervisor(ctx context.Context) (*RootSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, RootSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &RootSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, RootSupervisorSpec())
 }
 
-// MiddleSupervisor is supervisor "middle" of spec.arbor.yaml:11:3.
-type MiddleSupervisor struct {
-	*runtime.Supervisor
+// root_cache starts child "cache" of supervisor "root" (spec.arbor.yaml:9:9).
+func root_cache(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// root_middle starts nested supervisor "middle" of supervisor "root" (spec.arbor.yaml:10:9).
+func root_middle(ctx context.Context) (runtime.Service, error) {
+	return NewMiddleSupervisor(ctx)
+}
+
+// root_jobs starts nested supervisor "jobs" of supervisor "root" (spec.arbor.yaml:11:9).
+func root_jobs(ctx context.Context) (runtime.Service, error) {
+	return NewJobsSupervisor(ctx)
+}
+
+// MiddleSupervisor is supervisor "middle" of spec.arbor.yaml:12:3.
+type MiddleSupervisor = runtime.Supervisor
+
+// middleChildren are the children of supervisor "middle", in start order: constant data,
+// which MiddleSupervisorSpec makes into child specs.
+var middleChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:14:9
+	{ID: "leaf", Start: middle_leaf, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
+	// spec.arbor.yaml:15:9
+	{ID: "second_leaf", Start: middle_second_leaf, Restart: runtime.Permanent, Shutdown: runtime.BrutalKill, Type: runtime.TypeSupervisor},
+	// spec.arbor.yaml:16:9
+	{ID: "by_start", Start: middle_by_start, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
 }
 
 // MiddleSupervisorSpec returns the spec of supervisor "middle":
 // its flags, and its children in start order.
 func MiddleSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(middleChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "middle",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:13:9
-			{ID: "leaf", Start: runtime.Bind0(NewLeafSupervisor).Start, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
-			// spec.arbor.yaml:14:9
-			{ID: "second_leaf", Start: runtime.Bind0(NewLeafSupervisor).Start, Restart: runtime.Permanent, Shutdown: runtime.BrutalKill, Type: runtime.TypeSupervisor},
-		},
+		Name:     "middle",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -70,28 +89,42 @@ func MiddleSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewMiddleSupervisor(ctx context.Context) (*MiddleSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, MiddleSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &MiddleSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, MiddleSupervisorSpec())
 }
 
-// LeafSupervisor is supervisor "leaf" of spec.arbor.yaml:15:3.
-type LeafSupervisor struct {
-	*runtime.Supervisor
+// middle_leaf starts nested supervisor "leaf" of supervisor "middle" (spec.arbor.yaml:14:9).
+func middle_leaf(ctx context.Context) (runtime.Service, error) {
+	return NewLeafSupervisor(ctx)
+}
+
+// middle_second_leaf starts nested supervisor "second_leaf" of supervisor "middle" (spec.arbor.yaml:15:9).
+func middle_second_leaf(ctx context.Context) (runtime.Service, error) {
+	return NewLeafSupervisor(ctx)
+}
+
+// middle_by_start starts child "by_start" of supervisor "middle" (spec.arbor.yaml:16:9).
+func middle_by_start(ctx context.Context) (runtime.Service, error) {
+	return NewLeafSupervisor(ctx)
+}
+
+// LeafSupervisor is supervisor "leaf" of spec.arbor.yaml:17:3.
+type LeafSupervisor = runtime.Supervisor
+
+// leafChildren are the children of supervisor "leaf", in start order: constant data,
+// which LeafSupervisorSpec makes into child specs.
+var leafChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:19:9
+	{ID: "worker", Start: leaf_worker, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // LeafSupervisorSpec returns the spec of supervisor "leaf":
 // its flags, and its children in start order.
 func LeafSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(leafChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "leaf",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:17:9
-			{ID: "worker", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "leaf",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -101,17 +134,16 @@ func LeafSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewLeafSupervisor(ctx context.Context) (*LeafSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, LeafSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &LeafSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, LeafSupervisorSpec())
 }
 
-// JobsSupervisor is dynamic supervisor "jobs" of spec.arbor.yaml:18:3.
-type JobsSupervisor struct {
-	*runtime.DynamicSupervisor
+// leaf_worker starts child "worker" of supervisor "leaf" (spec.arbor.yaml:19:9).
+func leaf_worker(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
 }
+
+// JobsSupervisor is dynamic supervisor "jobs" of spec.arbor.yaml:20:3.
+type JobsSupervisor = runtime.DynamicSupervisor
 
 // JobsSupervisorSpec returns the spec of dynamic supervisor "jobs":
 // no limit on children.
@@ -123,9 +155,5 @@ func JobsSupervisorSpec() runtime.DynamicSupervisorSpec {
 // ready to Serve, with no children. As a child, it gets the context of its
 // start function; at the top of a program, call Serve on the result.
 func NewJobsSupervisor(ctx context.Context) (*JobsSupervisor, error) {
-	d, err := runtime.NewDynamicSupervisor(ctx, JobsSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &JobsSupervisor{d}, nil
+	return runtime.NewDynamicSupervisor(ctx, JobsSupervisorSpec())
 }

@@ -12,26 +12,29 @@ import (
 )
 
 // ImportsSupervisor is supervisor "imports" of spec.arbor.yaml:5:3.
-type ImportsSupervisor struct {
-	*runtime.Supervisor
+type ImportsSupervisor = runtime.Supervisor
+
+// importsChildren are the children of supervisor "imports", in start order: constant data,
+// which ImportsSupervisorSpec makes into child specs.
+var importsChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:7:9
+	{ID: "first", Start: imports_first, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time1.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:8:9
+	{ID: "second", Start: imports_second, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time1.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:9:9
+	{ID: "named", Start: imports_named, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time1.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:10:9
+	{ID: "local", Start: imports_local, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time1.Second), Type: runtime.TypeWorker},
 }
 
 // ImportsSupervisorSpec returns the spec of supervisor "imports":
 // its flags, and its children in start order.
 func ImportsSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(importsChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "imports",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:7:9
-			{ID: "first", Start: runtime.Bind0(svc2.New).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time1.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:8:9
-			{ID: "second", Start: runtime.Bind0(svc1.New).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time1.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:9:9
-			{ID: "named", Start: runtime.Bind2(svc2.NewNamed, "named", 2*time1.Second).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time1.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:10:9
-			{ID: "local", Start: runtime.Bind0(svc).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time1.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "imports",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -41,11 +44,27 @@ func ImportsSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewImportsSupervisor(ctx context.Context) (*ImportsSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, ImportsSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &ImportsSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, ImportsSupervisorSpec())
+}
+
+// imports_first starts child "first" of supervisor "imports" (spec.arbor.yaml:7:9).
+func imports_first(ctx context.Context) (runtime.Service, error) {
+	return svc2.New(ctx)
+}
+
+// imports_second starts child "second" of supervisor "imports" (spec.arbor.yaml:8:9).
+func imports_second(ctx context.Context) (runtime.Service, error) {
+	return svc1.New(ctx)
+}
+
+// imports_named starts child "named" of supervisor "imports" (spec.arbor.yaml:9:9).
+func imports_named(ctx context.Context) (runtime.Service, error) {
+	return svc2.NewNamed(ctx, "named", 2*time1.Second)
+}
+
+// imports_local starts child "local" of supervisor "imports" (spec.arbor.yaml:10:9).
+func imports_local(ctx context.Context) (runtime.Service, error) {
+	return svc(ctx)
 }
 
 // PoolSupervisor is dynamic supervisor "pool" of spec.arbor.yaml:11:3.
@@ -73,5 +92,12 @@ func NewPoolSupervisor(ctx context.Context) (*PoolSupervisor, error) {
 // StartChild starts a child from the template at spec.arbor.yaml:14:7,
 // with the given extra arguments, which it is given again on every restart.
 func (s *PoolSupervisor) StartChild(ctx context.Context, time time1.Duration, opts *svc2.Options) (runtime.Handle, error) {
-	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{Start: runtime.Bind2(svc2.NewWith, time, opts).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time1.Second), Type: runtime.TypeWorker})
+	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return svc2.NewWith(ctx, time, opts)
+		},
+		Restart:  runtime.Permanent,
+		Shutdown: runtime.Timeout(5 * time1.Second),
+		Type:     runtime.TypeWorker,
+	})
 }

@@ -30,27 +30,40 @@ func NewRegistries() *Registries {
 	}
 }
 
+// registryNames returns Names, for the tables of children named in it.
+func (r *Registries) registryNames() *runtime.Registry[string] {
+	return r.Names
+}
+
 // TopSupervisor is supervisor "top" of spec.arbor.yaml:9:3.
-type TopSupervisor struct {
-	*runtime.Supervisor
+type TopSupervisor = runtime.Supervisor
+
+// topChildren are the children of supervisor "top", in start order: constant data,
+// which TopSupervisorSpec makes into child specs.
+var topChildren = [...]runtime.ChildRowFor[*Registries]{
+	// spec.arbor.yaml:11:9; started in TopSupervisorSpec
+	{ChildRow: runtime.ChildRow{ID: "counter", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Registries).registryNames, Key: "counter"},
+	// spec.arbor.yaml:15:9; started in TopSupervisorSpec
+	{ChildRow: runtime.ChildRow{ID: "lookup", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Registries).registryNames, Key: "lookup \"main\""},
+	// spec.arbor.yaml:19:9
+	{ChildRow: runtime.ChildRow{ID: "conns", Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor}, StartWith: top_conns},
 }
 
 // TopSupervisorSpec returns the spec of supervisor "top":
 // its flags, and its children in start order.
 func TopSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
-	// counterRef tracks child "counter" for the refs of its later siblings.
+	children := runtime.ChildrenFor(reg, topChildren[:])
+	// counterRef tracks child "counter" (spec.arbor.yaml:11:9) for the refs of its later siblings.
 	counterRef := runtime.NewRef(runtime.Bind1(NewCounter, reg.Names))
+	children[0].Start = counterRef.Start
+	// child "lookup" (spec.arbor.yaml:15:9)
+	children[1].Start = func(ctx context.Context) (runtime.Service, error) {
+		return NewLookup(ctx, reg.Conns, counterRef)
+	}
 	return runtime.SupervisorSpec{
-		Name:  "top",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:11:9
-			{ID: "counter", Start: counterRef.Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker, Name: reg.Names.Name("counter")},
-			// spec.arbor.yaml:15:9
-			{ID: "lookup", Start: runtime.Bind2(NewLookup, reg.Conns, counterRef).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker, Name: reg.Names.Name("lookup \"main\"")},
-			// spec.arbor.yaml:19:9
-			{ID: "conns", Start: runtime.Bind1(NewConnsSupervisor, reg).Start, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
-		},
+		Name:     "top",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -60,11 +73,12 @@ func TopSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewTopSupervisor(ctx context.Context, reg *Registries) (*TopSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, TopSupervisorSpec(reg))
-	if err != nil {
-		return nil, err
-	}
-	return &TopSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, TopSupervisorSpec(reg))
+}
+
+// top_conns starts nested supervisor "conns" of supervisor "top" (spec.arbor.yaml:19:9).
+func top_conns(ctx context.Context, reg *Registries) (runtime.Service, error) {
+	return NewConnsSupervisor(ctx, reg)
 }
 
 // ConnsSupervisor is dynamic supervisor "conns" of spec.arbor.yaml:21:3.
@@ -93,7 +107,14 @@ func NewConnsSupervisor(ctx context.Context, reg *Registries) (*ConnsSupervisor,
 // StartChild starts a child from the template at spec.arbor.yaml:24:7,
 // with the given extra arguments, which it is given again on every restart.
 func (s *ConnsSupervisor) StartChild(ctx context.Context, host string) (runtime.Handle, error) {
-	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{Start: runtime.Bind2(NewConn, s.reg.Conns, host).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker})
+	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewConn(ctx, s.reg.Conns, host)
+		},
+		Restart:  runtime.Permanent,
+		Shutdown: runtime.Timeout(5 * time.Second),
+		Type:     runtime.TypeWorker,
+	})
 }
 
 // AppApplication returns the spec of application "app"
@@ -102,17 +123,27 @@ func AppApplication(reg *Registries) runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "app",
 		StartType: runtime.StartTemporary,
-		Start:     runtime.Bind1(NewTopSupervisor, reg).Start,
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewTopSupervisor(ctx, reg)
+		},
 	}
+}
+
+// applicationsInStartOrder are the functions of the applications' specs, in the order
+// in which Run starts them: constant data, which Applications calls.
+var applicationsInStartOrder = [...]func(*Registries) runtime.ApplicationSpec{
+	AppApplication,
 }
 
 // Applications returns every application of the spec, each after the
 // applications it depends on: the order in which Run starts them, fixed when
 // the code was generated.
 func Applications(reg *Registries) []runtime.ApplicationSpec {
-	return []runtime.ApplicationSpec{
-		AppApplication(reg),
+	specs := make([]runtime.ApplicationSpec, len(applicationsInStartOrder))
+	for i, app := range applicationsInStartOrder {
+		specs[i] = app(reg)
 	}
+	return specs
 }
 
 // Run starts the applications in dependency order, as OTP's

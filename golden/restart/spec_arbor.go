@@ -10,24 +10,27 @@ import (
 )
 
 // RestartsSupervisor is supervisor "restarts" of spec.arbor.yaml:4:3.
-type RestartsSupervisor struct {
-	*runtime.Supervisor
+type RestartsSupervisor = runtime.Supervisor
+
+// restartsChildren are the children of supervisor "restarts", in start order: constant data,
+// which RestartsSupervisorSpec makes into child specs.
+var restartsChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:7:9
+	{ID: "always", Start: restarts_always, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:8:9
+	{ID: "after_crash", Start: restarts_after_crash, Restart: runtime.Transient, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:9:9
+	{ID: "never", Start: restarts_never, Restart: runtime.Temporary, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // RestartsSupervisorSpec returns the spec of supervisor "restarts":
 // its flags, and its children in start order.
 func RestartsSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(restartsChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "restarts",
-		Flags: runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:7:9
-			{ID: "always", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:8:9
-			{ID: "after_crash", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Transient, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:9:9
-			{ID: "never", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Temporary, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "restarts",
+		Flags:    runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -37,9 +40,20 @@ func RestartsSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewRestartsSupervisor(ctx context.Context) (*RestartsSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, RestartsSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &RestartsSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, RestartsSupervisorSpec())
+}
+
+// restarts_always starts child "always" of supervisor "restarts" (spec.arbor.yaml:7:9).
+func restarts_always(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// restarts_after_crash starts child "after_crash" of supervisor "restarts" (spec.arbor.yaml:8:9).
+func restarts_after_crash(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// restarts_never starts child "never" of supervisor "restarts" (spec.arbor.yaml:9:9).
+func restarts_never(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
 }

@@ -10,26 +10,34 @@ import (
 )
 
 // SequenceSupervisor is supervisor "sequence" of spec.arbor.yaml:7:3.
-type SequenceSupervisor struct {
-	*runtime.Supervisor
+type SequenceSupervisor = runtime.Supervisor
+
+// sequenceChildren are the children of supervisor "sequence", in start order: constant data,
+// which SequenceSupervisorSpec makes into child specs.
+var sequenceChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:12:9; started in SequenceSupervisorSpec
+	{ID: "stash", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:15:9; started in SequenceSupervisorSpec
+	{ID: "server", Restart: runtime.Permanent, Shutdown: runtime.BrutalKill, Type: runtime.TypeWorker},
+	// spec.arbor.yaml:19:9
+	{ID: "workers", Start: sequence_workers, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
 }
 
 // SequenceSupervisorSpec returns the spec of supervisor "sequence":
 // its flags, and its children in start order.
 func SequenceSupervisorSpec() runtime.SupervisorSpec {
-	// stashRef tracks child "stash" for the refs of its later siblings.
+	children := runtime.Children(sequenceChildren[:])
+	// stashRef tracks child "stash" (spec.arbor.yaml:12:9) for the refs of its later siblings.
 	stashRef := runtime.NewRef(runtime.Bind1(NewStash, 123))
+	children[0].Start = stashRef.Start
+	// child "server" (spec.arbor.yaml:15:9)
+	children[1].Start = func(ctx context.Context) (runtime.Service, error) {
+		return NewServer(ctx, stashRef)
+	}
 	return runtime.SupervisorSpec{
-		Name:  "sequence",
-		Flags: runtime.Flags{Strategy: runtime.RestForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:12:9
-			{ID: "stash", Start: stashRef.Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:15:9
-			{ID: "server", Start: runtime.Bind1(NewServer, stashRef).Start, Restart: runtime.Permanent, Shutdown: runtime.BrutalKill, Type: runtime.TypeWorker},
-			// spec.arbor.yaml:19:9
-			{ID: "workers", Start: runtime.Bind0(NewPoolSupervisor).Start, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
-		},
+		Name:     "sequence",
+		Flags:    runtime.Flags{Strategy: runtime.RestForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -39,11 +47,12 @@ func SequenceSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewSequenceSupervisor(ctx context.Context) (*SequenceSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, SequenceSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &SequenceSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, SequenceSupervisorSpec())
+}
+
+// sequence_workers starts nested supervisor "workers" of supervisor "sequence" (spec.arbor.yaml:19:9).
+func sequence_workers(ctx context.Context) (runtime.Service, error) {
+	return NewPoolSupervisor(ctx)
 }
 
 // PoolSupervisor is dynamic supervisor "pool" of spec.arbor.yaml:21:3.
@@ -71,7 +80,14 @@ func NewPoolSupervisor(ctx context.Context) (*PoolSupervisor, error) {
 // StartChild starts a child from the template at spec.arbor.yaml:25:7,
 // with the given extra arguments, which it is given again on every restart.
 func (s *PoolSupervisor) StartChild(ctx context.Context, name string) (runtime.Handle, error) {
-	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{Start: runtime.Bind2(NewWorker, 1, name).Start, Restart: runtime.Temporary, Shutdown: runtime.Timeout(time.Second), Type: runtime.TypeWorker})
+	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewWorker(ctx, 1, name)
+		},
+		Restart:  runtime.Temporary,
+		Shutdown: runtime.Timeout(time.Second),
+		Type:     runtime.TypeWorker,
+	})
 }
 
 // SequenceApplication returns the spec of application "sequence"
@@ -80,17 +96,27 @@ func SequenceApplication() runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "sequence",
 		StartType: runtime.StartPermanent,
-		Start:     runtime.Bind0(NewSequenceSupervisor).Start,
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return NewSequenceSupervisor(ctx)
+		},
 	}
+}
+
+// applicationsInStartOrder are the functions of the applications' specs, in the order
+// in which Run starts them: constant data, which Applications calls.
+var applicationsInStartOrder = [...]func() runtime.ApplicationSpec{
+	SequenceApplication,
 }
 
 // Applications returns every application of the spec, each after the
 // applications it depends on: the order in which Run starts them, fixed when
 // the code was generated.
 func Applications() []runtime.ApplicationSpec {
-	return []runtime.ApplicationSpec{
-		SequenceApplication(),
+	specs := make([]runtime.ApplicationSpec, len(applicationsInStartOrder))
+	for i, app := range applicationsInStartOrder {
+		specs[i] = app()
 	}
+	return specs
 }
 
 // Run starts the applications in dependency order, as OTP's

@@ -10,40 +10,43 @@ import (
 )
 
 // StopsSupervisor is supervisor "stops" of spec.arbor.yaml:4:3.
-type StopsSupervisor struct {
-	*runtime.Supervisor
+type StopsSupervisor = runtime.Supervisor
+
+// stopsChildren are the children of supervisor "stops", in start order: constant data,
+// which StopsSupervisorSpec makes into child specs.
+var stopsChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:6:9
+	{ID: "default_worker", Start: stops_default_worker, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:7:9
+	{ID: "brutal", Start: stops_brutal, Restart: runtime.Permanent, Shutdown: runtime.BrutalKill, Type: runtime.TypeWorker},
+	// spec.arbor.yaml:8:9
+	{ID: "forever", Start: stops_forever, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeWorker},
+	// spec.arbor.yaml:9:9
+	{ID: "at_once", Start: stops_at_once, Restart: runtime.Permanent, Shutdown: runtime.TimeoutZero, Type: runtime.TypeWorker},
+	// spec.arbor.yaml:10:9
+	{ID: "zero_duration", Start: stops_zero_duration, Restart: runtime.Permanent, Shutdown: runtime.TimeoutZero, Type: runtime.TypeWorker},
+	// spec.arbor.yaml:11:9
+	{ID: "millis", Start: stops_millis, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(250 * time.Millisecond), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:12:9
+	{ID: "mixed", Start: stops_mixed, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(90 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:13:9
+	{ID: "micro", Start: stops_micro, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(1500 * time.Microsecond), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:14:9
+	{ID: "own_sup", Start: stops_own_sup, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
+	// spec.arbor.yaml:15:9
+	{ID: "own_sup_timed", Start: stops_own_sup_timed, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(10 * time.Second), Type: runtime.TypeSupervisor},
+	// spec.arbor.yaml:16:9
+	{ID: "worker_typed", Start: stops_worker_typed, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // StopsSupervisorSpec returns the spec of supervisor "stops":
 // its flags, and its children in start order.
 func StopsSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(stopsChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "stops",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:6:9
-			{ID: "default_worker", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:7:9
-			{ID: "brutal", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.BrutalKill, Type: runtime.TypeWorker},
-			// spec.arbor.yaml:8:9
-			{ID: "forever", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeWorker},
-			// spec.arbor.yaml:9:9
-			{ID: "at_once", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(0), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:10:9
-			{ID: "zero_duration", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(0), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:11:9
-			{ID: "millis", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(250 * time.Millisecond), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:12:9
-			{ID: "mixed", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(90 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:13:9
-			{ID: "micro", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(1500 * time.Microsecond), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:14:9
-			{ID: "own_sup", Start: runtime.Bind0(NewOwnSupervisor).Start, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
-			// spec.arbor.yaml:15:9
-			{ID: "own_sup_timed", Start: runtime.Bind0(NewOwnSupervisor).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(10 * time.Second), Type: runtime.TypeSupervisor},
-			// spec.arbor.yaml:16:9
-			{ID: "worker_typed", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "stops",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -53,9 +56,60 @@ func StopsSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewStopsSupervisor(ctx context.Context) (*StopsSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, StopsSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &StopsSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, StopsSupervisorSpec())
+}
+
+// stops_default_worker starts child "default_worker" of supervisor "stops" (spec.arbor.yaml:6:9).
+func stops_default_worker(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// stops_brutal starts child "brutal" of supervisor "stops" (spec.arbor.yaml:7:9).
+func stops_brutal(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// stops_forever starts child "forever" of supervisor "stops" (spec.arbor.yaml:8:9).
+func stops_forever(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// stops_at_once starts child "at_once" of supervisor "stops" (spec.arbor.yaml:9:9).
+func stops_at_once(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// stops_zero_duration starts child "zero_duration" of supervisor "stops" (spec.arbor.yaml:10:9).
+func stops_zero_duration(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// stops_millis starts child "millis" of supervisor "stops" (spec.arbor.yaml:11:9).
+func stops_millis(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// stops_mixed starts child "mixed" of supervisor "stops" (spec.arbor.yaml:12:9).
+func stops_mixed(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// stops_micro starts child "micro" of supervisor "stops" (spec.arbor.yaml:13:9).
+func stops_micro(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// stops_own_sup starts child "own_sup" of supervisor "stops" (spec.arbor.yaml:14:9).
+func stops_own_sup(ctx context.Context) (runtime.Service, error) {
+	return NewOwnSupervisor(ctx)
+}
+
+// stops_own_sup_timed starts child "own_sup_timed" of supervisor "stops" (spec.arbor.yaml:15:9).
+func stops_own_sup_timed(ctx context.Context) (runtime.Service, error) {
+	return NewOwnSupervisor(ctx)
+}
+
+// stops_worker_typed starts child "worker_typed" of supervisor "stops" (spec.arbor.yaml:16:9).
+func stops_worker_typed(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
 }

@@ -10,22 +10,25 @@ import (
 )
 
 // AnySupervisor is supervisor "any" of spec.arbor.yaml:4:3.
-type AnySupervisor struct {
-	*runtime.Supervisor
+type AnySupervisor = runtime.Supervisor
+
+// anyChildren are the children of supervisor "any", in start order: constant data,
+// which AnySupervisorSpec makes into child specs.
+var anyChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:7:9
+	{ID: "job", Start: any_job, Restart: runtime.Transient, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker, Significant: true},
+	// spec.arbor.yaml:8:9
+	{ID: "helper", Start: any_helper, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // AnySupervisorSpec returns the spec of supervisor "any":
 // its flags, and its children in start order.
 func AnySupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(anyChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "any",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.AnySignificant},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:7:9
-			{ID: "job", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Transient, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker, Significant: true},
-			// spec.arbor.yaml:8:9
-			{ID: "helper", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "any",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.AnySignificant},
+		Children: children,
 	}
 }
 
@@ -35,30 +38,39 @@ func AnySupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewAnySupervisor(ctx context.Context) (*AnySupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, AnySupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &AnySupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, AnySupervisorSpec())
+}
+
+// any_job starts child "job" of supervisor "any" (spec.arbor.yaml:7:9).
+func any_job(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// any_helper starts child "helper" of supervisor "any" (spec.arbor.yaml:8:9).
+func any_helper(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
 }
 
 // AllSupervisor is supervisor "all" of spec.arbor.yaml:9:3.
-type AllSupervisor struct {
-	*runtime.Supervisor
+type AllSupervisor = runtime.Supervisor
+
+// allChildren are the children of supervisor "all", in start order: constant data,
+// which AllSupervisorSpec makes into child specs.
+var allChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:12:9
+	{ID: "first", Start: all_first, Restart: runtime.Temporary, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker, Significant: true},
+	// spec.arbor.yaml:13:9
+	{ID: "second", Start: all_second, Restart: runtime.Transient, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker, Significant: true},
 }
 
 // AllSupervisorSpec returns the spec of supervisor "all":
 // its flags, and its children in start order.
 func AllSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(allChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "all",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.AllSignificant},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:12:9
-			{ID: "first", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Temporary, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker, Significant: true},
-			// spec.arbor.yaml:13:9
-			{ID: "second", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Transient, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker, Significant: true},
-		},
+		Name:     "all",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.AllSignificant},
+		Children: children,
 	}
 }
 
@@ -68,28 +80,37 @@ func AllSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewAllSupervisor(ctx context.Context) (*AllSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, AllSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &AllSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, AllSupervisorSpec())
+}
+
+// all_first starts child "first" of supervisor "all" (spec.arbor.yaml:12:9).
+func all_first(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
+}
+
+// all_second starts child "second" of supervisor "all" (spec.arbor.yaml:13:9).
+func all_second(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
 }
 
 // NoneSupervisor is supervisor "none" of spec.arbor.yaml:14:3.
-type NoneSupervisor struct {
-	*runtime.Supervisor
+type NoneSupervisor = runtime.Supervisor
+
+// noneChildren are the children of supervisor "none", in start order: constant data,
+// which NoneSupervisorSpec makes into child specs.
+var noneChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:17:9
+	{ID: "plain", Start: none_plain, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // NoneSupervisorSpec returns the spec of supervisor "none":
 // its flags, and its children in start order.
 func NoneSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(noneChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "none",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:17:9
-			{ID: "plain", Start: runtime.Bind0(NewWorker).Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "none",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -99,9 +120,10 @@ func NoneSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewNoneSupervisor(ctx context.Context) (*NoneSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, NoneSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &NoneSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, NoneSupervisorSpec())
+}
+
+// none_plain starts child "plain" of supervisor "none" (spec.arbor.yaml:17:9).
+func none_plain(ctx context.Context) (runtime.Service, error) {
+	return NewWorker(ctx)
 }

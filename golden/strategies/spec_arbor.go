@@ -10,22 +10,25 @@ import (
 )
 
 // OneSupervisor is supervisor "one" of spec.arbor.yaml:4:3.
-type OneSupervisor struct {
-	*runtime.Supervisor
+type OneSupervisor = runtime.Supervisor
+
+// oneChildren are the children of supervisor "one", in start order: constant data,
+// which OneSupervisorSpec makes into child specs.
+var oneChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:7:9
+	{ID: "a", Start: one_a, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:8:9
+	{ID: "b", Start: one_b, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // OneSupervisorSpec returns the spec of supervisor "one":
 // its flags, and its children in start order.
 func OneSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(oneChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "one",
-		Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:7:9
-			{ID: "a", Start: runtime.Bind1(NewChild, "a").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:8:9
-			{ID: "b", Start: runtime.Bind1(NewChild, "b").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "one",
+		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -35,30 +38,39 @@ func OneSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewOneSupervisor(ctx context.Context) (*OneSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, OneSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &OneSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, OneSupervisorSpec())
+}
+
+// one_a starts child "a" of supervisor "one" (spec.arbor.yaml:7:9).
+func one_a(ctx context.Context) (runtime.Service, error) {
+	return NewChild(ctx, "a")
+}
+
+// one_b starts child "b" of supervisor "one" (spec.arbor.yaml:8:9).
+func one_b(ctx context.Context) (runtime.Service, error) {
+	return NewChild(ctx, "b")
 }
 
 // AllSupervisor is supervisor "all" of spec.arbor.yaml:9:3.
-type AllSupervisor struct {
-	*runtime.Supervisor
+type AllSupervisor = runtime.Supervisor
+
+// allChildren are the children of supervisor "all", in start order: constant data,
+// which AllSupervisorSpec makes into child specs.
+var allChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:14:9
+	{ID: "a", Start: all_a, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:15:9
+	{ID: "b", Start: all_b, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // AllSupervisorSpec returns the spec of supervisor "all":
 // its flags, and its children in start order.
 func AllSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(allChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "all",
-		Flags: runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 0, MaxSeconds: 1, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:14:9
-			{ID: "a", Start: runtime.Bind1(NewChild, "a").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:15:9
-			{ID: "b", Start: runtime.Bind1(NewChild, "b").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "all",
+		Flags:    runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 0, MaxSeconds: 1, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -68,32 +80,41 @@ func AllSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewAllSupervisor(ctx context.Context) (*AllSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, AllSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &AllSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, AllSupervisorSpec())
+}
+
+// all_a starts child "a" of supervisor "all" (spec.arbor.yaml:14:9).
+func all_a(ctx context.Context) (runtime.Service, error) {
+	return NewChild(ctx, "a")
+}
+
+// all_b starts child "b" of supervisor "all" (spec.arbor.yaml:15:9).
+func all_b(ctx context.Context) (runtime.Service, error) {
+	return NewChild(ctx, "b")
 }
 
 // RestSupervisor is supervisor "rest" of spec.arbor.yaml:16:3.
-type RestSupervisor struct {
-	*runtime.Supervisor
+type RestSupervisor = runtime.Supervisor
+
+// restChildren are the children of supervisor "rest", in start order: constant data,
+// which RestSupervisorSpec makes into child specs.
+var restChildren = [...]runtime.ChildRow{
+	// spec.arbor.yaml:21:9
+	{ID: "a", Start: rest_a, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:22:9
+	{ID: "b", Start: rest_b, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+	// spec.arbor.yaml:23:9
+	{ID: "c", Start: rest_c, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
 }
 
 // RestSupervisorSpec returns the spec of supervisor "rest":
 // its flags, and its children in start order.
 func RestSupervisorSpec() runtime.SupervisorSpec {
+	children := runtime.Children(restChildren[:])
 	return runtime.SupervisorSpec{
-		Name:  "rest",
-		Flags: runtime.Flags{Strategy: runtime.RestForOne, MaxRestarts: 10, MaxSeconds: 60, AutoShutdown: runtime.Never},
-		Children: []runtime.ChildSpec{
-			// spec.arbor.yaml:21:9
-			{ID: "a", Start: runtime.Bind1(NewChild, "a").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:22:9
-			{ID: "b", Start: runtime.Bind1(NewChild, "b").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-			// spec.arbor.yaml:23:9
-			{ID: "c", Start: runtime.Bind1(NewChild, "c").Start, Restart: runtime.Permanent, Shutdown: runtime.Timeout(5 * time.Second), Type: runtime.TypeWorker},
-		},
+		Name:     "rest",
+		Flags:    runtime.Flags{Strategy: runtime.RestForOne, MaxRestarts: 10, MaxSeconds: 60, AutoShutdown: runtime.Never},
+		Children: children,
 	}
 }
 
@@ -103,9 +124,20 @@ func RestSupervisorSpec() runtime.SupervisorSpec {
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
 func NewRestSupervisor(ctx context.Context) (*RestSupervisor, error) {
-	s, err := runtime.NewSupervisor(ctx, RestSupervisorSpec())
-	if err != nil {
-		return nil, err
-	}
-	return &RestSupervisor{s}, nil
+	return runtime.NewSupervisor(ctx, RestSupervisorSpec())
+}
+
+// rest_a starts child "a" of supervisor "rest" (spec.arbor.yaml:21:9).
+func rest_a(ctx context.Context) (runtime.Service, error) {
+	return NewChild(ctx, "a")
+}
+
+// rest_b starts child "b" of supervisor "rest" (spec.arbor.yaml:22:9).
+func rest_b(ctx context.Context) (runtime.Service, error) {
+	return NewChild(ctx, "b")
+}
+
+// rest_c starts child "c" of supervisor "rest" (spec.arbor.yaml:23:9).
+func rest_c(ctx context.Context) (runtime.Service, error) {
+	return NewChild(ctx, "c")
 }

@@ -1,0 +1,1 @@
+package wrong_path
