@@ -89,8 +89,9 @@
 // Call, CallTimeout and Cast send it. NewServer runs ServerSpec.Init
 // synchronously in the start function, so a server is an ordinary child,
 // reachable through a Ref across restarts; StartServer runs one outside any
-// tree. Call monitors the server for the duration of the call, as OTP's gen
-// call does: no answer in time gives ErrTimeout (5 s by default,
+// tree. A Call learns of the server's exit as OTP's gen call does with its
+// monitor (the server, watching its own process, answers every call it
+// holds when it exits): no answer in time gives ErrTimeout (5 s by default,
 // InfiniteTimeout waits for ever, time comes from the context's clock); a
 // server that exits first gives an *ExitError carrying its exit reason; a
 // server that is not running gives ErrNoProc. A late answer is dropped. A

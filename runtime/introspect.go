@@ -38,10 +38,10 @@ type ProcessInfo struct {
 
 // MonitorInfo is one watcher of a process's exit.
 type MonitorInfo struct {
-	// Kind is "monitor" (Handle.Monitor: its owner is not known), "server"
-	// (Server.Monitor) or "call" (a Call waiting for this server's answer,
-	// which monitors it for the duration of the call, as OTP's gen call
-	// does).
+	// Kind is "monitor" (Handle.Monitor: its owner is not known) or
+	// "server" (Server.Monitor). A Call waiting for a server's answer is no
+	// monitor here: the server answers its queued calls itself when it
+	// exits (see CallTimeout), and they count in its MessageQueueLen.
 	Kind string `json:"kind"`
 	// By is the handle of the process that watches, when it is known: the
 	// server of a "server" monitor.
@@ -124,7 +124,6 @@ type monitorer interface {
 
 func (m *serverMonitor[S]) monitorer() (string, Handle) { return "server", m.srv.Handle() }
 
-func (c *callRecord[R]) monitorer() (string, Handle) { return "call", Handle{} }
 
 // len returns how many messages wait in the mailbox.
 func (mb *mailbox) len() int {

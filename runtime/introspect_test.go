@@ -183,7 +183,7 @@ func TestInfo(t *testing.T) {
 		Handle: "top/srv#1", Alive: true, Queue: "server", MessageQueueLen: 3,
 		Links: []string{watcherHandle.String()},
 		MonitoredBy: []runtime.MonitorInfo{
-			{Kind: "call"}, {Kind: "monitor"}, {Kind: "server", By: watcherHandle.String()},
+			{Kind: "monitor"}, {Kind: "server", By: watcherHandle.String()},
 		},
 		RegisteredNames: []string{"counter"},
 	}

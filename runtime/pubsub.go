@@ -36,7 +36,7 @@ func Subscribe[S any, T comparable, M any](r *DuplicateRegistry[T, Subscriber[M]
 		return ErrNoProc
 	}
 	sub := Subscriber[M]{deliver: func(msg M) bool {
-		return srv.push(func(s *S) error { return handle(s, msg) })
+		return srv.push(castMsg[S](func(s *S) error { return handle(s, msg) }))
 	}}
 	return r.RegisterValue(topic, srv.Handle(), sub)
 }

@@ -55,7 +55,7 @@ func NewListener[S any, K comparable, V any](srv *Server[S], handle func(state *
 		return Listener[K, V]{}
 	}
 	return Listener[K, V]{proc: srv.proc, deliver: func(ev RegistryEvent[K, V]) {
-		srv.push(func(s *S) error { return handle(s, ev) })
+		srv.push(castMsg[S](func(s *S) error { return handle(s, ev) }))
 	}}
 }
 

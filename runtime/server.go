@@ -7,6 +7,7 @@ import (
 	"github.com/arborgo/arbor/clock"
 	"math"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,12 +104,54 @@ type Server[S any] struct {
 	serving   atomic.Bool
 	timers    sync.Pool // of *callTimer
 
-	mu     sync.Mutex
-	queue  []func(*S) error
-	closed bool          // the loop has stopped; messages are dropped
-	signal chan struct{} // capacity 1: the queue may be non-empty
+	signals sync.Pool // of chan struct{} with capacity 1: the callers' wake-ups
+
+	mu       sync.Mutex
+	queue    []message[S]
+	inflight message[S]    // the message being handled, failed if the server exits in it
+	closed   bool          // the loop has stopped; messages are refused
+	signal   chan struct{} // capacity 1: the queue may be non-empty
 
 	state S // owned by the goroutine in Serve
+}
+
+// message is an entry of a server's queue: a Cast's handler (a castMsg) or
+// a Call (a *call).
+type message[S any] interface {
+	// run runs the handler on the state and returns what it returns: nil,
+	// an error that stops the server, or StopServer's.
+	run(state *S) error
+	// fail tells the caller, if there is one, that the server exited with
+	// reason before answering.
+	fail(h Handle, reason error)
+}
+
+// castMsg is a Cast, a Down queued by Server.Monitor, or Stop's request.
+type castMsg[S any] func(*S) error
+
+func (m castMsg[S]) run(state *S) error { return m(state) }
+func (castMsg[S]) fail(Handle, error)   {}
+
+// serverExit is the server's watcher of its own process: when the process
+// exits, or is killed, every call still queued or in flight gets the exit
+// reason. It is OTP's monitor of the server by each caller, kept once by
+// the server instead of once per call.
+type serverExit[S any] struct{ srv *Server[S] }
+
+func (w serverExit[S]) processExited(p *process, reason error) {
+	srv := w.srv
+	srv.mu.Lock()
+	srv.closed = true
+	queue, inflight := srv.queue, srv.inflight
+	srv.queue, srv.inflight = nil, nil
+	srv.mu.Unlock()
+	h := p.handle()
+	if inflight != nil {
+		inflight.fail(h, reason)
+	}
+	for _, m := range queue {
+		m.fail(h, reason)
+	}
 }
 
 // NewServer runs spec.Init with ctx and returns the server, ready to Serve.
@@ -130,6 +173,7 @@ func NewServer[S any](ctx context.Context, spec ServerSpec[S]) (*Server[S], erro
 		}
 		srv.state = state
 	}
+	p.watch(serverExit[S]{srv})
 	srv.startServerMetrics(ctx)
 	return srv, nil
 }
@@ -188,8 +232,9 @@ func (srv *Server[S]) Handle() Handle {
 // String names the server's process.
 func (srv *Server[S]) String() string { return srv.Handle().String() }
 
-// push queues m and reports whether the server will see it.
-func (srv *Server[S]) push(m func(*S) error) bool {
+// push queues m and reports whether the server will see it: false once its
+// loop has stopped.
+func (srv *Server[S]) push(m message[S]) bool {
 	srv.mu.Lock()
 	if srv.closed {
 		srv.mu.Unlock()
@@ -205,7 +250,7 @@ func (srv *Server[S]) push(m func(*S) error) bool {
 }
 
 // take returns the queued messages, oldest first, and empties the queue.
-func (srv *Server[S]) take(into []func(*S) error) []func(*S) error {
+func (srv *Server[S]) take(into []message[S]) []message[S] {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	into = append(into[:0], srv.queue...)
@@ -214,13 +259,19 @@ func (srv *Server[S]) take(into []func(*S) error) []func(*S) error {
 	return into
 }
 
-// close stops the queue: later messages are dropped, and those still queued
-// are released (their callers learn of the exit from their monitors).
+// close stops the queue: later messages are refused. Those still queued
+// stay, to be failed with the process's exit reason when it exits.
 func (srv *Server[S]) close() {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	srv.closed = true
-	srv.queue = nil
+}
+
+// setInflight records m as the message being handled (nil once it is done).
+func (srv *Server[S]) setInflight(m message[S]) {
+	srv.mu.Lock()
+	srv.inflight = m
+	srv.mu.Unlock()
 }
 
 // Serve runs the server's loop: it runs the handlers sent to it, one at a
@@ -257,16 +308,18 @@ func (srv *Server[S]) Serve(ctx context.Context) error {
 
 func (srv *Server[S]) loop(ctx context.Context) error {
 	done := ctx.Done()
-	var batch []func(*S) error
+	var batch []message[S]
 	for {
 		batch = srv.take(batch)
 		for i, m := range batch {
 			if ctx.Err() != nil {
+				srv.requeue(batch[i:])
 				clear(batch)
 				return srv.cancelled(ctx)
 			}
 			batch[i] = nil
 			if stop, reason := srv.handle(m); stop {
+				srv.requeue(batch[i+1:])
 				clear(batch)
 				return reason
 			}
@@ -289,15 +342,34 @@ func (srv *Server[S]) cancelled(ctx context.Context) error {
 	return Shutdown(context.Cause(ctx))
 }
 
+// requeue puts back, ahead of anything queued since, the messages of a
+// batch that the loop will not handle: they are failed when the process
+// exits.
+func (srv *Server[S]) requeue(rest []message[S]) {
+	if len(rest) == 0 {
+		return
+	}
+	srv.mu.Lock()
+	srv.queue = append(slices.Clone(rest), srv.queue...)
+	srv.mu.Unlock()
+}
+
 // handle runs one handler. It reports whether the server must stop, and
-// with what reason.
-func (srv *Server[S]) handle(m func(*S) error) (stop bool, reason error) {
+// with what reason. While it runs, m is in flight: if the server exits in
+// it (a panic, runtime.Goexit, a kill), its caller is told then.
+func (srv *Server[S]) handle(m message[S]) (stop bool, reason error) {
+	srv.setInflight(m)
+	returned := false
 	defer func() {
 		if r := recover(); r != nil {
 			stop, reason = true, &PanicError{Value: r, Stack: debug.Stack()}
 		}
+		if returned { // else m stays in flight, to be failed with the exit reason
+			srv.setInflight(nil)
+		}
 	}()
-	err := m(&srv.state)
+	err := m.run(&srv.state)
+	returned = true
 	if err == nil {
 		return false, nil
 	}
@@ -340,7 +412,7 @@ func (srv *Server[S]) Cast(f func(state *S) error) {
 	if srv == nil {
 		return
 	}
-	srv.push(f)
+	srv.push(castMsg[S](f))
 }
 
 // Stop asks the server to stop with reason (OTP's gen_server:stop): it is
@@ -357,7 +429,7 @@ func (srv *Server[S]) Stop(ctx context.Context, reason error) error {
 	if Self(ctx) == h {
 		return ErrCallingSelf
 	}
-	srv.push(func(*S) error { return StopServer(reason) })
+	srv.push(castMsg[S](func(*S) error { return StopServer(reason) }))
 	select {
 	case <-h.Done():
 		return nil
@@ -387,9 +459,10 @@ func Call[S, R any](ctx context.Context, srv *Server[S], f func(state *S) (R, er
 //   - ctx ended: ctx's error.
 //
 // In the last two cases the server is not told and may still run f later;
-// its answer is then dropped, and nothing waits for it. Like OTP, Call
-// monitors the server for the duration of the call, which is how it learns
-// of the exit. f's own error is returned as it is, so an f that returns
+// its answer is then dropped, and nothing waits for it. Where OTP's call
+// monitors the server for the duration of the call, here the server keeps
+// that watch once for all its callers: when its process exits, or is
+// killed, every call still queued or in flight gets the exit reason. f's own error is returned as it is, so an f that returns
 // ErrTimeout or ErrNoProc is ambiguous; check ErrExited first. A call from
 // the server's own process returns ErrCallingSelf.
 func CallTimeout[S, R any](ctx context.Context, srv *Server[S], timeout time.Duration, f func(state *S) (R, error)) (val R, err error) {
@@ -405,89 +478,110 @@ func CallTimeout[S, R any](ctx context.Context, srv *Server[S], timeout time.Dur
 	if Self(ctx) == h {
 		return zero, ErrCallingSelf
 	}
-	rec := &callRecord[R]{signal: make(chan struct{}, 1)}
-	if !h.p.watch(rec) {
-		return zero, ErrNoProc // gone before the request could be sent
-	}
-	defer h.p.unwatch(rec)
-	srv.push(func(s *S) error {
-		r, err := f(s)
-		var st *serverStop
-		if err != nil && errors.As(err, &st) {
-			rec.answer(r, nil)
-			return st
+	c := &serverCall[S, R]{f: f, signal: srv.takeSignal()}
+	if !srv.push(c) {
+		// Its loop has stopped: it has exited, or is terminating.
+		if !h.Alive() {
+			return zero, ErrNoProc
 		}
-		rec.answer(r, err)
-		return nil
-	})
+		c.signal = nil
+		return zero, awaitExit(ctx, h, timeout)
+	}
 	var expired <-chan time.Time
 	if timeout != InfiniteTimeout {
 		t := srv.timer(clockFrom(ctx), max(timeout, 0))
 		defer srv.releaseTimer(t)
 		expired = t.t.C()
 	}
-	for {
-		select {
-		case <-rec.signal:
-			// A reply always comes before the server's Down.
-			if val, err, replied, reason, down := rec.outcome(); replied {
-				return val, err
-			} else if down {
-				return zero, &ExitError{Handle: h, Reason: reason}
-			}
-		case <-expired:
-			if val, err, replied, _, _ := rec.outcome(); replied {
-				return val, err
-			}
-			return zero, ErrTimeout
-		case <-ctx.Done():
-			if val, err, replied, _, _ := rec.outcome(); replied {
-				return val, err
-			}
-			return zero, ctx.Err()
-		}
-	}
-}
-
-// callRecord is one call in flight: the slot of its reply and the watcher
-// of the server's exit at once, OTP's monitor and reply tag in one object.
-// The server never waits on the caller: signal has room for one wake-up,
-// and the caller looks at the outcome when woken.
-type callRecord[R any] struct {
-	signal  chan struct{}
-	mu      sync.Mutex
-	val     R
-	err     error
-	replied bool
-	down    bool
-	reason  error
-}
-
-func (c *callRecord[R]) answer(val R, err error) {
-	c.mu.Lock()
-	c.val, c.err, c.replied = val, err, true
-	c.mu.Unlock()
-	c.wake()
-}
-
-func (c *callRecord[R]) processExited(_ *process, reason error) {
-	c.mu.Lock()
-	c.down, c.reason = true, reason
-	c.mu.Unlock()
-	c.wake()
-}
-
-func (c *callRecord[R]) wake() {
 	select {
-	case c.signal <- struct{}{}:
-	default:
+	case <-c.signal:
+		// The call was answered, or failed by the server's exit.
+		srv.signals.Put(c.signal)
+		return c.val, c.err
+	case <-expired:
+		if c.done.Load() == callDone {
+			return c.val, c.err
+		}
+		return zero, ErrTimeout
+	case <-ctx.Done():
+		if c.done.Load() == callDone {
+			return c.val, c.err
+		}
+		return zero, ctx.Err()
 	}
 }
 
-func (c *callRecord[R]) outcome() (val R, err error, replied bool, reason error, down bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.val, c.err, c.replied, c.reason, c.down
+// awaitExit waits, for a call to a server whose loop has already stopped,
+// until the server's process exits, and returns its reason in an
+// *ExitError; or ErrTimeout, or ctx's error, first.
+func awaitExit(ctx context.Context, h Handle, timeout time.Duration) error {
+	var expired <-chan time.Time
+	if timeout != InfiniteTimeout {
+		t := clockFrom(ctx).NewTimer(max(timeout, 0))
+		defer t.Stop()
+		expired = t.C()
+	}
+	select {
+	case <-h.Done():
+		return &ExitError{Handle: h, Reason: h.Reason()}
+	case <-expired:
+		return ErrTimeout
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// serverCall is a Call in a server's queue: the handler, and the slot of its
+// answer. Whoever settles it first — the handler's answer, or the server's
+// exit — writes the slot and wakes the caller, once; the caller reads the
+// slot after the wake-up (or, when it gave up waiting, after seeing done).
+type serverCall[S, R any] struct {
+	f      func(*S) (R, error)
+	signal chan struct{} // capacity 1: the caller's wake-up
+	done   atomic.Uint32 // callPending, callWriting, callDone
+	val    R
+	err    error
+}
+
+const (
+	callPending = iota
+	callWriting
+	callDone
+)
+
+func (c *serverCall[S, R]) run(state *S) error {
+	r, err := c.f(state)
+	var st *serverStop
+	if err != nil && errors.As(err, &st) {
+		c.settle(r, nil) // the reply is sent, then the server stops
+		return st
+	}
+	c.settle(r, err)
+	return nil
+}
+
+func (c *serverCall[S, R]) fail(h Handle, reason error) {
+	var zero R
+	c.settle(zero, &ExitError{Handle: h, Reason: reason})
+}
+
+// settle writes the answer unless the call is settled already, and wakes
+// the caller.
+func (c *serverCall[S, R]) settle(val R, err error) {
+	if !c.done.CompareAndSwap(callPending, callWriting) {
+		return
+	}
+	c.val, c.err = val, err
+	c.done.Store(callDone)
+	c.signal <- struct{}{} // never blocks: capacity 1, and one send
+}
+
+// takeSignal returns a caller's wake-up channel, empty.
+func (srv *Server[S]) takeSignal() chan struct{} {
+	if c, ok := srv.signals.Get().(chan struct{}); ok {
+		return c
+	}
+	return make(chan struct{}, 1)
 }
 
 // callTimer is a call's timer, reused across calls through the server's
@@ -510,11 +604,6 @@ func (srv *Server[S]) timer(clk clock.Clock, d time.Duration) *callTimer {
 func (srv *Server[S]) releaseTimer(ct *callTimer) {
 	ct.t.Stop()
 	srv.timers.Put(ct)
-}
-
-type callReply[R any] struct {
-	val R
-	err error
 }
 
 // Monitor monitors the process h on the server's behalf: OTP's
@@ -553,7 +642,7 @@ func (m *serverMonitor[S]) deliver(reason error) {
 	}
 	m.sent = true
 	m.mu.Unlock()
-	m.srv.push(func(state *S) error {
+	m.srv.push(castMsg[S](func(state *S) error {
 		m.mu.Lock()
 		off := m.off
 		m.mu.Unlock()
@@ -561,7 +650,7 @@ func (m *serverMonitor[S]) deliver(reason error) {
 			return nil
 		}
 		return m.onDown(state, Down{Handle: m.handle, Reason: reason})
-	})
+	}))
 }
 
 func (m *serverMonitor[S]) demonitor() bool {
