@@ -124,7 +124,6 @@ type monitorer interface {
 
 func (m *serverMonitor[S]) monitorer() (string, Handle) { return "server", m.srv.Handle() }
 
-
 // len returns how many messages wait in the mailbox.
 func (mb *mailbox) len() int {
 	mb.mu.Lock()
