@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	goruntime "runtime"
 	"testing"
 	"time"
 
@@ -273,4 +274,47 @@ func TestApplicationStopFreesEveryName(t *testing.T) {
 	}
 	tr.releaseAll()
 	<-h.Returned()
+}
+
+// TestGivenUpServerAnswersItsCallers: callers waiting on a server that is
+// stuck in a handler, with their calls queued behind it, get an
+// *ExitError with ErrKilled as soon as its supervisor gives up on it.
+func TestGivenUpServerAnswersItsCallers(t *testing.T) {
+	tr := newTree(t)
+	release := make(chan struct{})
+	defer close(release)
+	sup := tr.start(runtime.SupervisorSpec{Name: "top", Children: []runtime.ChildSpec{{
+		ID: "srv", Shutdown: runtime.BrutalKill,
+		Start: func(ctx context.Context) (runtime.Service, error) {
+			return runtime.NewServer(ctx, runtime.ServerSpec[int]{})
+		},
+	}}})
+	h := handleOf(t, sup, "srv")
+	srv, _ := runtime.ServiceOf[*runtime.Server[int]](h)
+	stuck := make(chan struct{})
+	srv.Cast(func(*int) error { close(stuck); <-release; return nil })
+	<-stuck
+	results := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := runtime.CallTimeout(tr.ctx, srv, runtime.InfiniteTimeout, func(n *int) (int, error) { return *n, nil })
+			results <- err
+		}()
+	}
+	for srv.QueueLen() < 2 { // both calls queued behind the stuck cast
+		goruntime.Gosched() // no event tells that a call is queued
+	}
+	if err := sup.TerminateChild(tr.ctx, "srv"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		select {
+		case err := <-results:
+			if !errors.Is(err, runtime.ErrExited) || !errors.Is(err, runtime.ErrKilled) {
+				t.Fatalf("a caller got %v, want an *ExitError with killed", err)
+			}
+		case <-time.After(waitLimit):
+			t.Fatal("a caller of the killed server is still waiting")
+		}
+	}
 }

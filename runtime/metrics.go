@@ -239,7 +239,7 @@ func (srv *Server[S]) QueueLen() int {
 	}
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
-	return len(srv.queue)
+	return len(srv.queue) - srv.head
 }
 
 // startServerMetrics registers a new server with the Metrics of ctx, if

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -133,11 +134,12 @@ type process struct {
 	prev, next *process
 
 	incarnation uint32
+	// cancelled is set, under mu, by cancel; Err reads it without the lock.
+	cancelled atomic.Bool
 	// notify is set by the process's goroutine, before Serve runs, when its
 	// exit must reach its supervisor's mailbox (parent.ext.mailbox).
-	notify    bool
-	cancelled bool // guarded by mu
-	exited    bool // guarded by mu; the process is no longer alive: Serve returned, or it was killed
+	notify bool
+	exited bool // guarded by mu; the process is no longer alive: Serve returned, or it was killed
 	// killed is set when the runtime gave up on the process (see kill): it
 	// is dead, although its goroutine may still run; guarded by mu.
 	killed   bool
@@ -229,7 +231,7 @@ func (p *process) Done() <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.done == nil {
-		if p.cancelled {
+		if p.cancelled.Load() {
 			return closedChan
 		}
 		p.done = make(chan struct{})
@@ -239,9 +241,7 @@ func (p *process) Done() <-chan struct{} {
 
 // Err implements context.Context.
 func (p *process) Err() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cancelled {
+	if p.cancelled.Load() {
 		return context.Canceled
 	}
 	return nil
@@ -262,7 +262,7 @@ func (p *process) Value(key any) any {
 func (p *process) AfterFunc(f func()) (stop func() bool) {
 	a := &afterFunc{f: f}
 	p.mu.Lock()
-	if p.cancelled {
+	if p.cancelled.Load() {
 		p.mu.Unlock()
 		a.done = true
 		go f()
@@ -289,11 +289,11 @@ func (p *process) String() string { return p.handle().String() + ".ctx" }
 // crash. It reports whether this call cancelled it; only the first cause counts.
 func (p *process) cancel(cause error) bool {
 	p.mu.Lock()
-	if p.cancelled {
+	if p.cancelled.Load() {
 		p.mu.Unlock()
 		return false
 	}
-	p.cancelled = true
+	p.cancelled.Store(true)
 	if !p.exited { // an exit already recorded keeps its own reason
 		p.reason = cause
 	}

@@ -7,7 +7,6 @@ import (
 	"github.com/arborgo/arbor/clock"
 	"math"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,11 +105,20 @@ type Server[S any] struct {
 
 	signals sync.Pool // of chan struct{} with capacity 1: the callers' wake-ups
 
+	// clock and epoch time the calls that take their time from the same
+	// clock: their deadlines are kept as durations since epoch, and one
+	// timer for the whole server (expiry) times them out. See expire.
+	clock clock.Clock
+	epoch time.Time
+
 	mu       sync.Mutex
-	queue    []message[S]
+	queue    []message[S] // from head on
+	head     int
 	inflight message[S]    // the message being handled, failed if the server exits in it
 	closed   bool          // the loop has stopped; messages are refused
 	signal   chan struct{} // capacity 1: the queue may be non-empty
+	expiry   clock.Timer   // nil until the first call with a deadline
+	armedFor time.Duration // the deadline expiry is armed for; 0 when it is not armed
 
 	state S // owned by the goroutine in Serve
 }
@@ -124,13 +132,18 @@ type message[S any] interface {
 	// fail tells the caller, if there is one, that the server exited with
 	// reason before answering.
 	fail(h Handle, reason error)
+	// expire times the call out if its deadline is at or before now (a
+	// duration since the server's epoch), and returns its deadline if it
+	// is later; 0 for a message with no deadline.
+	expire(now time.Duration) (later time.Duration)
 }
 
 // castMsg is a Cast, a Down queued by Server.Monitor, or Stop's request.
 type castMsg[S any] func(*S) error
 
-func (m castMsg[S]) run(state *S) error { return m(state) }
-func (castMsg[S]) fail(Handle, error)   {}
+func (m castMsg[S]) run(state *S) error               { return m(state) }
+func (castMsg[S]) fail(Handle, error)                 {}
+func (castMsg[S]) expire(time.Duration) time.Duration { return 0 }
 
 // serverExit is the server's watcher of its own process: when the process
 // exits, or is killed, every call still queued or in flight gets the exit
@@ -142,8 +155,12 @@ func (w serverExit[S]) processExited(p *process, reason error) {
 	srv := w.srv
 	srv.mu.Lock()
 	srv.closed = true
-	queue, inflight := srv.queue, srv.inflight
-	srv.queue, srv.inflight = nil, nil
+	queue, inflight := srv.queue[srv.head:], srv.inflight
+	srv.queue, srv.head, srv.inflight = nil, 0, nil
+	if srv.expiry != nil {
+		srv.expiry.Stop()
+		srv.armedFor = 0
+	}
 	srv.mu.Unlock()
 	h := p.handle()
 	if inflight != nil {
@@ -165,7 +182,8 @@ func NewServer[S any](ctx context.Context, spec ServerSpec[S]) (*Server[S], erro
 	if p == nil {
 		return nil, ErrNotAProcess
 	}
-	srv := &Server[S]{proc: p, terminate: spec.Terminate, signal: make(chan struct{}, 1)}
+	clk := clockFrom(ctx)
+	srv := &Server[S]{proc: p, terminate: spec.Terminate, signal: make(chan struct{}, 1), clock: clk, epoch: clk.Now()}
 	if spec.Init != nil {
 		state, err := spec.Init(ctx)
 		if err != nil {
@@ -235,28 +253,99 @@ func (srv *Server[S]) String() string { return srv.Handle().String() }
 // push queues m and reports whether the server will see it: false once its
 // loop has stopped.
 func (srv *Server[S]) push(m message[S]) bool {
+	return srv.pushBy(m, 0)
+}
+
+// pushBy queues m, a call that must be answered by deadline (a duration
+// since epoch; 0 for none), arming the server's expiry timer for it if no
+// earlier deadline is armed.
+func (srv *Server[S]) pushBy(m message[S], deadline time.Duration) bool {
 	srv.mu.Lock()
 	if srv.closed {
 		srv.mu.Unlock()
 		return false
 	}
 	srv.queue = append(srv.queue, m)
-	srv.mu.Unlock()
-	select {
-	case srv.signal <- struct{}{}:
-	default:
+	if deadline > 0 && (srv.armedFor == 0 || deadline < srv.armedFor) {
+		srv.armExpiry(deadline)
 	}
+	srv.mu.Unlock()
+	srv.wake()
 	return true
 }
 
-// take returns the queued messages, oldest first, and empties the queue.
-func (srv *Server[S]) take(into []message[S]) []message[S] {
+// armExpiry arms the expiry timer for deadline; srv.mu is held.
+func (srv *Server[S]) armExpiry(deadline time.Duration) {
+	d := max(deadline-clock.Since(srv.clock, srv.epoch), 0)
+	if srv.expiry == nil {
+		srv.expiry = srv.clock.AfterFunc(d, srv.expire)
+	} else {
+		srv.expiry.Reset(d)
+	}
+	srv.armedFor = deadline
+}
+
+// expire runs when the expiry timer fires: every call whose deadline has
+// passed, queued or in flight, returns ErrTimeout to its caller (the server
+// is not told, and still runs it later, its answer dropped, as OTP's), and
+// the timer is armed again for the earliest deadline left.
+//
+// One timer for the whole server, armed only when a call's deadline is
+// earlier than the one it is armed for, is what keeps a call from arming
+// and stopping a timer of its own: deadlines only grow while a server is
+// busy, so most calls touch no timer at all.
+func (srv *Server[S]) expire() {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
-	into = append(into[:0], srv.queue...)
-	clear(srv.queue)
-	srv.queue = srv.queue[:0]
-	return into
+	if srv.closed {
+		return
+	}
+	now := clock.Since(srv.clock, srv.epoch)
+	next := time.Duration(0)
+	earliest := func(d time.Duration) {
+		if d > 0 && (next == 0 || d < next) {
+			next = d
+		}
+	}
+	if srv.inflight != nil {
+		earliest(srv.inflight.expire(now))
+	}
+	for _, m := range srv.queue[srv.head:] {
+		earliest(m.expire(now))
+	}
+	srv.armedFor = 0
+	if next > 0 {
+		srv.armExpiry(next)
+	}
+}
+
+// next takes the oldest queued message and makes it the one in flight, so
+// that, whatever happens while it is handled, the server's exit finds it:
+// the queue and the message in flight are all the calls a server holds. It
+// also reports whether more messages wait; with none, the loop waits for
+// its signal, which any message pushed since has rung. The message in
+// flight stays recorded after it is handled, until the next one: failing
+// or timing out a settled call does nothing.
+func (srv *Server[S]) next() (m message[S], more bool) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.head == len(srv.queue) {
+		return nil, false
+	}
+	m = srv.queue[srv.head]
+	srv.queue[srv.head] = nil
+	srv.head++
+	switch {
+	case srv.head == len(srv.queue):
+		clear(srv.queue[:srv.head])
+		srv.queue, srv.head = srv.queue[:0], 0
+	case srv.head > 1024 && srv.head*2 > len(srv.queue): // a queue never empty: drop the taken front
+		n := copy(srv.queue, srv.queue[srv.head:])
+		clear(srv.queue[n:])
+		srv.queue, srv.head = srv.queue[:n], 0
+	}
+	srv.inflight = m
+	return m, srv.head < len(srv.queue)
 }
 
 // close stops the queue: later messages are refused. Those still queued
@@ -265,13 +354,6 @@ func (srv *Server[S]) close() {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	srv.closed = true
-}
-
-// setInflight records m as the message being handled (nil once it is done).
-func (srv *Server[S]) setInflight(m message[S]) {
-	srv.mu.Lock()
-	srv.inflight = m
-	srv.mu.Unlock()
 }
 
 // Serve runs the server's loop: it runs the handlers sent to it, one at a
@@ -307,28 +389,31 @@ func (srv *Server[S]) Serve(ctx context.Context) error {
 }
 
 func (srv *Server[S]) loop(ctx context.Context) error {
-	done := ctx.Done()
-	var batch []message[S]
+	// The loop waits on its signal alone: its context's cancellation rings
+	// the same bell.
+	stop := context.AfterFunc(ctx, srv.wake)
+	defer stop()
 	for {
-		batch = srv.take(batch)
-		for i, m := range batch {
-			if ctx.Err() != nil {
-				srv.requeue(batch[i:])
-				clear(batch)
-				return srv.cancelled(ctx)
-			}
-			batch[i] = nil
+		if ctx.Err() != nil {
+			return srv.cancelled(ctx)
+		}
+		m, more := srv.next()
+		if m != nil {
 			if stop, reason := srv.handle(m); stop {
-				srv.requeue(batch[i+1:])
-				clear(batch)
 				return reason
 			}
 		}
-		select {
-		case <-srv.signal:
-		case <-done:
-			return srv.cancelled(ctx)
+		if !more {
+			<-srv.signal
 		}
+	}
+}
+
+// wake tells the loop to look at its queue and its context.
+func (srv *Server[S]) wake() {
+	select {
+	case srv.signal <- struct{}{}:
+	default:
 	}
 }
 
@@ -342,39 +427,20 @@ func (srv *Server[S]) cancelled(ctx context.Context) error {
 	return Shutdown(context.Cause(ctx))
 }
 
-// requeue puts back, ahead of anything queued since, the messages of a
-// batch that the loop will not handle: they are failed when the process
-// exits.
-func (srv *Server[S]) requeue(rest []message[S]) {
-	if len(rest) == 0 {
-		return
-	}
-	srv.mu.Lock()
-	srv.queue = append(slices.Clone(rest), srv.queue...)
-	srv.mu.Unlock()
-}
-
-// handle runs one handler. It reports whether the server must stop, and
-// with what reason. While it runs, m is in flight: if the server exits in
-// it (a panic, runtime.Goexit, a kill), its caller is told then.
+// handle runs one handler, which is in flight (see next): if the server
+// exits in it (a panic, runtime.Goexit, a kill), its caller is told then.
+// It reports whether the server must stop, and with what reason.
 func (srv *Server[S]) handle(m message[S]) (stop bool, reason error) {
-	srv.setInflight(m)
-	returned := false
 	defer func() {
 		if r := recover(); r != nil {
 			stop, reason = true, &PanicError{Value: r, Stack: debug.Stack()}
 		}
-		if returned { // else m stays in flight, to be failed with the exit reason
-			srv.setInflight(nil)
-		}
 	}()
 	err := m.run(&srv.state)
-	returned = true
 	if err == nil {
 		return false, nil
 	}
-	var st *serverStop
-	if errors.As(err, &st) {
+	if st, ok := asServerStop(err); ok {
 		return true, st.reason
 	}
 	return true, err
@@ -389,6 +455,14 @@ func (e *serverStop) Error() string {
 		return "stop: normal"
 	}
 	return "stop: " + e.reason.Error()
+}
+
+// asServerStop finds StopServer's marker in err. It is a function of its
+// own so that a handler that returns nil pays for no errors.As target.
+func asServerStop(err error) (*serverStop, bool) {
+	var st *serverStop
+	ok := errors.As(err, &st)
+	return st, ok
 }
 
 // StopServer returns the error a handler returns to stop its server with
@@ -479,7 +553,20 @@ func CallTimeout[S, R any](ctx context.Context, srv *Server[S], timeout time.Dur
 		return zero, ErrCallingSelf
 	}
 	c := &serverCall[S, R]{f: f, signal: srv.takeSignal()}
-	if !srv.push(c) {
+	// The server times the call out with its own timer when the call's
+	// time comes from the server's clock, which is nearly always; a call
+	// with another clock, or a timeout of 0 or less, has a timer of its own.
+	var expired <-chan time.Time
+	if timeout != InfiniteTimeout {
+		if clk := clockFrom(ctx); timeout > 0 && clk == srv.clock {
+			c.deadline = max(clock.Since(clk, srv.epoch)+timeout, 1)
+		} else {
+			t := srv.timer(clk, max(timeout, 0))
+			defer srv.releaseTimer(t)
+			expired = t.t.C()
+		}
+	}
+	if !srv.pushBy(c, c.deadline) {
 		// Its loop has stopped: it has exited, or is terminating.
 		if !h.Alive() {
 			return zero, ErrNoProc
@@ -487,28 +574,43 @@ func CallTimeout[S, R any](ctx context.Context, srv *Server[S], timeout time.Dur
 		c.signal = nil
 		return zero, awaitExit(ctx, h, timeout)
 	}
-	var expired <-chan time.Time
-	if timeout != InfiniteTimeout {
-		t := srv.timer(clockFrom(ctx), max(timeout, 0))
-		defer srv.releaseTimer(t)
-		expired = t.t.C()
+
+	// Wait on only the channels there are: a select costs by its cases.
+	var ended error
+	switch cancelled := ctx.Done(); {
+	case expired == nil && cancelled == nil:
+		<-c.signal
+	case cancelled == nil:
+		select {
+		case <-c.signal:
+		case <-expired:
+			ended = ErrTimeout
+		}
+	case expired == nil:
+		select {
+		case <-c.signal:
+		case <-cancelled:
+			ended = ctx.Err()
+		}
+	default:
+		select {
+		case <-c.signal:
+		case <-expired:
+			ended = ErrTimeout
+		case <-cancelled:
+			ended = ctx.Err()
+		}
 	}
-	select {
-	case <-c.signal:
-		// The call was answered, or failed by the server's exit.
+	if ended == nil {
+		// The call was answered, failed by the server's exit, or timed out
+		// by the server's expiry timer.
 		srv.signals.Put(c.signal)
 		return c.val, c.err
-	case <-expired:
-		if c.done.Load() == callDone {
-			return c.val, c.err
-		}
-		return zero, ErrTimeout
-	case <-ctx.Done():
-		if c.done.Load() == callDone {
-			return c.val, c.err
-		}
-		return zero, ctx.Err()
 	}
+	if c.done.Load() == callDone { // answered as the wait ended
+		return c.val, c.err
+	}
+	return zero, ended
 }
 
 // awaitExit waits, for a call to a server whose loop has already stopped,
@@ -536,11 +638,12 @@ func awaitExit(ctx context.Context, h Handle, timeout time.Duration) error {
 // exit — writes the slot and wakes the caller, once; the caller reads the
 // slot after the wake-up (or, when it gave up waiting, after seeing done).
 type serverCall[S, R any] struct {
-	f      func(*S) (R, error)
-	signal chan struct{} // capacity 1: the caller's wake-up
-	done   atomic.Uint32 // callPending, callWriting, callDone
-	val    R
-	err    error
+	f        func(*S) (R, error)
+	signal   chan struct{} // capacity 1: the caller's wake-up
+	done     atomic.Uint32 // callPending, callWriting, callDone
+	deadline time.Duration // since the server's epoch; 0: the server does not time it out
+	val      R
+	err      error
 }
 
 const (
@@ -551,10 +654,11 @@ const (
 
 func (c *serverCall[S, R]) run(state *S) error {
 	r, err := c.f(state)
-	var st *serverStop
-	if err != nil && errors.As(err, &st) {
-		c.settle(r, nil) // the reply is sent, then the server stops
-		return st
+	if err != nil {
+		if st, ok := asServerStop(err); ok {
+			c.settle(r, nil) // the reply is sent, then the server stops
+			return st
+		}
 	}
 	c.settle(r, err)
 	return nil
@@ -563,6 +667,18 @@ func (c *serverCall[S, R]) run(state *S) error {
 func (c *serverCall[S, R]) fail(h Handle, reason error) {
 	var zero R
 	c.settle(zero, &ExitError{Handle: h, Reason: reason})
+}
+
+func (c *serverCall[S, R]) expire(now time.Duration) time.Duration {
+	if c.deadline == 0 || c.done.Load() != callPending {
+		return 0
+	}
+	if c.deadline <= now {
+		var zero R
+		c.settle(zero, ErrTimeout)
+		return 0
+	}
+	return c.deadline
 }
 
 // settle writes the answer unless the call is settled already, and wakes
