@@ -130,8 +130,9 @@ func callStart(start StartFunc, ctx context.Context) (svc Service, err error) {
 // Every way user code can end is an exit: a return, a panic (recovered
 // into a *PanicError), and runtime.Goexit (ErrGoexit), which the deferred
 // function sees as a stage left unfinished.
-func (p *process) run(start StartFunc, name Name) {
+func (p *process) run() {
 	setProfileLabels(p)
+	start, name := p.child.spec.Start, p.child.spec.Name
 	mb := p.parent.ext.mailbox
 	stage := stageStart
 	defer func() {
@@ -157,10 +158,10 @@ func (p *process) run(start StartFunc, name Name) {
 	p.notify = true
 	stage = stageServe
 	p.answerStart(mb)
-	// Serve runs once the supervisor has reported the start, so that a
-	// hook sees ChildStarted before anything the child does. A start given
-	// up on (the process was killed) serves nothing.
-	if !mb.awaitServe(p) {
+	// With an event hook, Serve runs once the supervisor has reported the
+	// start, so that the hook sees ChildStarted before anything the child
+	// does. A start given up on (the process was killed) serves nothing.
+	if p.gated && !mb.awaitServe(p) || !p.gated && p.wasKilled() {
 		stage = stageDone
 		p.exit(ErrKilled)
 		return
@@ -189,6 +190,11 @@ func (p *process) startFailed(err error) {
 // unless the supervisor has exited (it gave up on this start).
 func (p *process) answerStart(mb *mailbox) {
 	select {
+	case mb.started <- p: // nearly always: the supervisor waits for it
+		return
+	default:
+	}
+	select {
 	case mb.started <- p:
 	case <-mb.closed:
 	}
@@ -215,10 +221,11 @@ func expectedStopReason(reason error, restart Restart) bool {
 
 // nextBackoff returns the delay before c's next restart and advances c's
 // backoff state. A child that stayed up for at least Max starts again from Min.
-func nextBackoff(c *child, now time.Time) time.Duration {
+// now is the supervisor's since().
+func nextBackoff(c *child, now time.Duration) time.Duration {
 	b := c.spec.Backoff
 	x := c.ext()
-	if x.backoffDelay == 0 || x.last == nil || now.Sub(x.last.startTime()) >= b.Max {
+	if x.backoffDelay == 0 || x.last == nil || now-x.last.started >= b.Max {
 		x.backoffDelay = b.Min
 	}
 	d := x.backoffDelay

@@ -70,6 +70,7 @@ func (s *core) init(ctx context.Context, name string, maxRestarts, maxSeconds in
 		s.self.ext.mailbox = &s.mbox
 	}
 	s.epoch = s.clock.Now()
+	s.self.AfterFunc(s.interruptStart)
 }
 
 // serve runs the loop with handle for each message until handle or the
@@ -80,6 +81,8 @@ func (s *core) serve(ctx context.Context, handle func(any) (bool, error), termin
 	}
 	if ctx != context.Context(s.self) {
 		s.serveDone = ctx.Done()
+		stop := context.AfterFunc(ctx, s.interruptStart)
+		defer stop()
 	}
 	reason := s.loop(ctx, handle)
 	terminate()
@@ -165,7 +168,8 @@ func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 	if !s.mbox.addChild(p) {
 		return ErrKilled, false // this supervisor is dead: it starts nothing
 	}
-	go p.run(c.spec.Start, c.spec.Name)
+	p.gated = s.events != nil && !s.events.sink.inline
+	go p.run()
 	if !s.awaitStart(p, c.spec.Shutdown) {
 		return ErrKilled, false
 	}
@@ -179,11 +183,32 @@ func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 		return reason, false
 	}
 	c.proc = p
-	now := s.clock.Now()
-	p.started = now.UnixNano()
-	s.reportStarted(c, external, now)
-	s.mbox.letServe(p) // its Serve runs after its start is reported
+	p.started = s.since()
+	s.reportStarted(c, external)
+	if p.gated {
+		s.mbox.letServe(p) // its Serve runs after its start is reported
+	}
 	return nil, false
+}
+
+// interruptStart wakes a wait for a start's answer (awaitStart), which
+// then sees that the supervisor must stop. It never blocks: a wake-up left
+// in the channel makes the next wait look at the stop conditions, which
+// do not go away.
+func (s *core) interruptStart() {
+	select {
+	case s.mbox.started <- nil:
+	default:
+	}
+}
+
+// stopPending reports whether the supervisor has been asked to stop: its
+// own process cancelled or killed, Stop called, or Serve's context ended.
+func (s *core) stopPending() bool {
+	if s.self.Err() != nil || closedYet(s.stopAsked) || closedYet(s.mbox.dead) {
+		return true
+	}
+	return s.serveDone != nil && closedYet(s.serveDone)
 }
 
 // awaitStart waits until the start function of p, running in p's goroutine,
@@ -194,19 +219,17 @@ func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 // gets the child's shutdown to return, as a running child would; after
 // that, p is killed and the start counts as failed with ErrKilled.
 func (s *core) awaitStart(p *process, shutdown ShutdownSpec) bool {
-	for stop, asked := s.self.Done(), s.stopAsked; ; {
-		select {
-		case q := <-s.mbox.started:
-			if q == p {
-				return true
-			}
-			continue // the late answer of a start given up on
-		case <-stop:
-		case <-asked:
-		case <-s.serveDone:
-		case <-s.mbox.dead:
+	// One channel, one receive: the start's answer, or a nil that an
+	// interruption sends (see interruptStart); a late answer of a start
+	// given up on earlier is dropped.
+	for {
+		q := <-s.mbox.started
+		if q == p {
+			return true
 		}
-		break
+		if s.stopPending() {
+			break
+		}
 	}
 	p.cancel(ErrShutdown)
 	var timeout <-chan time.Time
@@ -306,7 +329,14 @@ func (s *core) shutdown(c *child) {
 // second returns the whole seconds since the supervisor started, from its
 // clock: OTP's erlang:monotonic_time(second), with its own epoch.
 func (s *core) second() int64 {
-	return int64(s.clock.Now().Sub(s.epoch) / time.Second)
+	return int64(s.since() / time.Second)
+}
+
+// since returns the time elapsed on the supervisor's clock since its
+// epoch: what the supervisor measures durations with, cheaper to read than
+// the wall clock (see clock.Since).
+func (s *core) since() time.Duration {
+	return clock.Since(s.clock, s.epoch)
 }
 
 // report sends a report about c to the event hook, if there is one.
@@ -325,10 +355,10 @@ func (s *core) reportProc(kind EventKind, c *child, p *process, reason error) {
 	}
 }
 
-// reportStarted reports c's start at now.
-func (s *core) reportStarted(c *child, external bool, now time.Time) {
+// reportStarted reports c's start.
+func (s *core) reportStarted(c *child, external bool) {
 	if s.events != nil {
-		s.events.report(Event{Kind: ChildStarted, Time: now, Supervisor: s.name, Child: c.offender(), External: external})
+		s.events.report(Event{Kind: ChildStarted, Time: s.clock.Now(), Supervisor: s.name, Child: c.offender(), External: external})
 	}
 }
 
@@ -368,7 +398,10 @@ func (s *core) loop(ctx context.Context, handle func(any) (bool, error)) error {
 
 // Stop implements Supervisor.Stop and DynamicSupervisor.Stop.
 func (s *core) Stop(ctx context.Context) error {
-	s.stopOnce.Do(func() { close(s.stopAsked) })
+	s.stopOnce.Do(func() {
+		close(s.stopAsked)
+		s.interruptStart()
+	})
 	err := exec(ctx, &s.mbox, s.done, func() { s.stopping = true })
 	if err == ErrNoProc {
 		return nil

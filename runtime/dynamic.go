@@ -127,7 +127,7 @@ func (d *dynamicSupervisor) restart(c *child) (bool, error) {
 	}
 	c.proc = nil
 	if c.spec.Backoff != nil {
-		delay := nextBackoff(c, d.clock.Now())
+		delay := nextBackoff(c, d.since())
 		c.restarting = true
 		c.retryTag++
 		r := &retry{c: c, tag: c.retryTag, counted: true}

@@ -165,7 +165,7 @@ type exitHistory struct {
 }
 
 type exitEntry struct {
-	at, started int64 // UnixNano on the supervisor's clock
+	at, started time.Duration // the supervisor's since()
 	incarnation uint32
 	reason      error
 }
@@ -180,7 +180,7 @@ func (s *core) childExited(c *child, p *process, reason error) {
 		x.history = &exitHistory{}
 	}
 	h := x.history
-	h.ring[h.n%HistoryLength] = exitEntry{at: s.clock.Now().UnixNano(), started: p.started, incarnation: p.incarnation, reason: reason}
+	h.ring[h.n%HistoryLength] = exitEntry{at: s.since(), started: p.started, incarnation: p.incarnation, reason: reason}
 	h.n++
 }
 
@@ -198,9 +198,9 @@ func (s *core) exitRecords(c *child) []ExitRecord {
 		e := h.ring[i%HistoryLength]
 		out = append(out, ExitRecord{
 			Handle: prefix + strconv.FormatUint(uint64(e.incarnation), 10),
-			At:     time.Unix(0, e.at),
+			At:     s.epoch.Add(e.at),
 			Reason: reasonString(e.reason),
-			Uptime: max(time.Duration(e.at-e.started), 0),
+			Uptime: max(e.at-e.started, 0),
 		})
 	}
 	return out

@@ -49,7 +49,7 @@ type mailbox struct {
 func (mb *mailbox) init() {
 	mb.signal = make(chan struct{}, 1)
 	mb.dead = make(chan struct{})
-	mb.started = make(chan *process, 1)
+	mb.started = make(chan *process, 2)
 	mb.closed = make(chan struct{})
 	mb.ready.L = &mb.mu
 }
@@ -147,6 +147,12 @@ func (mb *mailbox) kill() []*process {
 	mb.killed = true
 	close(mb.dead)
 	defer mb.ready.Broadcast()
+	defer func() { // wake a wait for a start's answer: see core.interruptStart
+		select {
+		case mb.started <- nil:
+		default:
+		}
+	}()
 	var out []*process
 	for p := mb.children; p != nil; p = p.next {
 		out = append(out, p)

@@ -118,16 +118,15 @@ type process struct {
 	child  *child   // the supervisor's record of this child, owned by the supervisor goroutine
 	svc    Service  // what the start function returned; guarded by mu
 	ext    *procExt
-	// started is when it started (UnixNano on its supervisor's clock), set
-	// before it runs.
-	started int64
+	// started is when its start returned, as its supervisor's since(): set
+	// by the supervisor, read only by it.
+	started time.Duration
 
 	mu sync.Mutex
 	// reason is the cause given to cancel until the process exits, and its
 	// exit reason after.
-	reason  error
-	done    chan struct{} // made on first use; closed by cancel
-	exitedC chan struct{} // made on first use; closed by exit
+	reason error
+	done   chan struct{} // made on first use; closed by cancel
 
 	// prev and next link the process into its supervisor's list of live
 	// children (mailbox.children), under that mailbox's lock.
@@ -139,6 +138,9 @@ type process struct {
 	// notify is set by the process's goroutine, before Serve runs, when its
 	// exit must reach its supervisor's mailbox (parent.ext.mailbox).
 	notify bool
+	// gated is set, before the process runs, when its Serve must wait for
+	// its supervisor to report its start (see mailbox.letServe).
+	gated  bool
 	exited bool // guarded by mu; the process is no longer alive: Serve returned, or it was killed
 	// killed is set when the runtime gave up on the process (see kill): it
 	// is dead, although its goroutine may still run; guarded by mu.
@@ -161,6 +163,7 @@ type procExt struct {
 	afterFns  []*afterFunc
 	watchers  []watcher     // monitors, links, registries
 	trap      *signalQueue  // set by TrapExits
+	exitedC   chan struct{} // made by Handle.Done; closed once everyone has been told of the exit
 	returnedC chan struct{} // made by Returned; closed when the goroutine has returned
 	// lingering, on a process that is no supervisor's child, lists the
 	// goroutines of the processes below it that were killed but have not
@@ -211,7 +214,6 @@ func (p *process) id() string {
 }
 
 // startTime returns when the process started.
-func (p *process) startTime() time.Time { return time.Unix(0, p.started) }
 
 // path names the process by the ids from its root down: "app/pool/conn".
 func (p *process) path() string {
@@ -336,13 +338,14 @@ func (p *process) exitedChan() <-chan struct{} {
 }
 
 func (p *process) exitedChanLocked() <-chan struct{} {
-	if p.exitedC == nil {
-		if p.finished {
-			return closedChan
-		}
-		p.exitedC = make(chan struct{})
+	if p.finished {
+		return closedChan
 	}
-	return p.exitedC
+	ext := p.extLocked()
+	if ext.exitedC == nil {
+		ext.exitedC = make(chan struct{})
+	}
+	return ext.exitedC
 }
 
 // exit records the exit reason, wakes everyone waiting on the process, and
@@ -394,7 +397,10 @@ func (p *process) tellWatchers(reason error) {
 func (p *process) closeDone() {
 	p.mu.Lock()
 	p.finished = true
-	exitedC := p.exitedC
+	var exitedC chan struct{}
+	if p.ext != nil {
+		exitedC = p.ext.exitedC
+	}
 	p.mu.Unlock()
 	if exitedC != nil {
 		close(exitedC)

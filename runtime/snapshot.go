@@ -85,7 +85,8 @@ type snapshotter interface {
 }
 
 // childSnapshot describes c; the loop goroutine calls it.
-func (s *core) childSnapshot(c *child, now time.Time) ChildSnapshot {
+// now is the supervisor's since().
+func (s *core) childSnapshot(c *child, now time.Duration) ChildSnapshot {
 	snap := ChildSnapshot{
 		ID:          c.spec.ID,
 		Type:        c.spec.Type.String(),
@@ -108,7 +109,7 @@ func (s *core) childSnapshot(c *child, now time.Time) ChildSnapshot {
 		snap.State = StateRunning
 		snap.Handle = c.proc.handle().String()
 		snap.Process = c.proc.handle()
-		snap.Uptime = now.Sub(c.proc.startTime())
+		snap.Uptime = now - c.proc.started
 		snap.Names = c.proc.registeredNames()
 	}
 	return snap
@@ -130,8 +131,8 @@ func withSubtrees(ctx context.Context, snap SupervisorSnapshot, handles []Handle
 }
 
 // lingering lists the lingering goroutines below the supervisor, at now.
-func (s *core) lingering(now time.Time) []LingeringGoroutine {
-	return s.self.rootProcess().lingeringSet().under(s.self.path(), now)
+func (s *core) lingering(now time.Duration) []LingeringGoroutine {
+	return s.self.rootProcess().lingeringSet().under(s.self.path(), s.epoch.Add(now))
 }
 
 // Snapshot implements Supervisor.Snapshot.
@@ -139,7 +140,7 @@ func (s *supervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, error) {
 	var snap SupervisorSnapshot
 	var handles []Handle
 	err := exec(ctx, &s.mbox, s.done, func() {
-		now := s.clock.Now()
+		now := s.since()
 		snap = SupervisorSnapshot{
 			Name: s.name, Handle: s.self.handle().String(), Strategy: s.flags.Strategy.String(),
 			AutoShutdown: s.flags.AutoShutdown.String(),
@@ -163,7 +164,7 @@ func (d *dynamicSupervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, e
 	var snap SupervisorSnapshot
 	var handles []Handle
 	err := exec(ctx, &d.mbox, d.done, func() {
-		now := d.clock.Now()
+		now := d.since()
 		snap = SupervisorSnapshot{
 			Name: d.name, Handle: d.self.handle().String(), Dynamic: true, Strategy: OneForOne.String(),
 			MaxRestarts: d.restarts.max, MaxSeconds: int(d.restarts.period), MaxChildren: d.maxChildren,

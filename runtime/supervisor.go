@@ -180,7 +180,7 @@ func (s *supervisor) restart(c *child) (bool, error) {
 // delayRestart does the stopping part of a restart now and schedules the
 // starting part after c's backoff delay.
 func (s *supervisor) delayRestart(c *child) {
-	delay := nextBackoff(c, s.clock.Now())
+	delay := nextBackoff(c, s.since())
 	c.proc = nil
 	switch s.flags.Strategy {
 	case OneForAll:
