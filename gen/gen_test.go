@@ -263,8 +263,8 @@ func sameTokens(t *testing.T, src, out []byte) {
 	for _, sup := range s.Supervisors {
 		for _, c := range sup.Children {
 			args(c.Args)
-			if c.Name != nil {
-				placeholder(&c.Name.Key.Val)
+			if c.Name != nil && c.Name.Key.Kind == spec.StringArg {
+				placeholder(&c.Name.Key.String)
 			}
 		}
 		if sup.Template != nil {
