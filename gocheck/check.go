@@ -298,11 +298,11 @@ func (c *checker) checkName(u *universe, ch *spec.Child) {
 	np := at(n.Pos, ch.Pos)
 	if n.Key != nil {
 		c.checkValue(u, *n.Key, rt.key, fmt.Sprintf("name key %s of %s", n.Key.Literal(), owner),
-			fmt.Sprintf("the keys of registry %q", n.Registry.Val), np, nil)
+			fmt.Sprintf("a key of registry %q", n.Registry.Val), np, nil)
 	}
 	if n.Value != nil {
 		c.checkValue(u, *n.Value, rt.value, fmt.Sprintf("name value %s of %s", n.Value.Literal(), owner),
-			fmt.Sprintf("the values of registry %q", n.Registry.Val), np, nil)
+			fmt.Sprintf("a value of registry %q", n.Registry.Val), np, nil)
 	}
 }
 
@@ -327,8 +327,8 @@ func (c *checker) checkListeners(u *universe) {
 			obj, _, _ := types.LookupFieldOrMethod(svc, true, c.l.pkg, method)
 			fn, isFunc := obj.(*types.Func)
 			if !isFunc {
-				c.add(lp, "listener %s of registry %q starts a %s, which has no method %s; a listener gives the registry what to tell with %s",
-					l.Val, r.Name, c.typeString(svc), method, wantSig)
+				c.add(lp, "listener %s of registry %q starts %s, which has no method %s, by which a listener joins the registry",
+					l.Val, r.Name, an(c.typeString(svc)), wantSig)
 				continue
 			}
 			sig := fn.Type().(*types.Signature)
@@ -928,18 +928,25 @@ func (c *checker) checkCallback(u *universe, f spec.Value[spec.Func], args []spe
 		return
 	}
 	fp := at(f.Pos, p)
-	params := sig.Params()
-	fits := params.Len() == 1+len(args) && !sig.Variadic() && sig.Results().Len() == 0 && types.AssignableTo(u.ctx, params.At(0).Type())
-	if !fits {
-		want := "func(ctx context.Context)"
-		if len(args) > 0 {
-			want = fmt.Sprintf("func(ctx context.Context, ...) with %s after ctx, as the spec passes %s", count(len(args), "parameter"), c.passed(args, nil))
+	if len(args) == 0 {
+		want := types.NewSignatureType(nil, nil, nil, types.NewTuple(types.NewParam(token.NoPos, nil, "ctx", u.ctx)), nil, false)
+		if !types.AssignableTo(sig, want) {
+			c.add(fp, "%s is a func%s%s; it must be a func(ctx context.Context), with no results", what, c.params(sig), resultsSuffix(c, sig))
 		}
-		c.add(fp, "%s is a func%s%s; it must be a %s, with no results", what, c.params(sig), resultsSuffix(c, sig), want)
 		return
 	}
-	for i, a := range args {
-		c.checkArg(u, a, params.At(i+1), i+1, fp, owner+"'s "+key, f.Val.Name, nil)
+	params := sig.Params()
+	switch want := len(args); {
+	case params.Len() == 0 || !types.AssignableTo(u.ctx, params.At(0).Type()):
+		c.add(fp, "%s takes %s; its first parameter must be a context.Context", what, c.params(sig))
+	case sig.Variadic() && want < params.Len()-2, !sig.Variadic() && want != params.Len()-1:
+		c.add(fp, "%s takes %s: %s after ctx; the spec passes %s", what, c.params(sig), count(params.Len()-1, "argument"), c.passed(args, nil))
+	case sig.Results().Len() > 0:
+		c.add(fp, "%s returns %s; a callback returns nothing", what, c.results(sig))
+	default:
+		for i, a := range args {
+			c.checkArg(u, a, paramAt(sig, i+1), i+1, fp, owner+"'s "+key, f.Val.Name, nil)
+		}
 	}
 }
 

@@ -181,7 +181,7 @@ func (d *decoder) yamlError(err error) {
 		// The parser gives no line for an alias without an anchor: it
 		// is the first "*name" of the file.
 		if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
-			if i := bytes.Index(d.src, []byte("*"+m[1])); d.src != nil && i >= 0 {
+			if i := aliasIndex(d.src, m[1]); i >= 0 {
 				line := 1 + bytes.Count(d.src[:i], []byte("\n"))
 				lineStart := bytes.LastIndexByte(d.src[:i], '\n') + 1
 				p = Pos{File: d.file, Line: line, Col: utf8.RuneCount(d.src[lineStart:i]) + 1}
@@ -194,6 +194,25 @@ func (d *decoder) yamlError(err error) {
 		}
 	}
 	d.errs.add(p, "invalid yaml: %s", msg)
+}
+
+// aliasIndex returns the offset of the first "*name" of src that is not in
+// a comment (after a # on its line), or -1.
+func aliasIndex(src []byte, name string) int {
+	alias := []byte("*" + name)
+	for off := 0; off < len(src); {
+		i := bytes.Index(src[off:], alias)
+		if i < 0 {
+			return -1
+		}
+		i += off
+		lineStart := bytes.LastIndexByte(src[:i], '\n') + 1
+		if bytes.IndexByte(src[lineStart:i], '#') < 0 {
+			return i
+		}
+		off = i + len(alias)
+	}
+	return -1
 }
 
 // decodeYAML runs the YAML parser, turning a panic in it into an error.
@@ -771,7 +790,19 @@ func (d *decoder) dep(name string, k, v *yaml.Node) *Dep {
 		d.errorf(k, "dependency %+q has no type; want %s: <go type>, such as out: io.Writer", truncate(name), truncate(name))
 		return dep
 	}
-	dep.Type = d.goType(v, fmt.Sprintf("the type of dependency %+q", truncate(name)))
+	p := d.pos(v)
+	s, ok := d.str(v, fmt.Sprintf("the type of dependency %+q", truncate(name)))
+	if !ok {
+		dep.Type.Pos = p
+		return dep
+	}
+	t, err := ParseType(s)
+	if err != nil {
+		d.errorf(v, "dependency %+q has the type %+q, which is not a go type: %v", truncate(name), truncate(s), err)
+		dep.Type.Pos = p
+		return dep
+	}
+	dep.Type = Value[*TypeExpr]{t, p}
 	return dep
 }
 
@@ -1121,13 +1152,17 @@ func (d *decoder) callback(n *yaml.Node, what string) (Value[Func], []Arg) {
 	}
 	f := Value[Func]{Pos: d.pos(n)}
 	var args []Arg
+	hasFunc := false
 	d.mapping(n, what, callbackKeys, func(key string, k, v *yaml.Node) {
 		if key == "func" {
-			f = d.function(v, what)
+			f, hasFunc = d.function(v, what), true
 		} else {
 			args = d.args(v)
 		}
 	})
+	if !hasFunc {
+		d.errorf(n, "%s has no func; want {func: F, args: [...]}", what)
+	}
 	return f, args
 }
 

@@ -131,6 +131,7 @@ func (c *checker) checkDeps(fields map[string]string) {
 	for _, d := range c.spec.Deps {
 		what := fmt.Sprintf("dependency %+q", truncate(d.Name))
 		p := at(d.Pos, c.spec.Pos)
+		refused := true
 		switch name := d.Name; {
 		case !IsName(name):
 			c.add(p, "%s is not a valid name; names are an ascii letter followed by letters, digits and underscores", what)
@@ -142,9 +143,11 @@ func (c *checker) checkDeps(fields map[string]string) {
 		case slices.Contains(reservedParams, name):
 			c.add(p, "%s has the name of a parameter of the generated functions (%s); rename it", what, strings.Join(reservedParams, ", "))
 		default:
-			if g, ok := c.generated[name]; ok {
+			g, ok := c.generated[name]
+			if ok {
 				c.add(p, "%s has a name arbor generates for %s, which the parameter of NewDeps would hide; rename it", what, g.by)
 			}
+			refused = ok
 		}
 		if _, dup := c.deps[d.Name]; dup {
 			c.add(p, "%s is declared twice", what)
@@ -156,16 +159,27 @@ func (c *checker) checkDeps(fields map[string]string) {
 			c.add(p, "%s has no type; want %s: <go type>, such as out: io.Writer", what, d.Name)
 		case t.Val == nil:
 			// Reported where it was read.
+		case holdsDeps(t.Val):
+			c.add(at(t.Pos, p), "%s has the type %s, which would make Deps, the generated type that holds it, hold itself; pass *Deps, or another type", what, t.Val)
 		default:
 			c.checkGoType(t.Val, what, at(t.Pos, p), false)
 		}
 		field := CamelCase(d.Name)
-		if prev, ok := fields[field]; ok {
+		if prev, ok := fields[field]; ok && !refused {
 			c.add(p, "%s would generate the field Deps.%s, as %s does; rename one", what, field, prev)
 			continue
 		}
 		fields[field] = what
 	}
+}
+
+// holdsDeps reports whether a value of type t holds a value of the
+// generated Deps: Deps, or an array of them.
+func holdsDeps(t *TypeExpr) bool {
+	for t != nil && t.Kind == ArrayType {
+		t = t.Elem
+	}
+	return t != nil && t.Kind == NamedType && t.Path == "" && t.Name == "Deps"
 }
 
 // checkGoType checks a type the spec writes; what names what has it. A type
