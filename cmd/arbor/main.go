@@ -187,7 +187,7 @@ the module and the commit it was built from:
 	arbor v0.0.0-20261130015923-ff1eb2d0a611 (commit ff1eb2d0a611)
 	arbor v0.0.0 (replaced by ../arbor)
 `,
-			run:   runVersion,
+			run: runVersion,
 		},
 	}
 }
