@@ -522,3 +522,106 @@ func TestGoCheckAcceptsWhatCompiles(t *testing.T) {
 		})
 	}
 }
+
+// TestGeneratedCodeDocShowsTheGoldenCase checks that docs/generated-code.md
+// shows golden/sequence as it is: the spec as the file has it, so that the
+// positions in the code shown under it are the spec's lines, and each block
+// of generated code marked as an excerpt as the generated file has it.
+func TestGeneratedCodeDocShowsTheGoldenCase(t *testing.T) {
+	doc, err := os.ReadFile("docs/generated-code.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := 0
+	for _, kind := range []string{"file", "excerpt"} {
+		marker := "<!-- " + kind + ": "
+		for rest := string(doc); ; {
+			i := strings.Index(rest, marker)
+			if i < 0 {
+				break
+			}
+			rest = rest[i+len(marker):]
+			path, after, _ := strings.Cut(rest, " -->\n")
+			_, block, _ := strings.Cut(after, "\n") // the fence's line
+			block, _, _ = strings.Cut(block, "```\n")
+			want, err := os.ReadFile(filepath.FromSlash(path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case kind == "file" && block != string(want):
+				t.Errorf("docs/generated-code.md shows %s otherwise than it is (-want +got):\n%s", path, cmp.Diff(string(want), block))
+			case kind == "excerpt" && !strings.Contains(string(want), block):
+				t.Errorf("docs/generated-code.md shows code that %s does not have:\n%s", path, block)
+			}
+			blocks++
+		}
+	}
+	if blocks < 3 {
+		t.Errorf("docs/generated-code.md shows %d blocks of golden/sequence; want its spec and two excerpts", blocks)
+	}
+}
+
+// TestDocsDrawTheirSpecs checks that the drawings the docs show are what
+// arbor graph draws of their specs today.
+func TestDocsDrawTheirSpecs(t *testing.T) {
+	for doc, specPath := range map[string]string{"docs/cli.md": "golden/sequence/spec.arbor.yaml", "README.md": "examples/kv/kv.arbor.yaml"} {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, block, ok := strings.Cut(string(text), "```mermaid\n")
+		if !ok {
+			t.Fatalf("%s shows no drawing", doc)
+		}
+		block, _, _ = strings.Cut(block, "```\n")
+		src, err := os.ReadFile(specPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := spec.Parse(specPath, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := graph.Draw(s, graph.Mermaid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(want), block); diff != "" {
+			t.Errorf("%s draws %s otherwise than arbor graph does (-want +got):\n%s", doc, specPath, diff)
+		}
+	}
+}
+
+// TestExamplesDocShowsTheSpecs checks that docs/examples.md shows each
+// example's spec as it is, but for its comments and version line.
+func TestExamplesDocShowsTheSpecs(t *testing.T) {
+	doc, err := os.ReadFile("docs/examples.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, _ := filepath.Glob("examples/*/*.arbor.yaml")
+	for _, p := range specs {
+		name := filepath.Base(filepath.Dir(p))
+		_, section, ok := strings.Cut(string(doc), "\n## "+name+"\n")
+		if !ok {
+			t.Errorf("docs/examples.md has no section %s", name)
+			continue
+		}
+		_, block, _ := strings.Cut(section, "```yaml\n")
+		block, _, _ = strings.Cut(block, "```\n")
+		src, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, line := range strings.Split(strings.Trim(string(src), "\n"), "\n") {
+			if !strings.HasPrefix(line, "#") && line != "version: 1" {
+				want = append(want, line)
+			}
+		}
+		if diff := cmp.Diff(strings.Join(want, "\n")+"\n", block); diff != "" {
+			t.Errorf("docs/examples.md shows %s otherwise than it is (-want +got):\n%s", p, diff)
+		}
+	}
+}
