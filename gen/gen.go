@@ -212,9 +212,26 @@ func (g *generator) deps() {
 		jen.Return(jen.Op("&").Id("Deps").Values(values...)),
 	)
 	g.f.Line()
+	fast := map[*spec.Registry]bool{} // registries that name a child by Registry and Key
 	for _, sup := range g.spec.Supervisors {
 		for _, c := range sup.Children {
-			if c.Name == nil {
+			if c.Name != nil && plainName(g.spec, c.Name) {
+				fast[g.spec.Registry(c.Name.Registry.Val)] = true
+			}
+		}
+	}
+	for _, r := range g.spec.Registries {
+		if fast[r] {
+			field := spec.CamelCase(r.Name)
+			g.f.Commentf("%s returns %s, for the tables of children named in it.", registryMethod(r.Name), field)
+			g.f.Func().Params(jen.Id(depsName).Op("*").Id("Deps")).Id(registryMethod(r.Name)).Params().
+				Op("*").Add(g.rt("Registry")).Index(jen.String()).Block(jen.Return(jen.Id(depsName).Dot(field)))
+			g.f.Line()
+		}
+	}
+	for _, sup := range g.spec.Supervisors {
+		for _, c := range sup.Children {
+			if c.Name == nil || plainName(g.spec, c.Name) {
 				continue
 			}
 			r := g.spec.Registry(c.Name.Registry.Val)
@@ -284,6 +301,21 @@ func (g *generator) newRegistry(r *spec.Registry) *jen.Statement {
 	}
 	return g.rt(ctor).Types(key, g.valueType(r)).Call(g.rt("RegistryOptions").Values(opts...))
 }
+
+// plainName reports whether n registers a child with a string key and no
+// value in a registry of string keys without values, a *runtime.Registry[string]:
+// its row names it by the registry's method and the key (Registry and Key),
+// as constant data, with no function of its own.
+func plainName(s *spec.Spec, n *spec.Name) bool {
+	r := s.Registry(n.Registry.Val)
+	k := r.Key.Val
+	return n.Value == nil && n.Key.Kind == spec.StringArg && !r.IsDuplicate() && r.Value.Val == nil &&
+		(k == nil || k.Kind == spec.NamedType && k.Path == "" && k.Name == "string")
+}
+
+// registryMethod is the method of the generated Deps that returns the
+// registry called name, for the tables of children.
+func registryMethod(name string) string { return "registry" + spec.CamelCase(name) }
 
 // nameMethod is the method of the generated Deps that names child c of
 // static supervisor sup in its registry, for its row: a method, so that it
@@ -357,7 +389,13 @@ func (g *generator) staticSupervisor(sup *spec.Supervisor) {
 			if note == "" {
 				row = append(row, jen.Id("StartWith").Op(":").Id(g.names.childFuncs[c]))
 			}
-			if c.Name != nil {
+			switch {
+			case c.Name == nil:
+			case plainName(g.spec, c.Name):
+				row = append(row,
+					jen.Id("Registry").Op(":").Parens(jen.Op("*").Id("Deps")).Dot(registryMethod(c.Name.Registry.Val)),
+					jen.Id("Key").Op(":").Add(quote(c.Name.Key.String)))
+			default:
 				row = append(row, jen.Id("NameWith").Op(":").Parens(jen.Op("*").Id("Deps")).Dot(nameMethod(sup, c)))
 			}
 		}

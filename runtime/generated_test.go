@@ -56,10 +56,6 @@ type tableEnv struct {
 	n     int
 }
 
-// nameTheOne names a child as generated code does, by a method of its
-// value.
-func (e *tableEnv) nameTheOne() runtime.Name { return e.names.Name("the one") }
-
 func TestChildrenForBindsTheValue(t *testing.T) {
 	e := &tableEnv{names: runtime.NewRegistry[string](), n: 7}
 	var got []int
@@ -70,7 +66,8 @@ func TestChildrenForBindsTheValue(t *testing.T) {
 				got = append(got, e.n)
 				return &parked{}, nil
 			},
-			NameWith: (*tableEnv).nameTheOne,
+			Registry: func(e *tableEnv) *runtime.Registry[string] { return e.names },
+			Key:      "the one",
 		},
 		{ChildRow: runtime.ChildRow{ID: "plain", Start: func(ctx context.Context) (runtime.Service, error) { return &parked{}, nil }}},
 	}

@@ -44,9 +44,9 @@ func NewDeps(out io.Writer, config *Config, limits map[string]int, every time.Du
 	}
 }
 
-// name_top_limiter names child "limiter" of supervisor "top" (spec.arbor.yaml:24:15) in registry "names".
-func (deps *Deps) name_top_limiter() runtime.Name {
-	return deps.Names.Name("limiter")
+// registryNames returns Names, for the tables of children named in it.
+func (deps *Deps) registryNames() *runtime.Registry[string] {
+	return deps.Names
 }
 
 // TopSupervisor is supervisor "top" of spec.arbor.yaml:16:3.
@@ -58,7 +58,7 @@ var topChildren = [...]runtime.ChildRowFor[*Deps]{
 	// spec.arbor.yaml:18:9; started in TopSupervisorSpec
 	{ChildRow: runtime.ChildRow{ID: "logger", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}},
 	// spec.arbor.yaml:21:9; started in TopSupervisorSpec
-	{ChildRow: runtime.ChildRow{ID: "limiter", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, NameWith: (*Deps).name_top_limiter},
+	{ChildRow: runtime.ChildRow{ID: "limiter", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Deps).registryNames, Key: "limiter"},
 	// spec.arbor.yaml:25:9
 	{ChildRow: runtime.ChildRow{ID: "pool", Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor}, StartWith: top_pool},
 }

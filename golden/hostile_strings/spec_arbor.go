@@ -27,9 +27,9 @@ func NewDeps() *Deps {
 	}
 }
 
-// name_hostile_func names child "func" of supervisor "hostile" (spec.arbor.yaml:38:15) in registry "names".
-func (deps *Deps) name_hostile_func() runtime.Name {
-	return deps.Names.Name("\u202e\"); }\nfunc init() {")
+// registryNames returns Names, for the tables of children named in it.
+func (deps *Deps) registryNames() *runtime.Registry[string] {
+	return deps.Names
 }
 
 // HostileSupervisor is supervisor "hostile" of spec.arbor.yaml:9:3.
@@ -55,7 +55,7 @@ var hostileChildren = [...]runtime.ChildRowFor[*Deps]{
 	// spec.arbor.yaml:32:9
 	{ChildRow: runtime.ChildRow{ID: "controls", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: hostile_controls},
 	// spec.arbor.yaml:35:9; started in HostileSupervisorSpec
-	{ChildRow: runtime.ChildRow{ID: "func", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, NameWith: (*Deps).name_hostile_func},
+	{ChildRow: runtime.ChildRow{ID: "func", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Deps).registryNames, Key: "\u202e\"); }\nfunc init() {"},
 	// spec.arbor.yaml:39:9; started in HostileSupervisorSpec
 	{ChildRow: runtime.ChildRow{ID: "range", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}},
 	// spec.arbor.yaml:42:9

@@ -27,9 +27,9 @@ func NewDeps() *Deps {
 	}
 }
 
-// name_tree_flaky names child "flaky" of supervisor "tree" (spec.arbor.yaml:15:15) in registry "names".
-func (deps *Deps) name_tree_flaky() runtime.Name {
-	return deps.Names.Name("flaky")
+// registryNames returns Names, for the tables of children named in it.
+func (deps *Deps) registryNames() *runtime.Registry[string] {
+	return deps.Names
 }
 
 // TreeSupervisor is supervisor "tree" of spec.arbor.yaml:7:3.
@@ -41,7 +41,7 @@ var treeChildren = [...]runtime.ChildRowFor[*Deps]{
 	// spec.arbor.yaml:10:9; started in TreeSupervisorSpec
 	{ChildRow: runtime.ChildRow{ID: "counter", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}},
 	// spec.arbor.yaml:12:9; started in TreeSupervisorSpec
-	{ChildRow: runtime.ChildRow{ID: "flaky", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, NameWith: (*Deps).name_tree_flaky},
+	{ChildRow: runtime.ChildRow{ID: "flaky", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Deps).registryNames, Key: "flaky"},
 	// spec.arbor.yaml:16:9
 	{ChildRow: runtime.ChildRow{ID: "jobs", Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor}, StartWith: tree_jobs},
 }

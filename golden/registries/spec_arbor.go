@@ -42,14 +42,9 @@ func NewDeps() *Deps {
 	}
 }
 
-// name_top_counter names child "counter" of supervisor "top" (spec.arbor.yaml:29:15) in registry "names".
-func (deps *Deps) name_top_counter() runtime.Name {
-	return deps.Names.Name("counter")
-}
-
-// name_top_lookup names child "lookup" of supervisor "top" (spec.arbor.yaml:33:15) in registry "names".
-func (deps *Deps) name_top_lookup() runtime.Name {
-	return deps.Names.Name("lookup \"main\"")
+// registryNames returns Names, for the tables of children named in it.
+func (deps *Deps) registryNames() *runtime.Registry[string] {
+	return deps.Names
 }
 
 // name_top_port names child "port" of supervisor "top" (spec.arbor.yaml:37:15) in registry "ports".
@@ -66,9 +61,9 @@ var topChildren = [...]runtime.ChildRowFor[*Deps]{
 	// spec.arbor.yaml:23:9
 	{ChildRow: runtime.ChildRow{ID: "audit", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: top_audit},
 	// spec.arbor.yaml:26:9; started in TopSupervisorSpec
-	{ChildRow: runtime.ChildRow{ID: "counter", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, NameWith: (*Deps).name_top_counter},
+	{ChildRow: runtime.ChildRow{ID: "counter", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Deps).registryNames, Key: "counter"},
 	// spec.arbor.yaml:30:9; started in TopSupervisorSpec
-	{ChildRow: runtime.ChildRow{ID: "lookup", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, NameWith: (*Deps).name_top_lookup},
+	{ChildRow: runtime.ChildRow{ID: "lookup", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Deps).registryNames, Key: "lookup \"main\""},
 	// spec.arbor.yaml:34:9
 	{ChildRow: runtime.ChildRow{ID: "port", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: top_port, NameWith: (*Deps).name_top_port},
 	// spec.arbor.yaml:38:9

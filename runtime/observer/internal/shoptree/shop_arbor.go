@@ -31,9 +31,9 @@ func NewDeps(crash storetree.Crashes) *Deps {
 	}
 }
 
-// name_shop_counter names child "counter" of supervisor "shop" (shop.arbor.yaml:17:48) in registry "names".
-func (deps *Deps) name_shop_counter() runtime.Name {
-	return deps.Names.Name("counter")
+// registryNames returns Names, for the tables of children named in it.
+func (deps *Deps) registryNames() *runtime.Registry[string] {
+	return deps.Names
 }
 
 // ShopSupervisor is supervisor "shop" of shop.arbor.yaml:13:3.
@@ -43,7 +43,7 @@ type ShopSupervisor = runtime.Supervisor
 // which ShopSupervisorSpec makes into child specs.
 var shopChildren = [...]runtime.ChildRowFor[*Deps]{
 	// shop.arbor.yaml:17:9
-	{ChildRow: runtime.ChildRow{ID: "counter", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: shop_counter, NameWith: (*Deps).name_shop_counter},
+	{ChildRow: runtime.ChildRow{ID: "counter", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: shop_counter, Registry: (*Deps).registryNames, Key: "counter"},
 	// shop.arbor.yaml:18:9
 	{ChildRow: runtime.ChildRow{ID: "cache", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: shop_cache},
 	// shop.arbor.yaml:19:9
