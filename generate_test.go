@@ -223,13 +223,27 @@ func usedKeys(s *spec.Spec) map[string]bool {
 	if len(s.Registries) > 0 {
 		used["registries"] = true
 	}
+	if len(s.Deps) > 0 {
+		used["deps"] = true
+	}
 	for _, r := range s.Registries {
 		set("registry.keys", r.Keys.Pos)
+		set("registry.key", r.Key.Pos)
+		set("registry.value", r.Value.Pos)
+		set("registry.pubsub", r.PubSub.Pos)
+		set("registry.partitions", r.Partitions.Pos)
+		set("registry.partition_by", r.PartitionBy.Pos)
+		if len(r.Meta) > 0 {
+			used["registry.meta"] = true
+		}
+		if len(r.Listeners) > 0 {
+			used["registry.listeners"] = true
+		}
 	}
 	used["supervisors"] = true
 	args := func(where string, list []spec.Arg) {
 		for _, a := range list {
-			used[where+".args."+[]string{"int", "float", "string", "bool", "null", "ref", "duration", "registry"}[a.Kind]] = true
+			used[where+".args."+[]string{"int", "float", "string", "bool", "null", "ref", "duration", "registry", "dep"}[a.Kind]] = true
 		}
 	}
 	backoff := func(where string, b *spec.Backoff) {
@@ -259,13 +273,19 @@ func usedKeys(s *spec.Spec) map[string]bool {
 			if c.Name != nil {
 				used["child.name"] = true
 				set("name.registry", c.Name.Registry.Pos)
-				set("name.key", c.Name.Key.Pos)
+				if c.Name.Key != nil {
+					set("name.key", c.Name.Key.Pos)
+				}
+				if c.Name.Value != nil {
+					set("name.value", c.Name.Value.Pos)
+				}
 			}
 			args("child", c.Args)
 			backoff("child", c.Backoff)
 		}
 		if t := sup.Template; t != nil {
 			used["supervisor.template"] = true
+			set("template.id", t.ID.Pos)
 			set("template.start", t.Start.Pos)
 			set("template.restart", t.Restart.Pos)
 			set("template.shutdown", t.Shutdown.Pos)
@@ -286,6 +306,8 @@ func usedKeys(s *spec.Spec) map[string]bool {
 		set("application.start_type", app.StartType.Pos)
 		set("application.prep_stop", app.PrepStop.Pos)
 		set("application.stop", app.Stop.Pos)
+		args("application.prep_stop", app.PrepStopArgs)
+		args("application.stop", app.StopArgs)
 		if len(app.DependsOn) > 0 {
 			used["application.depends_on"] = true
 		}
@@ -297,18 +319,20 @@ func usedKeys(s *spec.Spec) map[string]bool {
 // write every key of the language and every kind of argument.
 func TestGoldenCoversTheLanguage(t *testing.T) {
 	want := []string{
-		"version", "package", "registries", "registry.keys", "supervisors", "applications",
+		"version", "package", "deps", "registries", "registry.keys", "registry.key", "registry.value", "registry.pubsub",
+		"registry.partitions", "registry.partition_by", "registry.meta", "registry.listeners", "supervisors", "applications",
 		"supervisor.dynamic", "supervisor.strategy", "supervisor.max_restarts", "supervisor.max_seconds",
 		"supervisor.auto_shutdown", "supervisor.children", "supervisor.max_children", "supervisor.template",
 		"child.id", "child.start", "child.supervisor", "child.restart", "child.shutdown", "child.type",
-		"child.significant", "child.name", "child.backoff", "name.registry", "name.key",
+		"child.significant", "child.name", "child.backoff", "name.registry", "name.key", "name.value",
 		"backoff.min", "backoff.max", "backoff.jitter",
-		"template.start", "template.extra_args", "template.restart", "template.shutdown", "template.type",
+		"template.id", "template.start", "template.extra_args", "template.restart", "template.shutdown", "template.type",
 		"template.significant", "template.backoff",
 		"application.supervisor", "application.start_type", "application.depends_on", "application.prep_stop", "application.stop",
 		"child.args.int", "child.args.float", "child.args.string", "child.args.bool", "child.args.null",
-		"child.args.ref", "child.args.duration", "child.args.registry",
-		"template.args.int", "template.args.string", "template.args.registry",
+		"child.args.ref", "child.args.duration", "child.args.registry", "child.args.dep",
+		"template.args.int", "template.args.string", "template.args.registry", "template.args.dep",
+		"application.prep_stop.args.dep", "application.stop.args.dep",
 	}
 	used := map[string]bool{}
 	valid, invalid := 0, 0
@@ -496,5 +520,108 @@ func TestGoCheckAcceptsWhatCompiles(t *testing.T) {
 				t.Errorf("gocheck: %v\n%v", err, mistakes)
 			}
 		})
+	}
+}
+
+// TestGeneratedCodeDocShowsTheGoldenCase checks that docs/generated-code.md
+// shows golden/sequence as it is: the spec as the file has it, so that the
+// positions in the code shown under it are the spec's lines, and each block
+// of generated code marked as an excerpt as the generated file has it.
+func TestGeneratedCodeDocShowsTheGoldenCase(t *testing.T) {
+	doc, err := os.ReadFile("docs/generated-code.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := 0
+	for _, kind := range []string{"file", "excerpt"} {
+		marker := "<!-- " + kind + ": "
+		for rest := string(doc); ; {
+			i := strings.Index(rest, marker)
+			if i < 0 {
+				break
+			}
+			rest = rest[i+len(marker):]
+			path, after, _ := strings.Cut(rest, " -->\n")
+			_, block, _ := strings.Cut(after, "\n") // the fence's line
+			block, _, _ = strings.Cut(block, "```\n")
+			want, err := os.ReadFile(filepath.FromSlash(path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case kind == "file" && block != string(want):
+				t.Errorf("docs/generated-code.md shows %s otherwise than it is (-want +got):\n%s", path, cmp.Diff(string(want), block))
+			case kind == "excerpt" && !strings.Contains(string(want), block):
+				t.Errorf("docs/generated-code.md shows code that %s does not have:\n%s", path, block)
+			}
+			blocks++
+		}
+	}
+	if blocks < 3 {
+		t.Errorf("docs/generated-code.md shows %d blocks of golden/sequence; want its spec and two excerpts", blocks)
+	}
+}
+
+// TestDocsDrawTheirSpecs checks that the drawings the docs show are what
+// arbor graph draws of their specs today.
+func TestDocsDrawTheirSpecs(t *testing.T) {
+	for doc, specPath := range map[string]string{"docs/cli.md": "golden/sequence/spec.arbor.yaml", "README.md": "examples/kv/kv.arbor.yaml"} {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, block, ok := strings.Cut(string(text), "```mermaid\n")
+		if !ok {
+			t.Fatalf("%s shows no drawing", doc)
+		}
+		block, _, _ = strings.Cut(block, "```\n")
+		src, err := os.ReadFile(specPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := spec.Parse(specPath, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := graph.Draw(s, graph.Mermaid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(want), block); diff != "" {
+			t.Errorf("%s draws %s otherwise than arbor graph does (-want +got):\n%s", doc, specPath, diff)
+		}
+	}
+}
+
+// TestExamplesDocShowsTheSpecs checks that docs/examples.md shows each
+// example's spec as it is, but for its comments and version line.
+func TestExamplesDocShowsTheSpecs(t *testing.T) {
+	doc, err := os.ReadFile("docs/examples.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, _ := filepath.Glob("examples/*/*.arbor.yaml")
+	for _, p := range specs {
+		name := filepath.Base(filepath.Dir(p))
+		_, section, ok := strings.Cut(string(doc), "\n## "+name+"\n")
+		if !ok {
+			t.Errorf("docs/examples.md has no section %s", name)
+			continue
+		}
+		_, block, _ := strings.Cut(section, "```yaml\n")
+		block, _, _ = strings.Cut(block, "```\n")
+		src, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, line := range strings.Split(strings.Trim(string(src), "\n"), "\n") {
+			if !strings.HasPrefix(line, "#") && line != "version: 1" {
+				want = append(want, line)
+			}
+		}
+		if diff := cmp.Diff(strings.Join(want, "\n")+"\n", block); diff != "" {
+			t.Errorf("docs/examples.md shows %s otherwise than it is (-want +got):\n%s", p, diff)
+		}
 	}
 }

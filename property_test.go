@@ -27,7 +27,8 @@ import (
 // together, in one temporary package of the golden module: those without
 // registries and applications as a file each, the others merged into one
 // spec (their names are prefixed, so they cannot clash), since a file of
-// each would declare Registries, Applications and Run once per spec.
+// each would declare Deps, Applications and Run once per spec. Only the
+// merged specs have dependencies.
 var (
 	propertySpecs = flag.Int("property.specs", 200, "random specs in the property test")
 	propertySeed  = flag.Uint64("property.seed", 0, "seed of the property test's random specs; 0 picks one and logs it")
@@ -114,7 +115,7 @@ func TestProperty(t *testing.T) {
 		writeFile(t, dir, "merged_arbor.go", code)
 	}
 	writeFile(t, dir, "user.go", p.userCode())
-	writeFile(t, dir, "trees_test.go", p.driver(frags, len(merged) > 0))
+	writeFile(t, dir, "trees_test.go", p.driver(frags, merged))
 
 	// Most of the time is the build: every generated supervisor type gets
 	// wrappers for all the methods of the runtime type it embeds. The
@@ -149,14 +150,21 @@ type fragment struct {
 	i       int
 	prefix  string
 	regs    []string
+	deps    []dep
 	sups    []*supervisor // roots first, then the others
 	roots   []*supervisor // the top supervisors: of the tree, and of applications
 	apps    []*application
 	dynamic []*supervisor
 }
 
+// dep is a dependency of a fragment: its name, and its type as the spec and
+// as Go write it.
+type dep struct {
+	name, yaml, goType string
+}
+
 // shared reports whether the fragment declares what each generated file
-// declares once (Registries, Applications, Run).
+// declares once (Deps, Applications, Run).
 func (f *fragment) shared() bool { return len(f.regs) > 0 || len(f.apps) > 0 }
 
 type supervisor struct {
@@ -206,7 +214,7 @@ func (p *property) checkCoverage(t *testing.T) {
 		"nested", "nested twice", "dynamic", "dynamic template", "dynamic bare", "max_children", "extra_args",
 		"type supervisor", "ignore", "qualified start", "backoff", "registries", "name",
 		"applications", "depends_on", "start_type permanent", "start_type transient", "start_type temporary", "prep_stop", "stop",
-		"arg int", "arg float", "arg string", "arg bool", "arg null", "arg duration", "arg ref", "arg registry", "args 8",
+		"arg int", "arg float", "arg string", "arg bool", "arg null", "arg duration", "arg ref", "arg registry", "arg dep", "args 8",
 	} {
 		if !p.covered[want] {
 			t.Errorf("no random spec covers %s", want)
@@ -381,7 +389,9 @@ const maxSignatures = 40
 func (p *property) args(f *fragment, siblings []*child, at, n int, refs bool) []arg {
 	available := map[string]bool{"int": true, "float": true, "string": true, "bool": true, "null": true, "duration": true}
 	if len(f.regs) > 0 {
-		available["registry"] = true
+		// A fragment with registries is merged, and may have
+		// dependencies.
+		available["registry"], available["dep"] = true, true
 	}
 	var targets []*child
 	for _, c := range siblings[:at] {
@@ -396,7 +406,7 @@ func (p *property) args(f *fragment, siblings []*child, at, n int, refs bool) []
 		// Signatures that cover every kind and the most arguments.
 		p.sigs = [][]string{
 			{"int", "float", "string", "bool", "null", "duration", "int", "string"},
-			{"registry"}, {"ref"}, {"ref", "registry", "int"}, {},
+			{"registry"}, {"ref"}, {"ref", "registry", "int"}, {"dep"}, {"dep", "ref", "dep"}, {},
 		}
 	}
 	var kinds []string
@@ -410,7 +420,7 @@ func (p *property) args(f *fragment, siblings []*child, at, n int, refs bool) []
 		kinds = fits[p.rng.IntN(len(fits))] // {} always fits
 	} else {
 		var choices []string
-		for _, k := range []string{"int", "float", "string", "bool", "null", "duration", "registry", "ref", "ref"} {
+		for _, k := range []string{"int", "float", "string", "bool", "null", "duration", "registry", "ref", "ref", "dep"} {
 			if available[k] {
 				choices = append(choices, k)
 			}
@@ -446,6 +456,15 @@ func (p *property) args(f *fragment, siblings []*child, at, n int, refs bool) []
 			a = arg{"{registry: " + f.regs[p.rng.IntN(len(f.regs))] + "}", "*runtime.Registry[string]"}
 		case "ref":
 			a = arg{"{ref: " + targets[p.rng.IntN(len(targets))].id + "}", "*runtime.Ref[*W]"}
+		case "dep":
+			// Each use a dependency of its own, declared in the
+			// fragment, so that none is unused; of a type that
+			// follows from the use's place, so that the signatures
+			// stay few.
+			typ := []struct{ yaml, goType string }{{"int", "int"}, {`"*W"`, "*W"}, {"time.Duration", "time.Duration"}, {"map[string]int", "map[string]int"}}[len(out)%4]
+			d := dep{fmt.Sprintf("%s_d%d", f.prefix, len(f.deps)), typ.yaml, typ.goType}
+			f.deps = append(f.deps, d)
+			a = arg{"{dep: " + d.name + "}", d.goType}
 		}
 		out = append(out, a)
 	}
@@ -590,6 +609,16 @@ func (f *fragment) yaml(frags []*fragment) []byte {
 	for _, g := range frags {
 		regs = append(regs, g.regs...)
 	}
+	var deps []dep
+	for _, g := range frags {
+		deps = append(deps, g.deps...)
+	}
+	if len(deps) > 0 {
+		b.WriteString("deps:\n")
+		for _, d := range deps {
+			fmt.Fprintf(&b, "  %s: %s\n", d.name, d.yaml)
+		}
+	}
 	if len(regs) > 0 {
 		b.WriteString("registries:\n")
 		for _, r := range regs {
@@ -674,7 +703,16 @@ var (
 }
 
 // driver writes the test that runs every tree.
-func (p *property) driver(frags []*fragment, withApps bool) []byte {
+func (p *property) driver(frags, merged []*fragment) []byte {
+	withApps := len(merged) > 0
+	// The merged spec's NewDeps takes a zero value of each dependency.
+	var zeros []string
+	for _, f := range merged {
+		for _, d := range f.deps {
+			zeros = append(zeros, "*new("+d.goType+")")
+		}
+	}
+	newDeps := "NewDeps(" + strings.Join(zeros, ", ") + ")"
 	var b strings.Builder
 	b.WriteString(`package property
 
@@ -752,8 +790,8 @@ var trees = []struct {
 		b.WriteString("\t\tctx, cancel := context.WithCancel(quiet)\n\t\tdefer cancel()\n")
 		regArg := ""
 		if f.shared() {
-			b.WriteString("\t\treg := NewRegistries()\n")
-			regArg = ", reg"
+			b.WriteString("\t\tdeps := " + newDeps + "\n")
+			regArg = ", deps"
 		}
 		b.WriteString("\t\tvar done []<-chan error\n")
 		for _, r := range f.roots {
@@ -800,7 +838,7 @@ func TestTrees(t *testing.T) {
 func TestApplications(t *testing.T) {
 	ctx, cancel := context.WithCancel(quiet)
 	defer cancel()
-	specs := Applications(NewRegistries())
+	specs := Applications(` + newDeps + `)
 	apps, err := runtime.StartApplications(ctx, specs...)
 	if err != nil {
 		t.Fatal(err)
@@ -843,10 +881,10 @@ var adversarialNames = []string{
 	"iota", "new", "make", "append", "int", "bool", "byte", "comparable", "panic", "print", "min", "max",
 	"clear", "close", "copy", "delete", "cap",
 	// What arbor generates, and its parameters and locals.
-	"run", "Run", "applications", "Applications", "registries", "Registries", "new_registries",
-	"NewRegistries", "start_applications", "StartApplications", "applicationsInStartOrder",
+	"run", "Run", "applications", "Applications", "deps", "Deps", "new_deps",
+	"NewDeps", "start_applications", "StartApplications", "applicationsInStartOrder",
 	"ctx", "reg", "s", "d", "r", "err", "children", "children1", "app", "apps", "specs", "i",
-	"runtime", "context", "time", "svc", "Ref", "x_ref",
+	"runtime", "context", "time", "svc", "listener", "Ref", "x_ref", "name_top_w", "fmt",
 	// init and main, and names that differ only in case or underscores.
 	"init", "main", "my_pool", "myPool", "My_Pool", "a_b", "aB", "ab", "AB", "x", "X", "x_", "_x",
 	// Names like the names arbor generates from other names.
@@ -857,7 +895,7 @@ var adversarialNames = []string{
 // adversarialTypes are types for extra arguments.
 var adversarialTypes = []string{
 	"string", "int", "any", "error", "comparable", "nil", "iota", "true", "len", "init", "main", "Run",
-	"Registries", "TopSupervisor", "[]string", "map[string]int", "*int", "Applications", "x",
+	"Deps", "*Deps", "[]Deps", "[2]Deps", "TopSupervisor", "[]string", "map[string]int", "*int", "Applications", "x",
 }
 
 // advName is a name of the spec and the line it is written on.
@@ -891,6 +929,7 @@ type advApp struct {
 
 type advSpec struct {
 	rng   *rand.Rand
+	deps  [][2]*advName // name, type
 	regs  []*advName
 	sups  []*advSup
 	apps  []*advApp
@@ -918,7 +957,10 @@ func (a *advSpec) plainName(prefix string) string {
 
 func newAdvSpec(rng *rand.Rand) *advSpec {
 	a := &advSpec{rng: rng}
-	regs, sups, apps := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	regs, sups, apps, deps := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for range 1 + rng.IntN(2) {
+		a.deps = append(a.deps, [2]*advName{{name: a.pickNew(deps)}, {name: adversarialTypes[rng.IntN(len(adversarialTypes))]}})
+	}
 	for range 2 {
 		a.regs = append(a.regs, &advName{name: a.pickNew(regs)})
 	}
@@ -976,7 +1018,25 @@ func (a *advSpec) yaml() []byte {
 		line += strings.Count(fmt.Sprintf(format, args...), "\n")
 	}
 	at := func(n *advName) string { n.line = line; return strconv.Quote(n.name) }
-	w("version: 1\npackage: adversarial\nregistries:\n")
+	w("version: 1\npackage: adversarial\n")
+	// Every dependency is passed by the first child that can take
+	// arguments; without one, there are none.
+	var taker *advChild
+	for _, s := range a.sups {
+		for _, ch := range s.children {
+			if taker == nil && ch.start != nil && !isGeneratedNew(a, ch.start.name) {
+				taker = ch
+			}
+		}
+	}
+	if taker != nil {
+		w("deps:\n")
+		for _, d := range a.deps {
+			d[1].line = line
+			w("  %s: %s\n", at(d[0]), strconv.Quote(d[1].name))
+		}
+	}
+	w("registries:\n")
 	for _, r := range a.regs {
 		w("  %s: {}\n", at(r))
 	}
@@ -1011,6 +1071,11 @@ func (a *advSpec) yaml() []byte {
 				}
 				if ch.ref != "" {
 					args = append(args, "{ref: "+strconv.Quote(ch.ref)+"}")
+				}
+				if ch == taker {
+					for _, d := range a.deps {
+						args = append(args, "{dep: "+strconv.Quote(d[0].name)+"}")
+					}
 				}
 			}
 			if len(args) > 0 {
@@ -1055,6 +1120,12 @@ func (a *advSpec) replace(line int) bool {
 			found = true
 		}
 	}
+	for _, d := range a.deps {
+		if d[0].line == line {
+			d[0].name, d[1].name = a.plainName("dep"), "int"
+			found = true
+		}
+	}
 	for _, r := range a.regs {
 		fix(r, "reg")
 	}
@@ -1089,7 +1160,7 @@ func (a *advSpec) replace(line int) bool {
 }
 
 // signature returns the parameters a start function of c takes.
-func signature(args []spec.Arg) string {
+func signature(s *spec.Spec, args []spec.Arg) string {
 	params := []string{"ctx stdctx.Context"}
 	for i, arg := range args {
 		switch arg.Kind {
@@ -1099,6 +1170,8 @@ func signature(args []spec.Arg) string {
 			params = append(params, fmt.Sprintf("a%d string", i))
 		case spec.RefArg:
 			params = append(params, fmt.Sprintf("a%d *arborrt.Ref[*advW]", i))
+		case spec.DepArg:
+			params = append(params, fmt.Sprintf("a%d %s", i, s.Dep(arg.Name).Type.Val))
 		}
 	}
 	return strings.Join(params, ", ")
@@ -1119,7 +1192,7 @@ func (a *advSpec) conflicts(s *spec.Spec) []int {
 	for _, sup := range s.Supervisors {
 		for _, ch := range sup.Children {
 			if !ch.Start.Val.IsZero() {
-				use(ch.Start.Val.Name, signature(ch.Args), ch.Start.Pos)
+				use(ch.Start.Val.Name, signature(s, ch.Args), ch.Start.Pos)
 			}
 		}
 		if t := sup.Template; t != nil {
@@ -1131,6 +1204,14 @@ func (a *advSpec) conflicts(s *spec.Spec) []int {
 				}
 			}
 			use(t.Start.Val.Name, "template "+strings.Join(types, ","), t.Start.Pos)
+		}
+	}
+	for _, d := range s.Deps {
+		if t := d.Type.Val; t != nil {
+			for t.Kind != spec.NamedType {
+				t = t.Elem
+			}
+			use(t.Name, "type", d.Type.Pos)
 		}
 	}
 	for _, app := range s.Applications {
@@ -1150,7 +1231,7 @@ func (a *advSpec) userCode(s *spec.Spec) []byte {
 		c := spec.CamelCase(sup.Name)
 		generated["New"+c+"Supervisor"], generated[c+"Supervisor"] = true, true
 	}
-	generated["Registries"] = len(s.Registries) > 0
+	generated["Deps"] = s.HasDeps()
 	var b strings.Builder
 	b.WriteString("package adversarial\n\nimport (\n\tstdctx \"context\"\n\n\tarborrt \"github.com/arborgo/arbor/runtime\"\n)\n\n")
 	b.WriteString("type advW struct{}\n\nfunc (*advW) Serve(ctx stdctx.Context) error {\n\t<-ctx.Done()\n\treturn nil\n}\n\nvar _ *arborrt.Ref[*advW]\n\n")
@@ -1166,7 +1247,7 @@ func (a *advSpec) userCode(s *spec.Spec) []byte {
 				continue
 			}
 			name := ch.Start.Val.Name
-			declare(name, fmt.Sprintf("func %s(%s) (*advW, error) { return &advW{}, nil }\n\n", name, signature(ch.Args)))
+			declare(name, fmt.Sprintf("func %s(%s) (*advW, error) { return &advW{}, nil }\n\n", name, signature(s, ch.Args)))
 		}
 		if t := sup.Template; t != nil {
 			params := []string{"ctx stdctx.Context"}
@@ -1182,6 +1263,15 @@ func (a *advSpec) userCode(s *spec.Spec) []byte {
 	for _, app := range s.Applications {
 		if f := app.PrepStop.Val; !f.IsZero() {
 			declare(f.Name, fmt.Sprintf("func %s(ctx stdctx.Context) {}\n\n", f.Name))
+		}
+	}
+	for _, d := range s.Deps {
+		t := d.Type.Val
+		for t.Kind != spec.NamedType {
+			t = t.Elem
+		}
+		if !spec.IsPredeclared(t.Name) {
+			declare(t.Name, fmt.Sprintf("type %s struct{}\n\n", t.Name))
 		}
 	}
 	return []byte(b.String())

@@ -43,13 +43,15 @@ func TestQuickstart(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := append(os.Environ(), "GOPROXY=off", "GOSUMDB=off", "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local")
-	run := func(name string, args ...string) {
+	run := func(name string, args ...string) string {
 		t.Helper()
 		cmd := exec.Command(name, args...)
 		cmd.Dir, cmd.Env = app, env
-		if out, err := cmd.CombinedOutput(); err != nil {
+		out, err := cmd.CombinedOutput()
+		if err != nil {
 			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 		}
+		return string(out)
 	}
 	run("go", "mod", "init", "example.com/app")
 	for name, content := range map[string]string{"tree.arbor.yaml": spec, "main.go": mainGo} {
@@ -75,6 +77,10 @@ func TestQuickstart(t *testing.T) {
 		t.Fatalf("go generate wrote no tree_arbor.go: %v", err)
 	}
 	run("go", "build", "-o", "app", ".")
+	// The tool names the clone it was built from, as docs/cli.md says.
+	if v := run("go", "tool", "arbor", "version"); !strings.HasPrefix(v, "arbor v0.0.0 (replaced by ") {
+		t.Errorf("go tool arbor version = %q; want arbor v0.0.0 (replaced by <the clone>)", v)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

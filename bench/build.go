@@ -225,7 +225,7 @@ func NewX(ctx context.Context, n int) (*X, error) { return &X{n}, nil }
 			if i > 0 {
 				deps = fmt.Sprintf(", DependsOn: []string{\"a%d\"}", i-1)
 			}
-			fmt.Fprintf(&b, "\t{Name: \"a%d\", StartType: runtime.Temporary, Start: startS%d%s},\n", i, i, deps)
+			fmt.Fprintf(&b, "\t{Name: \"a%d\", StartType: runtime.StartTemporary, Start: startS%d%s},\n", i, i, deps)
 		}
 		b.WriteString("}\n\nfunc main() { _ = runtime.RunApplications(context.Background(), apps[:]...) }\n")
 	}

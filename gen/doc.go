@@ -13,7 +13,10 @@
 // tables of constant data (runtime.ChildRow), each child's call of its start
 // function is a small function of its own, no function grows with the spec,
 // and a supervisor without a typed StartChild is an alias of the runtime's
-// handle rather than a type that would cost a wrapper per method.
+// handle rather than a type that would cost a wrapper per method. A spec's
+// dependencies and registries travel in one generated value, Deps, which
+// every generated function takes; a child's registered name is a method of
+// it, so that the tables stay constant data whatever the registry's types.
 //
 // docs/generated-code.md shows what is generated and how to call it. The
 // package holds no state; Generate is safe for concurrent use.

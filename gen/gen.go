@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,11 +57,12 @@ func Generate(s *spec.Spec, opts Options) ([]byte, error) {
 		source = s.File
 	}
 	g := &generator{
-		spec:   s,
-		source: commentSafe(source),
-		hasReg: len(s.Registries) > 0,
-		names:  newNamer(s),
-		f:      jen.NewFile(pkg),
+		spec:      s,
+		source:    commentSafe(source),
+		hasDeps:   s.HasDeps(),
+		listeners: listenersOf(s),
+		names:     newNamer(s),
+		f:         jen.NewFile(pkg),
 	}
 	g.names.nameImports()
 	for _, path := range g.names.order {
@@ -106,12 +108,14 @@ func commentSafe(s string) string {
 }
 
 type generator struct {
-	spec   *spec.Spec
-	source string
-	hasReg bool
-	names  *namer
-	f      *jen.File
-	refs   map[string]string // child id -> Ref variable, in the supervisor being generated
+	spec    *spec.Spec
+	source  string
+	hasDeps bool
+	// listeners holds the registries each listening child listens to.
+	listeners map[*spec.Child][]*spec.Registry
+	names     *namer
+	f         *jen.File
+	refs      map[string]string // child id -> Ref variable, in the supervisor being generated
 }
 
 // Qualified identifiers of the imported packages.
@@ -126,27 +130,28 @@ func (g *generator) pos(p spec.Pos) string {
 	return g.source + ":" + strconv.Itoa(p.Line) + ":" + strconv.Itoa(p.Col)
 }
 
-// regParam is the "reg *Registries" parameter, when the spec has registries.
-func (g *generator) regParam() []jen.Code {
-	if !g.hasReg {
+// depsParam is the "deps *Deps" parameter, when the spec has dependencies
+// or registries.
+func (g *generator) depsParam() []jen.Code {
+	if !g.hasDeps {
 		return nil
 	}
-	return []jen.Code{jen.Id(regName).Op("*").Id("Registries")}
+	return []jen.Code{jen.Id(depsName).Op("*").Id("Deps")}
 }
 
-// regArg passes reg on, when the spec has registries.
-func (g *generator) regArg() []jen.Code {
-	if !g.hasReg {
+// depsArg passes deps on, when the spec has dependencies or registries.
+func (g *generator) depsArg() []jen.Code {
+	if !g.hasDeps {
 		return nil
 	}
-	return []jen.Code{jen.Id(regName)}
+	return []jen.Code{jen.Id(depsName)}
 }
 
 func (g *generator) file() {
 	g.f.HeaderComment(Header)
 	g.f.HeaderComment("Source: " + g.source)
-	if g.hasReg {
-		g.registries()
+	if g.hasDeps {
+		g.deps()
 	}
 	for _, sup := range g.spec.Supervisors {
 		if sup.Dynamic.Val {
@@ -160,36 +165,187 @@ func (g *generator) file() {
 	}
 }
 
-func (g *generator) registries() {
-	var fields, values []jen.Code
+// deps generates the Deps type, which carries what the tree needs from
+// outside, and NewDeps.
+func (g *generator) deps() {
+	var fields, params, values []jen.Code
+	for _, d := range g.spec.Deps {
+		field := spec.CamelCase(d.Name)
+		fields = append(fields,
+			jen.Commentf("%s is dependency %q (%s).", field, d.Name, g.pos(d.Pos)),
+			jen.Id(field).Add(g.typeExpr(d.Type.Val)))
+		params = append(params, jen.Id(d.Name).Add(g.typeExpr(d.Type.Val)))
+		values = append(values, jen.Line().Id(field).Op(":").Id(d.Name))
+	}
 	for _, r := range g.spec.Registries {
 		field := spec.CamelCase(r.Name)
 		fields = append(fields,
 			jen.Commentf("%s is registry %q (%s).", field, r.Name, g.pos(r.Pos)),
-			jen.Id(field).Op("*").Add(g.rt("Registry")).Index(jen.String()))
-		values = append(values, jen.Line().Id(field).Op(":").Add(g.rt("NewRegistry")).Index(jen.String()).Call())
+			jen.Id(field).Op("*").Add(g.registryType(r)))
+		values = append(values, jen.Line().Id(field).Op(":").Add(g.newRegistry(r)))
 	}
 	values = append(values, jen.Line())
-	g.f.Comment("Registries holds the unique-key registries of the spec. Every generated")
-	g.f.Comment("supervisor and application function takes it, so that children can")
-	g.f.Comment("register in them and take them as arguments.")
-	g.f.Type().Id("Registries").Struct(fields...)
+	switch {
+	case len(g.spec.Deps) > 0 && len(g.spec.Registries) > 0:
+		g.f.Comment("Deps is what the tree needs from outside: the dependencies of the spec,")
+		g.f.Comment("which the program gives NewDeps, and its registries, which NewDeps makes.")
+	case len(g.spec.Deps) > 0:
+		g.f.Comment("Deps is what the tree needs from outside: the dependencies of the spec,")
+		g.f.Comment("which the program gives NewDeps.")
+	default:
+		g.f.Comment("Deps is what the tree needs from outside: the registries of the spec,")
+		g.f.Comment("which NewDeps makes.")
+	}
+	g.f.Comment("Every generated supervisor and application function takes it, and passes")
+	g.f.Comment("its fields to the start functions whose arguments say {dep: name} or")
+	g.f.Comment("{registry: name}.")
+	g.f.Type().Id("Deps").Struct(fields...)
 	g.f.Line()
-	g.f.Comment("NewRegistries returns empty registries.")
-	g.f.Func().Id("NewRegistries").Params().Op("*").Id("Registries").Block(
-		jen.Return(jen.Op("&").Id("Registries").Values(values...)),
+	if len(g.spec.Deps) > 0 {
+		g.f.Comment("NewDeps returns the dependencies of the tree, with new registries: make")
+		g.f.Comment("one per tree, and keep it to reach the registries.")
+	} else {
+		g.f.Comment("NewDeps returns new registries for a tree: make one per tree, and keep")
+		g.f.Comment("it to reach them.")
+	}
+	g.f.Func().Id("NewDeps").Params(params...).Op("*").Id("Deps").Block(
+		jen.Return(jen.Op("&").Id("Deps").Values(values...)),
 	)
 	g.f.Line()
-	for _, r := range g.spec.Registries {
-		if !g.names.namedIn[r.Name] {
-			continue
+	fast := map[*spec.Registry]bool{} // registries that name a child by Registry and Key
+	for _, sup := range g.spec.Supervisors {
+		for _, c := range sup.Children {
+			if c.Name != nil && plainName(g.spec, c.Name) {
+				fast[g.spec.Registry(c.Name.Registry.Val)] = true
+			}
 		}
-		field := spec.CamelCase(r.Name)
-		g.f.Commentf("%s returns %s, for the tables of children named in it.", registryMethod(r.Name), field)
-		g.f.Func().Params(jen.Id("r").Op("*").Id("Registries")).Id(registryMethod(r.Name)).Params().
-			Op("*").Add(g.rt("Registry")).Index(jen.String()).Block(jen.Return(jen.Id("r").Dot(field)))
-		g.f.Line()
 	}
+	for _, r := range g.spec.Registries {
+		if fast[r] {
+			field := spec.CamelCase(r.Name)
+			g.f.Commentf("%s returns %s, for the tables of children named in it.", registryMethod(r.Name), field)
+			g.f.Func().Params(jen.Id(depsName).Op("*").Id("Deps")).Id(registryMethod(r.Name)).Params().
+				Op("*").Add(g.rt("Registry")).Index(jen.String()).Block(jen.Return(jen.Id(depsName).Dot(field)))
+			g.f.Line()
+		}
+	}
+	for _, sup := range g.spec.Supervisors {
+		for _, c := range sup.Children {
+			if c.Name == nil || plainName(g.spec, c.Name) {
+				continue
+			}
+			r := g.spec.Registry(c.Name.Registry.Val)
+			method := nameMethod(sup, c)
+			call := jen.Id(depsName).Dot(spec.CamelCase(r.Name)).Dot("Name").Call(g.arg(*c.Name.Key, false))
+			if v := c.Name.Value; v != nil {
+				call = jen.Id(depsName).Dot(spec.CamelCase(r.Name)).Dot("NameValue").Call(g.arg(*c.Name.Key, false), g.arg(*v, false))
+			}
+			g.f.Commentf("%s names child %q of supervisor %q (%s) in registry %q.", method, c.ID.Val, sup.Name, g.pos(c.Name.Pos), r.Name)
+			g.f.Func().Params(jen.Id(depsName).Op("*").Id("Deps")).Id(method).Params().Add(g.rt("Name")).Block(jen.Return(call))
+			g.f.Line()
+		}
+	}
+}
+
+// registryType renders the type of registry r, without its pointer.
+func (g *generator) registryType(r *spec.Registry) *jen.Statement {
+	key := jen.String()
+	if r.Key.Val != nil {
+		key = g.typeExpr(r.Key.Val)
+	}
+	switch {
+	case r.PubSub.Val != nil:
+		return g.rt("DuplicateRegistry").Types(key, g.rt("Subscriber").Index(g.typeExpr(r.PubSub.Val)))
+	case r.IsDuplicate():
+		return g.rt("DuplicateRegistry").Types(key, g.valueType(r))
+	case r.Value.Val != nil:
+		return g.rt("UniqueRegistry").Types(key, g.valueType(r))
+	}
+	return g.rt("Registry").Index(key)
+}
+
+// valueType renders the value type of registry r: struct{} when it has none.
+func (g *generator) valueType(r *spec.Registry) *jen.Statement {
+	switch {
+	case r.PubSub.Val != nil:
+		return g.rt("Subscriber").Index(g.typeExpr(r.PubSub.Val))
+	case r.Value.Val != nil:
+		return g.typeExpr(r.Value.Val)
+	}
+	return jen.Struct()
+}
+
+// newRegistry renders the making of registry r with its options.
+func (g *generator) newRegistry(r *spec.Registry) *jen.Statement {
+	key := jen.String()
+	if r.Key.Val != nil {
+		key = g.typeExpr(r.Key.Val)
+	}
+	opts := []jen.Code{jen.Id("Name").Op(":").Lit(r.Name)}
+	if n := r.Partitions.Val; n > 1 {
+		opts = append(opts, jen.Id("Partitions").Op(":").Lit(n))
+	}
+	if r.PartitionBy.Val == spec.PartitionByKey {
+		opts = append(opts, jen.Id("PartitionByKey").Op(":").True())
+	}
+	if len(r.Meta) > 0 {
+		var meta []jen.Code
+		for _, m := range r.Meta {
+			meta = append(meta, quote(m.Key).Op(":").Add(g.arg(m.Value, false)))
+		}
+		opts = append(opts, jen.Id("Meta").Op(":").Map(jen.String()).Any().Values(meta...))
+	}
+	ctor := "NewUniqueRegistry"
+	if r.IsDuplicate() {
+		ctor = "NewDuplicateRegistry"
+	}
+	return g.rt(ctor).Types(key, g.valueType(r)).Call(g.rt("RegistryOptions").Values(opts...))
+}
+
+// plainName reports whether n registers a child with a string key and no
+// value in a registry of string keys without values, a *runtime.Registry[string]:
+// its row names it by the registry's method and the key (Registry and Key),
+// as constant data, with no function of its own.
+func plainName(s *spec.Spec, n *spec.Name) bool {
+	r := s.Registry(n.Registry.Val)
+	k := r.Key.Val
+	return n.Value == nil && n.Key.Kind == spec.StringArg && !r.IsDuplicate() && r.Value.Val == nil &&
+		(k == nil || k.Kind == spec.NamedType && k.Path == "" && k.Name == "string")
+}
+
+// registryMethod is the method of the generated Deps that returns the
+// registry called name, for the tables of children.
+func registryMethod(name string) string { return "registry" + spec.CamelCase(name) }
+
+// nameMethod is the method of the generated Deps that names child c of
+// static supervisor sup in its registry, for its row: a method, so that it
+// shares no namespace with the package's functions.
+func nameMethod(sup *spec.Supervisor, c *spec.Child) string {
+	return "name_" + spec.ChildFunc(sup.Name, c.ID.Val)
+}
+
+// listenersOf returns, for each child that listens to registries, those
+// registries, in the order of the spec.
+func listenersOf(s *spec.Spec) map[*spec.Child][]*spec.Registry {
+	m := map[*spec.Child][]*spec.Registry{}
+	for _, r := range s.Registries {
+		for _, l := range r.Listeners {
+			if ch, _ := s.ListenerChild(l.Val); ch != nil && !slices.Contains(m[ch], r) {
+				m[ch] = append(m[ch], r)
+			}
+		}
+	}
+	return m
+}
+
+// listen renders the calls that make svc a listener of regs.
+func (g *generator) listen(svc string, regs []*spec.Registry) []jen.Code {
+	var calls []jen.Code
+	for _, r := range regs {
+		field := spec.CamelCase(r.Name)
+		calls = append(calls, jen.Id(depsName).Dot(field).Dot("Listen").Call(jen.Id(svc).Dot(field+"Listener").Call()))
+	}
+	return calls
 }
 
 func (g *generator) staticSupervisor(sup *spec.Supervisor) {
@@ -221,22 +377,26 @@ func (g *generator) staticSupervisor(sup *spec.Supervisor) {
 		row := []jen.Code{jen.Id("ID").Op(":").Lit(c.ID.Val)}
 		note := ""
 		switch {
-		case g.names.refVars[c] != "" || hasRef(c):
+		case g.inSpecFunc(c):
 			note = "; started in " + specFn
-		case g.hasReg:
+		case g.hasDeps:
 		default:
 			row = append(row, jen.Id("Start").Op(":").Id(g.names.childFuncs[c]))
 		}
 		row = append(row, g.rowFields(c.Restart.Val, c.Shutdown.Val, c.Type.Val, c.Significant.Val, c.Backoff)...)
-		if g.hasReg {
+		if g.hasDeps {
 			row = []jen.Code{jen.Id("ChildRow").Op(":").Add(g.rt("ChildRow")).Values(row...)}
 			if note == "" {
 				row = append(row, jen.Id("StartWith").Op(":").Id(g.names.childFuncs[c]))
 			}
-			if c.Name != nil {
+			switch {
+			case c.Name == nil:
+			case plainName(g.spec, c.Name):
 				row = append(row,
-					jen.Id("Registry").Op(":").Parens(jen.Op("*").Id("Registries")).Dot(registryMethod(c.Name.Registry.Val)),
-					jen.Id("Key").Op(":").Add(quote(c.Name.Key.Val)))
+					jen.Id("Registry").Op(":").Parens(jen.Op("*").Id("Deps")).Dot(registryMethod(c.Name.Registry.Val)),
+					jen.Id("Key").Op(":").Add(quote(c.Name.Key.String)))
+			default:
+				row = append(row, jen.Id("NameWith").Op(":").Parens(jen.Op("*").Id("Deps")).Dot(nameMethod(sup, c)))
 			}
 		}
 		rows = append(rows, jen.Line().Comment(g.pos(c.Pos)+note).Line().Values(row...))
@@ -245,13 +405,24 @@ func (g *generator) staticSupervisor(sup *spec.Supervisor) {
 		if v := g.names.refVars[c]; v != "" {
 			patches = append(patches,
 				jen.Commentf("%s tracks child %q (%s) for the refs of its later siblings.", v, c.ID.Val, g.pos(c.Pos)),
-				jen.Id(v).Op(":=").Add(g.rt("NewRef")).Call(g.bind(c)),
-				at.Clone().Id(v).Dot("Start"))
+				jen.Id(v).Op(":=").Add(g.rt("NewRef")).Call(g.bind(c)))
+			if regs := g.listeners[c]; len(regs) > 0 {
+				// The Ref knows the service's type, which only inference
+				// can name: its Get gives what the start started.
+				body := append([]jen.Code{jen.List(jen.Id(listenerName), jen.Id("_")).Op(":=").Id(v).Dot("Get").Call()}, g.listen(listenerName, regs)...)
+				patches = append(patches, jen.Commentf("child %q (%s)%s", c.ID.Val, g.pos(c.Pos), listening(regs)), at.Clone().Func().Params(jen.Id(ctxName).Add(g.ctxType())).Params(g.rt("Service"), jen.Error()).Block(
+					jen.List(jen.Id(svcName), jen.Id(errName)).Op(":=").Id(v).Dot("Start").Call(jen.Id(ctxName)),
+					jen.If(jen.Id(errName).Op("==").Nil()).Block(body...),
+					jen.Return(jen.Id(svcName), jen.Id(errName)),
+				))
+			} else {
+				patches = append(patches, at.Clone().Id(v).Dot("Start"))
+			}
 		} else if hasRef(c) {
 			patches = append(patches,
-				jen.Commentf("child %q (%s)", c.ID.Val, g.pos(c.Pos)),
+				jen.Commentf("child %q (%s)%s", c.ID.Val, g.pos(c.Pos), listening(g.listeners[c])),
 				at.Clone().Func().Params(jen.Id(ctxName).Add(g.ctxType())).Params(g.rt("Service"), jen.Error()).Block(
-					jen.Return(g.call(c.Start.Val, c.Supervisor.Val, c.Args, nil, false)),
+					g.startBody(c)...,
 				))
 		}
 	}
@@ -261,9 +432,9 @@ func (g *generator) staticSupervisor(sup *spec.Supervisor) {
 	g.f.Commentf("%s are the children of supervisor %q, in start order: constant data,", table, sup.Name)
 	g.f.Commentf("which %s makes into child specs.", specFn)
 	var body []jen.Code
-	if g.hasReg {
-		g.f.Var().Id(table).Op("=").Index(jen.Op("...")).Add(g.rt("ChildRowFor")).Index(jen.Op("*").Id("Registries")).Values(rows...)
-		body = append(body, jen.Id(children).Op(":=").Add(g.rt("ChildrenFor")).Call(jen.Id(regName), jen.Id(table).Index(jen.Empty(), jen.Empty())))
+	if g.hasDeps {
+		g.f.Var().Id(table).Op("=").Index(jen.Op("...")).Add(g.rt("ChildRowFor")).Index(jen.Op("*").Id("Deps")).Values(rows...)
+		body = append(body, jen.Id(children).Op(":=").Add(g.rt("ChildrenFor")).Call(jen.Id(depsName), jen.Id(table).Index(jen.Empty(), jen.Empty())))
 	} else {
 		g.f.Var().Id(table).Op("=").Index(jen.Op("...")).Add(g.rt("ChildRow")).Values(rows...)
 		body = append(body, jen.Id(children).Op(":=").Add(g.rt("Children")).Call(jen.Id(table).Index(jen.Empty(), jen.Empty())))
@@ -284,7 +455,7 @@ func (g *generator) staticSupervisor(sup *spec.Supervisor) {
 	)))
 	g.f.Commentf("%s returns the spec of supervisor %q:", specFn, sup.Name)
 	g.f.Comment("its flags, and its children in start order.")
-	g.f.Func().Id(specFn).Params(g.regParam()...).Add(g.rt("SupervisorSpec")).Block(body...)
+	g.f.Func().Id(specFn).Params(g.depsParam()...).Add(g.rt("SupervisorSpec")).Block(body...)
 	g.f.Line()
 
 	g.f.Commentf("%s starts supervisor %q:", newFn, sup.Name)
@@ -292,16 +463,16 @@ func (g *generator) staticSupervisor(sup *spec.Supervisor) {
 	g.f.Comment("caller's goroutine (OTP's init), and returns the supervisor ready to Serve.")
 	g.f.Comment("As a child, it gets the context of its start function; at the top of a")
 	g.f.Comment("program, call Serve on the result (or runtime.StartSupervisor on the spec).")
-	g.f.Func().Id(newFn).Params(append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.regParam()...)...).
+	g.f.Func().Id(newFn).Params(append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.depsParam()...)...).
 		Params(jen.Op("*").Id(typ), jen.Error()).Block(
-		jen.Return(g.rt("NewSupervisor").Call(jen.Id(ctxName), jen.Id(specFn).Call(g.regArg()...))),
+		jen.Return(g.rt("NewSupervisor").Call(jen.Id(ctxName), jen.Id(specFn).Call(g.depsArg()...))),
 	)
 	g.f.Line()
 
 	// A function of its own for each child that the table starts, so that
 	// the compiler checks each call on its own, in time proportional to it.
 	for _, c := range sup.Children {
-		if g.names.refVars[c] != "" || hasRef(c) {
+		if g.inSpecFunc(c) {
 			continue
 		}
 		name := g.names.childFuncs[c]
@@ -309,13 +480,48 @@ func (g *generator) staticSupervisor(sup *spec.Supervisor) {
 		if c.Supervisor.Val != "" {
 			what = "nested supervisor"
 		}
-		g.f.Commentf("%s starts %s %q of supervisor %q (%s).", name, what, c.ID.Val, sup.Name, g.pos(c.Pos))
-		g.f.Func().Id(name).Params(append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.regParam()...)...).
-			Params(g.rt("Service"), jen.Error()).Block(
-			jen.Return(g.call(c.Start.Val, c.Supervisor.Val, c.Args, nil, false)),
-		)
+		g.f.Commentf("%s starts %s %q of supervisor %q (%s)%s.", name, what, c.ID.Val, sup.Name, g.pos(c.Pos), listening(g.listeners[c]))
+		g.f.Func().Id(name).Params(append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.depsParam()...)...).
+			Params(g.rt("Service"), jen.Error()).Block(g.startBody(c)...)
 		g.f.Line()
 	}
+}
+
+// inSpecFunc reports whether child c is started by a function its
+// supervisor's spec function makes: when a sibling refers to it, or it to a
+// sibling.
+func (g *generator) inSpecFunc(c *spec.Child) bool { return g.names.refVars[c] != "" || hasRef(c) }
+
+// startBody renders the body of the function that starts child c: it
+// returns the results of the call of its start function as they are, so
+// that the compiler checks the call as it checks any call and return, and
+// reports a mistake in those words. (A failed start's service is never
+// looked at, so a typed nil in it does no harm.) A listener is made one of
+// its registries before its supervisor sees it.
+func (g *generator) startBody(c *spec.Child) []jen.Code {
+	call := g.call(c.Start.Val, c.Supervisor.Val, c.Args, nil, false)
+	regs := g.listeners[c]
+	if len(regs) == 0 {
+		return []jen.Code{jen.Return(call)}
+	}
+	body := []jen.Code{
+		jen.List(jen.Id(svcName), jen.Id(errName)).Op(":=").Add(call),
+		jen.If(jen.Id(errName).Op("!=").Nil()).Block(jen.Return(jen.Id(svcName), jen.Id(errName))),
+	}
+	body = append(body, g.listen(svcName, regs)...)
+	return append(body, jen.Return(jen.Id(svcName), jen.Nil()))
+}
+
+// listening describes, for a comment, the registries a child listens to.
+func listening(regs []*spec.Registry) string {
+	if len(regs) == 0 {
+		return ""
+	}
+	names := make([]string, len(regs))
+	for i, r := range regs {
+		names[i] = strconv.Quote(r.Name)
+	}
+	return ", a listener of registry " + strings.Join(names, " and ")
 }
 
 // hasRef reports whether c takes a ref to a sibling.
@@ -327,10 +533,6 @@ func hasRef(c *spec.Child) bool {
 	}
 	return false
 }
-
-// registryMethod is the method of the generated Registries that returns the
-// registry called name, for the tables of children.
-func registryMethod(name string) string { return "registry" + spec.CamelCase(name) }
 
 func (g *generator) dynamicSupervisor(sup *spec.Supervisor) {
 	camel := spec.CamelCase(sup.Name)
@@ -344,8 +546,8 @@ func (g *generator) dynamicSupervisor(sup *spec.Supervisor) {
 		g.f.Type().Id(typ).Op("=").Add(g.rt("DynamicSupervisor"))
 	} else {
 		fields := []jen.Code{jen.Op("*").Add(g.rt("DynamicSupervisor"))}
-		if g.hasReg {
-			fields = append(fields, jen.Id(regName).Op("*").Id("Registries"))
+		if g.hasDeps {
+			fields = append(fields, jen.Id(depsName).Op("*").Id("Deps"))
 		}
 		g.f.Type().Id(typ).Struct(fields...)
 	}
@@ -363,7 +565,7 @@ func (g *generator) dynamicSupervisor(sup *spec.Supervisor) {
 	}
 	g.f.Commentf("%s returns the spec of dynamic supervisor %q:", specFn, sup.Name)
 	g.f.Commentf("%s.", limit)
-	g.f.Func().Id(specFn).Params(g.regParam()...).Add(g.rt("DynamicSupervisorSpec")).Block(
+	g.f.Func().Id(specFn).Params(g.depsParam()...).Add(g.rt("DynamicSupervisorSpec")).Block(
 		jen.Return(g.rt("DynamicSupervisorSpec").Values(specFields...)),
 	)
 	g.f.Line()
@@ -371,16 +573,16 @@ func (g *generator) dynamicSupervisor(sup *spec.Supervisor) {
 	g.f.Commentf("%s returns dynamic supervisor %q", newFn, sup.Name)
 	g.f.Comment("ready to Serve, with no children. As a child, it gets the context of its")
 	g.f.Comment("start function; at the top of a program, call Serve on the result.")
-	newParams := append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.regParam()...)
-	newDynamic := g.rt("NewDynamicSupervisor").Call(jen.Id(ctxName), jen.Id(specFn).Call(g.regArg()...))
+	newParams := append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.depsParam()...)
+	newDynamic := g.rt("NewDynamicSupervisor").Call(jen.Id(ctxName), jen.Id(specFn).Call(g.depsArg()...))
 	if t == nil {
 		g.f.Func().Id(newFn).Params(newParams...).Params(jen.Op("*").Id(typ), jen.Error()).Block(jen.Return(newDynamic))
 		g.f.Line()
 		return
 	}
 	value := []jen.Code{jen.Id(supName)}
-	if g.hasReg {
-		value = []jen.Code{jen.Id("DynamicSupervisor").Op(":").Id(supName), jen.Id(regName).Op(":").Id(regName)}
+	if g.hasDeps {
+		value = []jen.Code{jen.Id("DynamicSupervisor").Op(":").Id(supName), jen.Id(depsName).Op(":").Id(depsName)}
 	}
 	g.f.Func().Id(newFn).Params(newParams...).Params(jen.Op("*").Id(typ), jen.Error()).Block(
 		jen.List(jen.Id(supName), jen.Id(errName)).Op(":=").Add(newDynamic),
@@ -398,19 +600,76 @@ func (g *generator) dynamicSupervisor(sup *spec.Supervisor) {
 	start := jen.Func().Params(jen.Id(ctxName).Add(g.ctxType())).Params(g.rt("Service"), jen.Error()).Block(
 		jen.Return(g.call(t.Start.Val, "", t.Args, extra, true)),
 	)
-	fieldsCS := []jen.Code{jen.Line().Id("Start").Op(":").Add(start)}
+	var fieldsCS []jen.Code
+	if t.ID.Val != "" {
+		fieldsCS = append(fieldsCS, jen.Line().Id("ID").Op(":").Add(g.idExpr(t)))
+	}
+	fieldsCS = append(fieldsCS, jen.Line().Id("Start").Op(":").Add(start))
 	for _, f := range g.childFields(t.Restart.Val, t.Shutdown.Val, t.Type.Val, false, t.Backoff) {
 		fieldsCS = append(fieldsCS, jen.Line().Add(f))
 	}
 	fieldsCS = append(fieldsCS, jen.Line())
 	g.f.Commentf("StartChild starts a child from the template at %s,", g.pos(t.Pos))
 	g.f.Comment("with the given extra arguments, which it is given again on every restart.")
+	if t.ID.Val != "" {
+		g.f.Commentf("Its id, which names it in its handle, snapshots and reports, is made")
+		g.f.Commentf("from the extra arguments as the spec's pattern %s says.", strconv.QuoteToASCII(t.ID.Val))
+	}
 	g.f.Func().Params(jen.Id(recvName).Op("*").Id(typ)).Id("StartChild").Params(params...).
 		Params(g.rt("Handle"), jen.Error()).Block(
 		jen.Return(jen.Id(recvName).Dot("DynamicSupervisor").Dot("StartChild").Call(
 			jen.Id(ctxName), g.rt("ChildSpec").Values(fieldsCS...))),
 	)
 	g.f.Line()
+}
+
+// idExpr renders the id of a child of template t, from its id pattern and
+// extra arguments (see idFormat).
+func (g *generator) idExpr(t *spec.Template) jen.Code {
+	format, args, sprintf := idFormat(t)
+	switch {
+	case !sprintf && len(args) == 1:
+		return jen.Id(args[0])
+	case !sprintf:
+		return quote(format)
+	}
+	vals := []jen.Code{quote(format)}
+	for _, a := range args {
+		vals = append(vals, jen.Id(a))
+	}
+	return jen.Qual("fmt", "Sprintf").Call(vals...)
+}
+
+// idFormat returns how the id of a child of template t is made: the extra
+// argument itself (args alone) when the pattern is one argument of type
+// string; the text (format alone) when it names no argument; else, when
+// sprintf, fmt.Sprintf of format and args, each argument formatted as %v
+// formats it.
+func idFormat(t *spec.Template) (format string, args []string, sprintf bool) {
+	if t.ID.Val == "" {
+		return "", nil, false
+	}
+	parts, _ := spec.ParseIDPattern(t.ID.Val)
+	if len(parts) == 1 && parts[0].Arg != "" {
+		for _, x := range t.ExtraArgs {
+			if x.Name == parts[0].Arg && x.Type.Kind == spec.NamedType && x.Type.Path == "" && x.Type.Name == "string" {
+				return "", []string{x.Name}, false
+			}
+		}
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		if p.Arg == "" {
+			b.WriteString(strings.ReplaceAll(p.Text, "%", "%%"))
+			continue
+		}
+		b.WriteString("%v")
+		args = append(args, p.Arg)
+	}
+	if len(args) == 0 {
+		return strings.ReplaceAll(b.String(), "%%", "%"), nil, false
+	}
+	return b.String(), args, true
 }
 
 // rowFields renders the fields of a runtime.ChildRow after ID and Start:
@@ -460,7 +719,7 @@ func (g *generator) backoff(b *spec.Backoff) *jen.Statement {
 // supervisor when nested is not "", which takes the registries, if any.
 func (g *generator) callee(f spec.Func, nested string, args []spec.Arg, inTemplate bool) (jen.Code, []jen.Code) {
 	if nested != "" {
-		return jen.Id("New" + spec.CamelCase(nested) + "Supervisor"), g.regArg()
+		return jen.Id("New" + spec.CamelCase(nested) + "Supervisor"), g.depsArg()
 	}
 	var vals []jen.Code
 	for _, a := range args {
@@ -509,11 +768,11 @@ func (g *generator) arg(a spec.Arg, inTemplate bool) jen.Code {
 		return jen.Nil()
 	case spec.DurationArg:
 		return g.duration(a.Duration, true)
-	case spec.RegistryArg:
+	case spec.RegistryArg, spec.DepArg:
 		if inTemplate {
-			return jen.Id(recvName).Dot(regName).Dot(spec.CamelCase(a.Name))
+			return jen.Id(recvName).Dot(depsName).Dot(spec.CamelCase(a.Name))
 		}
-		return jen.Id(regName).Dot(spec.CamelCase(a.Name))
+		return jen.Id(depsName).Dot(spec.CamelCase(a.Name))
 	case spec.RefArg:
 		return jen.Id(g.refs[a.Name])
 	}
@@ -663,15 +922,15 @@ func (g *generator) applications() {
 			jen.Return(g.call(spec.Func{}, app.Supervisor.Val, nil, nil, false)),
 		))
 		if f := app.PrepStop.Val; !f.IsZero() {
-			fields = append(fields, jen.Line().Id("PrepStop").Op(":").Add(g.funcRef(f)))
+			fields = append(fields, jen.Line().Id("PrepStop").Op(":").Add(g.callback(f, app.PrepStopArgs)))
 		}
 		if f := app.Stop.Val; !f.IsZero() {
-			fields = append(fields, jen.Line().Id("Stop").Op(":").Add(g.funcRef(f)))
+			fields = append(fields, jen.Line().Id("Stop").Op(":").Add(g.callback(f, app.StopArgs)))
 		}
 		fields = append(fields, jen.Line())
 		g.f.Commentf("%sApplication returns the spec of application %q", camel, app.Name)
 		g.f.Commentf("of %s, whose top supervisor is %q.", g.pos(app.Pos), app.Supervisor.Val)
-		g.f.Func().Id(camel + "Application").Params(g.regParam()...).Add(g.rt("ApplicationSpec")).Block(
+		g.f.Func().Id(camel + "Application").Params(g.depsParam()...).Add(g.rt("ApplicationSpec")).Block(
 			jen.Return(g.rt("ApplicationSpec").Values(fields...)),
 		)
 		g.f.Line()
@@ -684,21 +943,21 @@ func (g *generator) applications() {
 		list = append(list, jen.Line().Id(spec.CamelCase(app.Name)+"Application"))
 	}
 	list = append(list, jen.Line())
-	var regType []jen.Code
-	if g.hasReg {
-		regType = []jen.Code{jen.Op("*").Id("Registries")}
+	var depsType []jen.Code
+	if g.hasDeps {
+		depsType = []jen.Code{jen.Op("*").Id("Deps")}
 	}
 	g.f.Commentf("%s are the functions of the applications' specs, in the order", spec.AppTable)
 	g.f.Comment("in which Run starts them: constant data, which Applications calls.")
-	g.f.Var().Id(spec.AppTable).Op("=").Index(jen.Op("...")).Func().Params(regType...).Add(g.rt("ApplicationSpec")).Values(list...)
+	g.f.Var().Id(spec.AppTable).Op("=").Index(jen.Op("...")).Func().Params(depsType...).Add(g.rt("ApplicationSpec")).Values(list...)
 	g.f.Line()
 	g.f.Comment("Applications returns every application of the spec, each after the")
 	g.f.Comment("applications it depends on: the order in which Run starts them, fixed when")
 	g.f.Comment("the code was generated.")
-	g.f.Func().Id("Applications").Params(g.regParam()...).Index().Add(g.rt("ApplicationSpec")).Block(
+	g.f.Func().Id("Applications").Params(g.depsParam()...).Index().Add(g.rt("ApplicationSpec")).Block(
 		jen.Id("specs").Op(":=").Make(jen.Index().Add(g.rt("ApplicationSpec")), jen.Len(jen.Id(spec.AppTable))),
 		jen.For(jen.List(jen.Id("i"), jen.Id("app")).Op(":=").Range().Id(spec.AppTable)).Block(
-			jen.Id("specs").Index(jen.Id("i")).Op("=").Id("app").Call(g.regArg()...),
+			jen.Id("specs").Index(jen.Id("i")).Op("=").Id("app").Call(g.depsArg()...),
 		),
 		jen.Return(jen.Id("specs")),
 	)
@@ -707,16 +966,25 @@ func (g *generator) applications() {
 	g.f.Comment("application:ensure_all_started does, and runs them until ctx is cancelled, a")
 	g.f.Comment("signal arrives or a permanent application fails; then it stops them in")
 	g.f.Comment("reverse order.")
-	g.f.Func().Id("Run").Params(append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.regParam()...)...).Error().Block(
-		jen.Return(g.rt("RunApplications").Call(jen.Id(ctxName), jen.Id("Applications").Call(g.regArg()...).Op("..."))),
+	g.f.Func().Id("Run").Params(append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.depsParam()...)...).Error().Block(
+		jen.Return(g.rt("RunApplications").Call(jen.Id(ctxName), jen.Id("Applications").Call(g.depsArg()...).Op("..."))),
 	)
 	g.f.Line()
 	g.f.Comment("StartApplications starts the applications as Run does and returns them")
 	g.f.Comment("running, for a program that needs them: to stop one, to take a snapshot")
 	g.f.Comment("or mount the observer. Their Run method then waits for SIGINT or SIGTERM.")
-	g.f.Func().Id("StartApplications").Params(append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.regParam()...)...).Params(jen.Op("*").Add(g.rt("Applications")), jen.Error()).Block(
-		jen.Return(g.rt("StartApplications").Call(jen.Id(ctxName), jen.Id("Applications").Call(g.regArg()...).Op("..."))),
+	g.f.Func().Id("StartApplications").Params(append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.depsParam()...)...).Params(jen.Op("*").Add(g.rt("Applications")), jen.Error()).Block(
+		jen.Return(g.rt("StartApplications").Call(jen.Id(ctxName), jen.Id("Applications").Call(g.depsArg()...).Op("..."))),
 	)
+}
+
+// callback renders an application's prep_stop or stop: the function f
+// itself, or, with arguments, a function that calls it with them.
+func (g *generator) callback(f spec.Func, args []spec.Arg) *jen.Statement {
+	if len(args) == 0 {
+		return g.funcRef(f)
+	}
+	return jen.Func().Params(jen.Id(ctxName).Add(g.ctxType())).Block(g.call(f, "", args, nil, false))
 }
 
 // startOrder returns the applications with each one after its

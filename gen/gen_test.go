@@ -150,8 +150,8 @@ func declared(s *spec.Spec) map[string]bool {
 			}
 		}
 	}
-	if len(s.Registries) > 0 {
-		names["Registries"], names["NewRegistries"] = true, true
+	if s.HasDeps() {
+		names["Deps"], names["NewDeps"] = true, true
 	}
 	for _, app := range s.Applications {
 		names[spec.CamelCase(app.Name)+"Application"] = true
@@ -202,7 +202,7 @@ func FuzzGenerate(f *testing.F) {
 			switch d := d.(type) {
 			case *ast.FuncDecl:
 				if d.Recv != nil {
-					if d.Name.Name != "StartChild" && !strings.HasPrefix(d.Name.Name, "registry") {
+					if d.Name.Name != "StartChild" && !strings.HasPrefix(d.Name.Name, "name_") && !strings.HasPrefix(d.Name.Name, "registry") {
 						t.Errorf("unexpected method %s", d.Name.Name)
 					}
 					continue
@@ -263,8 +263,8 @@ func sameTokens(t *testing.T, src, out []byte) {
 	for _, sup := range s.Supervisors {
 		for _, c := range sup.Children {
 			args(c.Args)
-			if c.Name != nil {
-				placeholder(&c.Name.Key.Val)
+			if c.Name != nil && c.Name.Key.Kind == spec.StringArg {
+				placeholder(&c.Name.Key.String)
 			}
 		}
 		if sup.Template != nil {

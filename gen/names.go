@@ -15,10 +15,13 @@ const RuntimePath = "github.com/arborgo/arbor/runtime"
 // Names of the parameters and locals generated functions declare.
 const (
 	ctxName  = "ctx"
-	regName  = "reg"
+	depsName = "deps"
 	recvName = "s"
 	supName  = "d"
 	errName  = "err"
+	// The service a listener's start returned, in its start function.
+	svcName      = "svc"
+	listenerName = "listener"
 )
 
 // namer chooses the identifiers of a generated file that depend on the spec:
@@ -32,15 +35,14 @@ type namer struct {
 	// childrenVar is the local variable of a supervisor's spec function
 	// that holds its children.
 	childrenVar string
-	namedIn     map[string]bool   // registries that name a child
 	imports     map[string]string // import path -> package name
 	order       []string          // import paths in naming order
 }
 
 func newNamer(s *spec.Spec) *namer {
 	n := &namer{taken: map[string]bool{}, refVars: map[*spec.Child]string{}, childFuncs: map[*spec.Child]string{}, tables: map[*spec.Supervisor]string{},
-		namedIn: map[string]bool{}, imports: map[string]string{}}
-	for _, name := range []string{ctxName, regName, recvName, supName, errName} {
+		imports: map[string]string{}}
+	for _, name := range []string{ctxName, depsName, recvName, supName, errName, svcName, listenerName} {
 		n.taken[name] = true
 	}
 	// Everything the file declares or refers to unqualified.
@@ -80,11 +82,11 @@ func newNamer(s *spec.Spec) *namer {
 			useFunc(c.Start.Val)
 			n.childFuncs[c] = spec.ChildFunc(sup.Name, c.ID.Val)
 			locals[n.childFuncs[c]] = true
-			if c.Name != nil {
-				n.namedIn[c.Name.Registry.Val] = true
-			}
 		}
 		if t := sup.Template; t != nil {
+			if _, _, sprintf := idFormat(t); sprintf {
+				n.addImport("fmt")
+			}
 			useFunc(t.Start.Val)
 			for _, x := range t.ExtraArgs {
 				n.taken[x.Name] = true
@@ -97,7 +99,17 @@ func newNamer(s *spec.Spec) *namer {
 		useFunc(app.PrepStop.Val)
 		useFunc(app.Stop.Val)
 	}
-	for _, id := range []string{"Registries", "NewRegistries", "Applications", "Run", "StartApplications"} {
+	for _, d := range s.Deps {
+		// The parameters of NewDeps.
+		n.taken[d.Name] = true
+		useType(d.Type.Val)
+	}
+	for _, r := range s.Registries {
+		useType(r.Key.Val)
+		useType(r.Value.Val)
+		useType(r.PubSub.Val)
+	}
+	for _, id := range []string{"Deps", "NewDeps", "Applications", "Run", "StartApplications"} {
 		locals[id] = true
 	}
 	for name := range locals {

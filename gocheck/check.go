@@ -27,7 +27,8 @@ func Check(ctx context.Context, s *spec.Spec, opts Options) (spec.ErrorList, err
 	if err != nil {
 		return nil, err
 	}
-	c := &checker{spec: s, l: l, opts: opts, services: map[*spec.Child]types.Type{}}
+	c := &checker{spec: s, l: l, opts: opts, services: map[*spec.Child]types.Type{},
+		depTypes: map[string]types.Type{}, regTypes: map[string]*registryTypes{}}
 	u, err := c.universe()
 	if err != nil {
 		return nil, err
@@ -80,6 +81,14 @@ func importPaths(s *spec.Spec) []string {
 		fn(app.PrepStop.Val)
 		fn(app.Stop.Val)
 	}
+	for _, d := range s.Deps {
+		typ(d.Type.Val)
+	}
+	for _, r := range s.Registries {
+		typ(r.Key.Val)
+		typ(r.Value.Val)
+		typ(r.PubSub.Val)
+	}
 	return paths
 }
 
@@ -91,6 +100,17 @@ type checker struct {
 	// services holds the service type of each child whose start function
 	// checked out, for the refs to it.
 	services map[*spec.Child]types.Type
+	// depTypes holds the type of each dependency whose type resolved;
+	// regTypes the types of each registry whose types resolved.
+	depTypes map[string]types.Type
+	regTypes map[string]*registryTypes
+}
+
+// registryTypes are the Go types of a registry of the spec.
+type registryTypes struct {
+	key, value types.Type
+	// ptr is the type of the registry itself, a pointer.
+	ptr types.Type
 }
 
 func (c *checker) add(p spec.Pos, format string, args ...any) {
@@ -107,12 +127,15 @@ func at(p, fallback spec.Pos) spec.Pos {
 
 // The types generated code gives start functions and takes from them.
 type universe struct {
-	ctx      types.Type // context.Context
-	duration types.Type // time.Duration
-	service  *types.Interface
-	registry types.Type // *runtime.Registry[string]
-	ref      *types.Named
-	errorT   types.Type
+	ctx       types.Type // context.Context
+	duration  types.Type // time.Duration
+	service   *types.Interface
+	unique    types.Type // runtime.UniqueRegistry, generic
+	duplicate types.Type // runtime.DuplicateRegistry, generic
+	sub       types.Type // runtime.Subscriber, generic
+	listener  types.Type // runtime.Listener, generic
+	ref       *types.Named
+	errorT    types.Type
 }
 
 // universe loads the types that the check compares with, or returns why it
@@ -144,22 +167,86 @@ func (c *checker) universe() (*universe, error) {
 		return nil, broken
 	}
 	u.service = svc
-	// Registry is a generic type, or a generic alias of one.
-	reg := lookup("Registry")
-	if _, named := reg.(*types.Named); !named {
-		if _, alias := reg.(*types.Alias); !alias {
+	// The registries' types are generic types, or generic aliases of them.
+	for _, g := range []struct {
+		name string
+		t    *types.Type
+	}{{"UniqueRegistry", &u.unique}, {"DuplicateRegistry", &u.duplicate}, {"Subscriber", &u.sub}, {"Listener", &u.listener}} {
+		t := lookup(g.name)
+		_, named := t.(*types.Named)
+		_, alias := t.(*types.Alias)
+		if !named && !alias {
 			return nil, broken
 		}
+		*g.t = t
 	}
-	inst, err := types.Instantiate(nil, reg, []types.Type{types.Typ[types.String]}, false)
-	if err != nil {
-		return nil, broken
-	}
-	u.registry = types.NewPointer(inst)
 	if u.ref, ok = lookup("Ref").(*types.Named); !ok {
 		return nil, broken
 	}
 	return u, nil
+}
+
+// instantiate returns the generic type g of the runtime with args, or nil.
+func instantiate(g types.Type, args ...types.Type) types.Type {
+	t, err := types.Instantiate(nil, g, args, true)
+	if err != nil {
+		return nil
+	}
+	return t
+}
+
+// resolveDeps resolves the types of the dependencies and registries,
+// reporting at the spec's position each that does not exist.
+func (c *checker) resolveDeps(u *universe) {
+	for _, d := range c.spec.Deps {
+		if d.Type.Val == nil {
+			continue
+		}
+		t, why := c.resolveType(d.Type.Val)
+		if t == nil {
+			c.add(at(d.Type.Pos, d.Pos), "dependency %s has the type %s, %s", d.Name, d.Type.Val, why)
+			continue
+		}
+		c.depTypes[d.Name] = t
+	}
+	for _, r := range c.spec.Registries {
+		rt := &registryTypes{key: types.Typ[types.String], value: types.NewStruct(nil, nil)}
+		ok := true
+		for _, x := range []struct {
+			what string
+			v    spec.Value[*spec.TypeExpr]
+			t    *types.Type
+		}{{"key", r.Key, &rt.key}, {"value", r.Value, &rt.value}, {"pubsub", r.PubSub, &rt.value}} {
+			if x.v.Val == nil {
+				continue
+			}
+			t, why := c.resolveType(x.v.Val)
+			if t == nil {
+				c.add(at(x.v.Pos, r.Pos), "the %s of registry %q has the type %s, %s", x.what, r.Name, x.v.Val, why)
+				ok = false
+				continue
+			}
+			*x.t = t
+			if x.what == "pubsub" && t != types.Typ[types.Invalid] {
+				*x.t = instantiate(u.sub, t)
+			}
+		}
+		if !ok || rt.key == types.Typ[types.Invalid] || rt.value == types.Typ[types.Invalid] || rt.value == nil {
+			continue
+		}
+		if !types.Comparable(rt.key) {
+			c.add(at(r.Key.Pos, r.Pos), "the key of registry %q has the type %s, which is not comparable; a registry's keys are map keys", r.Name, c.typeString(rt.key))
+			continue
+		}
+		g := u.unique
+		if r.IsDuplicate() {
+			g = u.duplicate
+		}
+		if t := instantiate(g, rt.key, rt.value); t != nil {
+			rt.ptr = types.NewPointer(t)
+			c.regTypes[r.Name] = rt
+		}
+	}
 }
 
 func (c *checker) run(u *universe) {
@@ -167,6 +254,7 @@ func (c *checker) run(u *universe) {
 	if !c.checkNames() {
 		return
 	}
+	c.resolveDeps(u)
 	for _, sup := range c.spec.Supervisors {
 		what := fmt.Sprintf("supervisor %q", sup.Name)
 		for _, ch := range sup.Children {
@@ -182,12 +270,73 @@ func (c *checker) run(u *universe) {
 			c.checkStart(u, t.Start, t.Pos, "the template of "+what, t.Args, t.ExtraArgs, sup)
 		}
 	}
+	for _, sup := range c.spec.Supervisors {
+		for _, ch := range sup.Children {
+			if ch.Name != nil {
+				c.checkName(u, ch)
+			}
+		}
+	}
+	c.checkListeners(u)
 	for _, app := range c.spec.Applications {
 		what := fmt.Sprintf("application %q", app.Name)
-		c.checkCallback(u, app.PrepStop, app.Pos, "prep_stop", what)
-		c.checkCallback(u, app.Stop, app.Pos, "stop", what)
+		c.checkCallback(u, app.PrepStop, app.PrepStopArgs, app.Pos, "prep_stop", what)
+		c.checkCallback(u, app.Stop, app.StopArgs, app.Pos, "stop", what)
 	}
 	c.checkCycles()
+}
+
+// checkName checks the key and value of the name of child ch against the
+// types of its registry.
+func (c *checker) checkName(u *universe, ch *spec.Child) {
+	n := ch.Name
+	rt := c.regTypes[n.Registry.Val]
+	if rt == nil {
+		return
+	}
+	owner := fmt.Sprintf("child %q", ch.ID.Val)
+	np := at(n.Pos, ch.Pos)
+	if n.Key != nil {
+		c.checkValue(u, *n.Key, rt.key, fmt.Sprintf("name key %s of %s", n.Key.Literal(), owner),
+			fmt.Sprintf("a key of registry %q", n.Registry.Val), np, nil)
+	}
+	if n.Value != nil {
+		c.checkValue(u, *n.Value, rt.value, fmt.Sprintf("name value %s of %s", n.Value.Literal(), owner),
+			fmt.Sprintf("a value of registry %q", n.Registry.Val), np, nil)
+	}
+}
+
+// checkListeners checks that each listener of a registry has a method that
+// gives its runtime.Listener: for registry "quotes", QuotesListener().
+func (c *checker) checkListeners(u *universe) {
+	for _, r := range c.spec.Registries {
+		rt := c.regTypes[r.Name]
+		if rt == nil {
+			continue
+		}
+		want := instantiate(u.listener, rt.key, rt.value)
+		method := spec.CamelCase(r.Name) + "Listener"
+		for _, l := range r.Listeners {
+			ch, _ := c.spec.ListenerChild(l.Val)
+			svc := c.services[ch]
+			if ch == nil || svc == nil || want == nil {
+				continue // not a child whose start function checked out
+			}
+			lp := at(l.Pos, r.Pos)
+			wantSig := fmt.Sprintf("%s() %s", method, c.typeString(want))
+			obj, _, _ := types.LookupFieldOrMethod(svc, true, c.l.pkg, method)
+			fn, isFunc := obj.(*types.Func)
+			if !isFunc {
+				c.add(lp, "listener %s of registry %q starts %s, which has no method %s, by which a listener joins the registry",
+					l.Val, r.Name, an(c.typeString(svc)), wantSig)
+				continue
+			}
+			sig := fn.Type().(*types.Signature)
+			if sig.Params().Len() != 0 || sig.Results().Len() != 1 || !types.AssignableTo(sig.Results().At(0).Type(), want) {
+				c.add(lp, "listener %s of registry %q has the method %s%s%s; want %s", l.Val, r.Name, method, c.params(sig), resultsSuffix(c, sig), wantSig)
+			}
+		}
+	}
 }
 
 // checkPackage reports a spec whose package differs from that of the Go
@@ -251,8 +400,11 @@ func declarations(s *spec.Spec) []declaration {
 			ds = append(ds, declaration{n, at(p, s.Pos), by})
 		}
 	}
-	if len(s.Registries) > 0 {
-		add(s.Registries[0].Pos, "the registries", "Registries", "NewRegistries")
+	switch {
+	case len(s.Deps) > 0:
+		add(s.Deps[0].Pos, "the deps", "Deps", "NewDeps")
+	case len(s.Registries) > 0:
+		add(s.Registries[0].Pos, "the deps", "Deps", "NewDeps")
 	}
 	for _, sup := range s.Supervisors {
 		by := fmt.Sprintf("supervisor %q", sup.Name)
@@ -565,6 +717,8 @@ func kind(a spec.Arg) string {
 		return fmt.Sprintf("a ref to child %q", a.Name)
 	case spec.RegistryArg:
 		return fmt.Sprintf("registry %q", a.Name)
+	case spec.DepArg:
+		return fmt.Sprintf("dependency %q", a.Name)
 	}
 	return "an argument"
 }
@@ -579,21 +733,26 @@ func paramName(v *types.Var, i int, fn string) string {
 
 // checkArg checks the i-th argument (from 1) against its parameter.
 func (c *checker) checkArg(u *universe, a spec.Arg, param *types.Var, i int, fp spec.Pos, owner, fn string, sup *spec.Supervisor) bool {
+	return c.checkValue(u, a, param.Type(), fmt.Sprintf("argument %s of %s", a.Literal(), owner), paramName(param, i, fn), fp, sup)
+}
+
+// checkValue checks that the argument a, which subject names, fits into
+// target, of type t: a parameter, a registry's keys or values. sup is the
+// supervisor of a ref, nil where a ref cannot be.
+func (c *checker) checkValue(u *universe, a spec.Arg, t types.Type, subject, target string, fp spec.Pos, sup *spec.Supervisor) bool {
 	ap := at(a.Pos, fp)
-	t := param.Type()
 	if t == types.Typ[types.Invalid] {
 		return true // the package's own mistake, which the compiler reports
 	}
-	pn := paramName(param, i, fn)
 	bad := func(format string, args ...any) bool {
-		c.add(ap, "argument %s of %s %s", a.Literal(), owner, fmt.Sprintf(format, args...))
+		c.add(ap, "%s %s", subject, fmt.Sprintf(format, args...))
 		return false
 	}
 	switch a.Kind {
 	case spec.IntArg, spec.FloatArg:
 		if c.hasUnit(u, t) {
 			return bad("is %s, for %s, %s: go would read it as %s; a duration in the spec has a unit: write %s",
-				kind(a), pn, an(c.typeString(t)), nanoseconds(a), durationFix(a))
+				kind(a), target, an(c.typeString(t)), nanoseconds(a), durationFix(a))
 		}
 		var v constant.Value
 		if a.Kind == spec.IntArg {
@@ -602,47 +761,62 @@ func (c *checker) checkArg(u *universe, a spec.Arg, param *types.Var, i int, fp 
 			v = constant.MakeFloat64(a.Float)
 		}
 		if why, fits := representable(v, a.Kind == spec.IntArg, t); !fits {
-			return bad("is %s, but %s is %s%s", kind(a), pn, an(c.typeString(t)), why)
+			return bad("is %s, but %s is %s%s", kind(a), target, an(c.typeString(t)), why)
 		}
 	case spec.StringArg:
 		if !untypedFits(t, types.String) {
-			return bad("is a string, but %s is %s", pn, an(c.typeString(t)))
+			return bad("is a string, but %s is %s", target, an(c.typeString(t)))
 		}
 	case spec.BoolArg:
 		if !untypedFits(t, types.Bool) {
-			return bad("is a bool, but %s is %s", pn, an(c.typeString(t)))
+			return bad("is a bool, but %s is %s", target, an(c.typeString(t)))
 		}
 	case spec.NullArg:
 		if !nilable(t) {
-			return bad("is nil, but %s is %s, which cannot be nil", pn, an(c.typeString(t)))
+			return bad("is nil, but %s is %s, which cannot be nil", target, an(c.typeString(t)))
 		}
 	case spec.DurationArg:
 		if !types.AssignableTo(u.duration, t) {
-			return bad("is a time.Duration, but %s is %s", pn, an(c.typeString(t)))
+			return bad("is a time.Duration, but %s is %s", target, an(c.typeString(t)))
 		}
 	case spec.RegistryArg:
-		if !types.AssignableTo(u.registry, t) {
-			return bad("is a *runtime.Registry[string], but %s is %s", pn, an(c.typeString(t)))
+		rt := c.regTypes[a.Name]
+		if rt == nil {
+			return true // its types are reported already
+		}
+		if !types.AssignableTo(rt.ptr, t) {
+			return bad("is a %s, but %s is %s", c.typeString(rt.ptr), target, an(c.typeString(t)))
+		}
+	case spec.DepArg:
+		dt := c.depTypes[a.Name]
+		if dt == nil || dt == types.Typ[types.Invalid] {
+			return true // its type is reported already, or generated
+		}
+		if !types.AssignableTo(dt, t) {
+			return bad("is %s, but %s is %s", an(c.typeString(dt)), target, an(c.typeString(t)))
 		}
 	case spec.RefArg:
-		var target *spec.Child
+		if sup == nil {
+			return true
+		}
+		var ref *spec.Child
 		for _, ch := range sup.Children {
 			if ch.ID.Val == a.Name {
-				target = ch
+				ref = ch
 				break
 			}
 		}
-		svc := c.services[target]
-		if target == nil || svc == nil {
+		svc := c.services[ref]
+		if ref == nil || svc == nil {
 			return true // a nested supervisor's type is generated; or its start is reported already
 		}
 		inst, err := types.Instantiate(nil, u.ref, []types.Type{svc}, false)
 		if err != nil {
 			return true
 		}
-		ref := types.NewPointer(inst)
-		if !types.AssignableTo(ref, t) {
-			return bad("is a %s, the ref to what %s starts, but %s is %s", c.typeString(ref), target.Start.Val, pn, an(c.typeString(t)))
+		refType := types.NewPointer(inst)
+		if !types.AssignableTo(refType, t) {
+			return bad("is a %s, the ref to what %s starts, but %s is %s", c.typeString(refType), ref.Start.Val, target, an(c.typeString(t)))
 		}
 	}
 	return true
@@ -731,7 +905,7 @@ func (c *checker) resolveType(t *spec.TypeExpr) (types.Type, string) {
 
 // isGenerated reports whether name is a type the generated file declares.
 func isGenerated(s *spec.Spec, name string) bool {
-	if name == "Registries" && len(s.Registries) > 0 {
+	if name == "Deps" && s.HasDeps() {
 		return true
 	}
 	for _, sup := range s.Supervisors {
@@ -743,8 +917,8 @@ func isGenerated(s *spec.Spec, name string) bool {
 }
 
 // checkCallback checks an application's prep_stop or stop: a
-// func(context.Context).
-func (c *checker) checkCallback(u *universe, f spec.Value[spec.Func], p spec.Pos, key, owner string) {
+// func(context.Context), with the parameters of args after the context.
+func (c *checker) checkCallback(u *universe, f spec.Value[spec.Func], args []spec.Arg, p spec.Pos, key, owner string) {
 	if f.Val.IsZero() {
 		return
 	}
@@ -753,9 +927,26 @@ func (c *checker) checkCallback(u *universe, f spec.Value[spec.Func], p spec.Pos
 	if sig == nil {
 		return
 	}
-	want := types.NewSignatureType(nil, nil, nil, types.NewTuple(types.NewParam(token.NoPos, nil, "ctx", u.ctx)), nil, false)
-	if !types.AssignableTo(sig, want) {
-		c.add(at(f.Pos, p), "%s is a func%s%s; it must be a func(ctx context.Context), with no results", what, c.params(sig), resultsSuffix(c, sig))
+	fp := at(f.Pos, p)
+	if len(args) == 0 {
+		want := types.NewSignatureType(nil, nil, nil, types.NewTuple(types.NewParam(token.NoPos, nil, "ctx", u.ctx)), nil, false)
+		if !types.AssignableTo(sig, want) {
+			c.add(fp, "%s is a func%s%s; it must be a func(ctx context.Context), with no results", what, c.params(sig), resultsSuffix(c, sig))
+		}
+		return
+	}
+	params := sig.Params()
+	switch want := len(args); {
+	case params.Len() == 0 || !types.AssignableTo(u.ctx, params.At(0).Type()):
+		c.add(fp, "%s takes %s; its first parameter must be a context.Context", what, c.params(sig))
+	case sig.Variadic() && want < params.Len()-2, !sig.Variadic() && want != params.Len()-1:
+		c.add(fp, "%s takes %s: %s after ctx; the spec passes %s", what, c.params(sig), count(params.Len()-1, "argument"), c.passed(args, nil))
+	case sig.Results().Len() > 0:
+		c.add(fp, "%s returns %s; a callback returns nothing", what, c.results(sig))
+	default:
+		for i, a := range args {
+			c.checkArg(u, a, paramAt(sig, i+1), i+1, fp, owner+"'s "+key, f.Val.Name, nil)
+		}
 	}
 }
 

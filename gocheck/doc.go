@@ -1,7 +1,10 @@
 // Package gocheck checks a spec against the Go code it names, before any
 // code is generated: that every start function exists, takes the arguments
 // the spec passes, in order and of fitting types, and returns a service and
-// an error; that every extra argument's type exists; that the generated
+// an error; that the types of every extra argument, dependency and registry
+// exist; that the keys and values children register with fit their
+// registries, and each listener has the method that makes it one; that an
+// application's callbacks take what the spec passes; that the generated
 // file's names are free in its package. Each mistake is a spec.Error at the
 // position in the spec of what is wrong, in plain words:
 //

@@ -10,7 +10,8 @@
 // drawn once, and the drawing stays as small as the spec; a dynamic
 // supervisor points, dotted, to its template. Every node shows its name and
 // its OTP values: strategy and intensity for a supervisor; start function,
-// refs to earlier siblings, restart and shutdown for a child.
+// refs to earlier siblings, dependencies, restart and shutdown, registered
+// name and the registries it listens to for a child; a template's id.
 //
 // The output is deterministic: it follows the order of the spec, and node
 // names are numbered, never taken from the spec. Text from the spec is
@@ -115,10 +116,10 @@ func build(s *spec.Spec) *graph {
 		id := appID[app.Name]
 		lines := []string{"application " + app.Name, "start_type " + string(app.StartType.Val)}
 		if f := app.PrepStop.Val; !f.IsZero() {
-			lines = append(lines, "prep_stop "+f.String())
+			lines = append(lines, "prep_stop "+f.String()+depsOf(app.PrepStopArgs))
 		}
 		if f := app.Stop.Val; !f.IsZero() {
-			lines = append(lines, "stop "+f.String())
+			lines = append(lines, "stop "+f.String()+depsOf(app.StopArgs))
 		}
 		g.node(id, application, lines...)
 		if to, ok := supID[app.Supervisor.Val]; ok {
@@ -127,6 +128,14 @@ func build(s *spec.Spec) *graph {
 		for _, dep := range app.DependsOn {
 			if to, ok := appID[dep.Val]; ok {
 				g.edge(id, to, "depends on", dotted)
+			}
+		}
+	}
+	listens := map[*spec.Child][]string{}
+	for _, r := range s.Registries {
+		for _, l := range r.Listeners {
+			if ch, _ := s.ListenerChild(l.Val); ch != nil {
+				listens[ch] = append(listens[ch], r.Name)
 			}
 		}
 	}
@@ -149,7 +158,14 @@ func build(s *spec.Spec) *graph {
 					}
 					call += "(" + strings.Join(params, ", ") + ")"
 				}
-				lines := []string{"template", call, childValues(t.Restart.Val, t.Shutdown.Val)}
+				lines := []string{"template", call}
+				if t.ID.Val != "" {
+					lines = append(lines, "id "+t.ID.Val)
+				}
+				if deps := argsOf(t.Args, spec.DepArg); deps != "" {
+					lines = append(lines, "dep "+deps)
+				}
+				lines = append(lines, childValues(t.Restart.Val, t.Shutdown.Val))
 				if t.Type.Val == spec.SupervisorType {
 					lines = append(lines, "type supervisor")
 				}
@@ -180,21 +196,25 @@ func build(s *spec.Spec) *graph {
 					lines = append(lines, "type supervisor")
 				}
 			}
-			var refs []string
-			for _, a := range c.Args {
-				if a.Kind == spec.RefArg {
-					refs = append(refs, a.Name)
-				}
+			if refs := argsOf(c.Args, spec.RefArg); refs != "" {
+				lines = append(lines, "ref "+refs)
 			}
-			if len(refs) > 0 {
-				lines = append(lines, "ref "+strings.Join(refs, ", "))
+			if deps := argsOf(c.Args, spec.DepArg); deps != "" {
+				lines = append(lines, "dep "+deps)
 			}
 			lines = append(lines, childValues(c.Restart.Val, c.Shutdown.Val))
 			if c.Significant.Val {
 				lines = append(lines, "significant")
 			}
 			if n := c.Name; n != nil {
-				lines = append(lines, "name "+n.Registry.Val+" "+strconv.QuoteToASCII(n.Key.Val))
+				name := "name " + n.Registry.Val + " " + n.Key.Literal()
+				if n.Value != nil {
+					name += " value " + n.Value.Literal()
+				}
+				lines = append(lines, name)
+			}
+			if regs := listens[c]; len(regs) > 0 {
+				lines = append(lines, "listens to "+strings.Join(regs, ", "))
 			}
 			if b := c.Backoff; b != nil {
 				lines = append(lines, backoff(b))
@@ -207,6 +227,25 @@ func build(s *spec.Spec) *graph {
 		}
 	}
 	return g
+}
+
+// depsOf says which dependencies args pass, after a callback.
+func depsOf(args []spec.Arg) string {
+	if deps := argsOf(args, spec.DepArg); deps != "" {
+		return ", dep " + deps
+	}
+	return ""
+}
+
+// argsOf lists the names that the arguments of kind k pass, for a line.
+func argsOf(args []spec.Arg, k spec.ArgKind) string {
+	var names []string
+	for _, a := range args {
+		if a.Kind == k {
+			names = append(names, a.Name)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func childValues(r spec.Restart, s spec.Shutdown) string {

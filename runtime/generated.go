@@ -61,21 +61,30 @@ func Children(rows []ChildRow) []ChildSpec {
 }
 
 // ChildRowFor is one child in the table of a generated supervisor whose
-// children need a value of type E from its caller: the registries of the
-// spec. ChildRow holds what does not depend on it; its Start is left nil.
+// children need a value of type E from its caller: the spec's Deps, its
+// dependencies and registries. ChildRow holds what does not depend on it;
+// its Start is left nil.
 type ChildRowFor[E any] struct {
 	ChildRow
 	// StartWith, when not nil, starts the child with the caller's value.
 	StartWith func(ctx context.Context, env E) (Service, error)
 	// Registry, when not nil, names the child: each incarnation registers
-	// as Key in Registry(env), as ChildSpec.Name says.
+	// as Key in Registry(env), as ChildSpec.Name says. Generated code uses
+	// it for the registries of string keys without values, one method of
+	// E per registry.
 	Registry func(env E) *Registry[string]
 	Key      string
+	// NameWith, when not nil, names the child with the Name it returns for
+	// env: generated code uses it for a key of another type or a value, one
+	// method of E per child, so that the table stays constant data whatever
+	// the registry's types.
+	NameWith func(env E) Name
 }
 
 // ChildrenFor returns the child specs of rows for env, in order, each new as
 // Children makes them: Start calls StartWith with env, and Name is Key in the
-// registry of env that Registry returns. It is never inlined, as Children.
+// registry of env that Registry returns, or what NameWith returns for env.
+// It is never inlined, as Children.
 //
 //go:noinline
 func ChildrenFor[E any](env E, rows []ChildRowFor[E]) []ChildSpec {
@@ -86,8 +95,11 @@ func ChildrenFor[E any](env E, rows []ChildRowFor[E]) []ChildSpec {
 		if start := r.StartWith; start != nil {
 			specs[i].Start = func(ctx context.Context) (Service, error) { return start(ctx, env) }
 		}
-		if r.Registry != nil {
+		switch {
+		case r.Registry != nil:
 			specs[i].Name = r.Registry(env).Name(r.Key)
+		case r.NameWith != nil:
+			specs[i].Name = r.NameWith(env)
 		}
 	}
 	return specs

@@ -42,18 +42,73 @@ type Spec struct {
 	Version Value[int]
 	// Package is the Go package of the generated file; Val is "" when the
 	// spec names none.
-	Package      Value[string]
+	Package Value[string]
+	// Deps are the values the program gives the tree, in the order of the
+	// file: the parameters of the generated NewDeps.
+	Deps         []*Dep
 	Registries   []*Registry
 	Supervisors  []*Supervisor
 	Applications []*Application
 }
 
-// Registry is a registry of unique keys: a runtime.Registry[string].
+// Dep is a dependency of the tree: a value of a Go type that the program
+// gives the generated NewDeps, and that arguments pass on with {dep: name}.
+type Dep struct {
+	Name string
+	Pos  Pos // of the name
+	// Type is the dependency's Go type; its Val is nil when the spec gives
+	// none, or none that parses.
+	Type Value[*TypeExpr]
+}
+
+// The kinds of keys of a registry, spelt as Elixir's Registry spells them.
+const (
+	UniqueKeys    = "unique"
+	DuplicateKeys = "duplicate"
+)
+
+// The ways a duplicate registry chooses an entry's partition.
+const (
+	PartitionByProcess = "process"
+	PartitionByKey     = "key"
+)
+
+// Registry is a registry of the spec: a runtime.UniqueRegistry or
+// runtime.DuplicateRegistry, made by the generated NewDeps.
 type Registry struct {
 	Name string
 	Pos  Pos // of the name
-	// Keys is the kind of keys; "unique" is the only kind.
+	// Keys is the kind of keys: UniqueKeys (the default) or DuplicateKeys.
 	Keys Value[string]
+	// Key is the Go type of the keys; a nil Val means string.
+	Key Value[*TypeExpr]
+	// Value is the Go type of the value each entry holds; a nil Val means
+	// none (struct{}).
+	Value Value[*TypeExpr]
+	// PubSub, on a duplicate registry, makes its entries subscriptions to
+	// messages of this Go type: the value type is then
+	// runtime.Subscriber[PubSub]. A nil Val means none.
+	PubSub Value[*TypeExpr]
+	// Partitions is the number of partitions; 0 means one.
+	Partitions Value[int]
+	// PartitionBy is how a duplicate registry partitions its entries:
+	// PartitionByProcess (the default, "") or PartitionByKey.
+	PartitionBy Value[string]
+	// Meta is the registry's initial metadata, in the order of the file.
+	Meta []*Meta
+	// Listeners are the children told of every registration and
+	// unregistration: each a child id, or "supervisor/id".
+	Listeners []Value[string]
+}
+
+// IsDuplicate reports whether r has duplicate keys.
+func (r *Registry) IsDuplicate() bool { return r.Keys.Val == DuplicateKeys }
+
+// Meta is one entry of a registry's metadata: a string key and a literal.
+type Meta struct {
+	Key   string
+	Pos   Pos // of the key
+	Value Arg
 }
 
 // Strategy is a supervisor's restart strategy, spelt as in OTP.
@@ -142,7 +197,11 @@ type Child struct {
 // Template is how a dynamic supervisor starts its children: every child gets
 // Args followed by the extra arguments given to StartChild.
 type Template struct {
-	Pos         Pos // of the template's mapping
+	Pos Pos // of the template's mapping
+	// ID is the pattern of the id of each child, from the extra arguments
+	// (see ParseIDPattern); its Val is "" when the spec gives none, and
+	// the children then have no id.
+	ID          Value[string]
 	Start       Value[Func]
 	Args        []Arg
 	ExtraArgs   []ExtraArg
@@ -160,11 +219,14 @@ type ExtraArg struct {
 	Type *TypeExpr
 }
 
-// Name registers a child under Key in the registry Registry.
+// Name registers a child under Key in the registry Registry, with Value.
 type Name struct {
 	Pos      Pos // of the mapping
 	Registry Value[string]
-	Key      Value[string]
+	// Key is the key, a literal; nil when the spec gives none.
+	Key *Arg
+	// Value is the value of the child's entry, or nil for none.
+	Value *Arg
 }
 
 // Backoff delays a child's restarts; see runtime.Backoff.
@@ -215,6 +277,7 @@ const (
 	RefArg                     // a typed handle to an earlier sibling: Name
 	DurationArg                // a time.Duration: Duration
 	RegistryArg                // a declared registry: Name
+	DepArg                     // a declared dependency: Name
 )
 
 // Arg is one argument of a start function, in order after the context.
@@ -226,7 +289,8 @@ type Arg struct {
 	String   string
 	Bool     bool
 	Duration time.Duration
-	// Name is the sibling id of a RefArg or the registry of a RegistryArg.
+	// Name is the sibling id of a RefArg, the registry of a RegistryArg or
+	// the dependency of a DepArg.
 	Name string
 }
 
@@ -250,6 +314,8 @@ func (a Arg) Literal() string {
 		return "{duration: " + a.Duration.String() + "}"
 	case RegistryArg:
 		return "{registry: " + a.Name + "}"
+	case DepArg:
+		return "{dep: " + a.Name + "}"
 	}
 	return "?"
 }
@@ -262,11 +328,37 @@ type Application struct {
 	Supervisor Value[string]
 	StartType  Value[Restart]
 	DependsOn  []Value[string]
-	// PrepStop and Stop are func(context.Context) callbacks; a zero Val
-	// means none.
-	PrepStop Value[Func]
-	Stop     Value[Func]
+	// PrepStop and Stop are callbacks, called with a context and then
+	// PrepStopArgs and StopArgs; a zero Val means none.
+	PrepStop     Value[Func]
+	PrepStopArgs []Arg
+	Stop         Value[Func]
+	StopArgs     []Arg
 }
+
+// Registry returns the registry called name, or nil.
+func (s *Spec) Registry(name string) *Registry {
+	for _, r := range s.Registries {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// Dep returns the dependency called name, or nil.
+func (s *Spec) Dep(name string) *Dep {
+	for _, d := range s.Deps {
+		if d.Name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// HasDeps reports whether the generated code has a Deps value: whether the
+// spec declares dependencies or registries.
+func (s *Spec) HasDeps() bool { return len(s.Deps) > 0 || len(s.Registries) > 0 }
 
 // Supervisor returns the supervisor called name, or nil.
 func (s *Spec) Supervisor(name string) *Supervisor {

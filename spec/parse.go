@@ -180,15 +180,39 @@ func (d *decoder) yamlError(err error) {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 		// The parser gives no line for an alias without an anchor: it
 		// is the first "*name" of the file.
-		if m := unknownAnchor.FindStringSubmatch(msg); m != nil && d.src != nil {
-			if i := bytes.Index(d.src, []byte("*"+m[1])); i >= 0 {
+		if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+			if i := aliasIndex(d.src, m[1]); i >= 0 {
 				line := 1 + bytes.Count(d.src[:i], []byte("\n"))
 				lineStart := bytes.LastIndexByte(d.src[:i], '\n') + 1
 				p = Pos{File: d.file, Line: line, Col: utf8.RuneCount(d.src[lineStart:i]) + 1}
 			}
+			// A pointer type written bare (out: *Config) is an alias in
+			// YAML, to an anchor that is not there.
+			if t, err := ParseType("*" + m[1]); err == nil {
+				msg += fmt.Sprintf(" (if %s is a go pointer type, quote it: \"%s\")", t, t)
+			}
 		}
 	}
 	d.errs.add(p, "invalid yaml: %s", msg)
+}
+
+// aliasIndex returns the offset of the first "*name" of src that is not in
+// a comment (after a # on its line), or -1.
+func aliasIndex(src []byte, name string) int {
+	alias := []byte("*" + name)
+	for off := 0; off < len(src); {
+		i := bytes.Index(src[off:], alias)
+		if i < 0 {
+			return -1
+		}
+		i += off
+		lineStart := bytes.LastIndexByte(src[:i], '\n') + 1
+		if bytes.IndexByte(src[lineStart:i], '#') < 0 {
+			return i
+		}
+		off = i + len(alias)
+	}
+	return -1
 }
 
 // decodeYAML runs the YAML parser, turning a panic in it into an error.
@@ -242,6 +266,10 @@ func (d *decoder) document(src []byte) *Spec {
 		case "package":
 			str, _ := d.str(v, "package")
 			s.Package = Value[string]{str, d.pos(v)}
+		case "deps":
+			d.mapping(v, "deps", nil, func(name string, k, v *yaml.Node) {
+				s.Deps = append(s.Deps, d.dep(name, k, v))
+			})
 		case "registries":
 			d.mapping(v, "registries", nil, func(name string, k, v *yaml.Node) {
 				s.Registries = append(s.Registries, d.registry(name, k, v))
@@ -275,15 +303,16 @@ func isEmptyDocument(doc *yaml.Node) bool {
 
 // The keys each mapping allows, in the order docs/spec.md lists them.
 var (
-	rootKeys        = []string{"version", "package", "registries", "supervisors", "applications"}
-	registryKeys    = []string{"keys"}
+	rootKeys        = []string{"version", "package", "deps", "registries", "supervisors", "applications"}
+	registryKeys    = []string{"keys", "key", "value", "pubsub", "partitions", "partition_by", "meta", "listeners"}
 	supervisorKeys  = []string{"dynamic", "strategy", "max_restarts", "max_seconds", "auto_shutdown", "children", "max_children", "template"}
 	childKeys       = []string{"id", "start", "supervisor", "args", "restart", "shutdown", "type", "significant", "name", "backoff"}
-	templateKeys    = []string{"start", "args", "extra_args", "restart", "shutdown", "type", "significant", "backoff"}
-	nameKeys        = []string{"registry", "key"}
+	templateKeys    = []string{"id", "start", "args", "extra_args", "restart", "shutdown", "type", "significant", "backoff"}
+	nameKeys        = []string{"registry", "key", "value"}
 	backoffKeys     = []string{"min", "max", "jitter"}
-	argKeys         = []string{"ref", "duration", "registry"}
+	argKeys         = []string{"ref", "duration", "registry", "dep"}
 	applicationKeys = []string{"supervisor", "start_type", "depends_on", "prep_stop", "stop"}
+	callbackKeys    = []string{"func", "args"}
 )
 
 // resolve follows aliases, charging the expansion budget, and rejects
@@ -738,15 +767,81 @@ func (d *decoder) function(n *yaml.Node, what string) Value[Func] {
 	return Value[Func]{f, d.pos(n)}
 }
 
+// goType reads a Go type, as extra arguments spell them; what names the
+// value in messages.
+func (d *decoder) goType(n *yaml.Node, what string) Value[*TypeExpr] {
+	p := d.pos(n)
+	s, ok := d.str(n, what)
+	if !ok {
+		return Value[*TypeExpr]{Pos: p}
+	}
+	t, err := ParseType(s)
+	if err != nil {
+		d.errorf(n, "%s %+q is not a go type: %v", what, truncate(s), err)
+		return Value[*TypeExpr]{Pos: p}
+	}
+	return Value[*TypeExpr]{t, p}
+}
+
+func (d *decoder) dep(name string, k, v *yaml.Node) *Dep {
+	dep := &Dep{Name: name, Pos: d.pos(k)}
+	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+		// At the name: that the type is missing is all there is to say.
+		d.errorf(k, "dependency %+q has no type; want %s: <go type>, such as out: io.Writer", truncate(name), truncate(name))
+		return dep
+	}
+	p := d.pos(v)
+	s, ok := d.str(v, fmt.Sprintf("the type of dependency %+q", truncate(name)))
+	if !ok {
+		dep.Type.Pos = p
+		return dep
+	}
+	t, err := ParseType(s)
+	if err != nil {
+		d.errorf(v, "dependency %+q has the type %+q, which is not a go type: %v", truncate(name), truncate(s), err)
+		dep.Type.Pos = p
+		return dep
+	}
+	dep.Type = Value[*TypeExpr]{t, p}
+	return dep
+}
+
 func (d *decoder) registry(name string, k, v *yaml.Node) *Registry {
-	r := &Registry{Name: name, Pos: d.pos(k), Keys: Value[string]{Val: "unique"}}
+	r := &Registry{Name: name, Pos: d.pos(k), Keys: Value[string]{Val: UniqueKeys}}
 	what := fmt.Sprintf("registry %+q", truncate(name))
 	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
 		return r
 	}
 	d.mapping(v, what, registryKeys, func(key string, k, v *yaml.Node) {
-		s, _ := d.str(v, "keys")
-		r.Keys = Value[string]{s, d.pos(v)}
+		p := d.pos(v)
+		switch key {
+		case "keys":
+			s, _ := d.str(v, "keys")
+			r.Keys = Value[string]{s, p}
+		case "key":
+			r.Key = d.goType(v, "key")
+		case "value":
+			r.Value = d.goType(v, "value")
+		case "pubsub":
+			r.PubSub = d.goType(v, "pubsub")
+		case "partitions":
+			r.Partitions, _ = d.bounded(v, "partitions")
+		case "partition_by":
+			s, _ := d.str(v, "partition_by")
+			r.PartitionBy = Value[string]{s, p}
+		case "meta":
+			d.mapping(v, "meta of "+what, nil, func(key string, k, v *yaml.Node) {
+				if a, ok := d.arg(v); ok {
+					r.Meta = append(r.Meta, &Meta{Key: key, Pos: d.pos(k), Value: a})
+				}
+			})
+		case "listeners":
+			d.list(v, "listeners", func(item *yaml.Node) {
+				if s, ok := d.str(item, "listener"); ok {
+					r.Listeners = append(r.Listeners, Value[string]{s, d.pos(item)})
+				}
+			})
+		}
 	})
 	return r
 }
@@ -896,6 +991,10 @@ func (d *decoder) template(n *yaml.Node) *Template {
 		if d.startField(key, v, shared) {
 			return
 		}
+		if key == "id" {
+			s, _ := d.str(v, "id")
+			t.ID = Value[string]{s, d.pos(v)}
+		}
 		if key == "extra_args" {
 			d.list(v, "extra_args", func(item *yaml.Node) {
 				if a, ok := d.extraArg(item); ok {
@@ -939,7 +1038,7 @@ func (d *decoder) args(n *yaml.Node) []Arg {
 	return args
 }
 
-const argForms = "an integer, a float, a string, true, false, null, {ref: id}, {duration: d} or {registry: name}"
+const argForms = "an integer, a float, a string, true, false, null, {ref: id}, {duration: d}, {registry: name} or {dep: name}"
 
 func (d *decoder) arg(n *yaml.Node) (Arg, bool) {
 	p := d.pos(n)
@@ -980,11 +1079,8 @@ func (d *decoder) arg(n *yaml.Node) (Arg, bool) {
 		d.mapping(n, "argument", argKeys, func(key string, k, v *yaml.Node) {
 			count++
 			switch key {
-			case "ref", "registry":
-				a.Kind = RefArg
-				if key == "registry" {
-					a.Kind = RegistryArg
-				}
+			case "ref", "registry", "dep":
+				a.Kind = map[string]ArgKind{"ref": RefArg, "registry": RegistryArg, "dep": DepArg}[key]
 				a.Name, ok = d.str(v, key)
 				a.Pos = d.pos(v)
 			case "duration":
@@ -994,7 +1090,7 @@ func (d *decoder) arg(n *yaml.Node) (Arg, bool) {
 		})
 		if count != 1 {
 			if count > 1 {
-				d.errorf(n, "argument mapping must have exactly one key of ref, duration, registry; got %d", count)
+				d.errorf(n, "argument mapping must have exactly one key of ref, duration, registry, dep; got %d", count)
 			} else if len(n.Content) == 0 {
 				d.errorf(n, "argument must be %s, got an empty mapping", argForms)
 			}
@@ -1009,11 +1105,21 @@ func (d *decoder) arg(n *yaml.Node) (Arg, bool) {
 func (d *decoder) name(n *yaml.Node) *Name {
 	nm := &Name{Pos: d.pos(n)}
 	d.mapping(n, "name", nameKeys, func(key string, k, v *yaml.Node) {
-		s, _ := d.str(v, key)
-		if key == "registry" {
+		switch key {
+		case "registry":
+			s, _ := d.str(v, key)
 			nm.Registry = Value[string]{s, d.pos(v)}
-		} else {
-			nm.Key = Value[string]{s, d.pos(v)}
+		case "key", "value":
+			a, ok := d.arg(v)
+			if !ok {
+				// Reported; the key is not missing.
+				a = Arg{Pos: d.pos(v), Kind: StringArg, String: "?"}
+			}
+			if key == "key" {
+				nm.Key = &a
+			} else {
+				nm.Value = &a
+			}
 		}
 	})
 	return nm
@@ -1036,6 +1142,28 @@ func (d *decoder) backoff(n *yaml.Node) *Backoff {
 		}
 	})
 	return b
+}
+
+// callback reads an application's prep_stop or stop: a function, or a
+// mapping {func: f, args: [...]}.
+func (d *decoder) callback(n *yaml.Node, what string) (Value[Func], []Arg) {
+	if n.Kind != yaml.MappingNode {
+		return d.function(n, what), nil
+	}
+	f := Value[Func]{Pos: d.pos(n)}
+	var args []Arg
+	hasFunc := false
+	d.mapping(n, what, callbackKeys, func(key string, k, v *yaml.Node) {
+		if key == "func" {
+			f, hasFunc = d.function(v, what), true
+		} else {
+			args = d.args(v)
+		}
+	})
+	if !hasFunc {
+		d.errorf(n, "%s has no func; want {func: F, args: [...]}", what)
+	}
+	return f, args
 }
 
 func (d *decoder) application(name string, k, v *yaml.Node) *Application {
@@ -1064,9 +1192,9 @@ func (d *decoder) application(name string, k, v *yaml.Node) *Application {
 				}
 			})
 		case "prep_stop":
-			app.PrepStop = d.function(v, "prep_stop")
+			app.PrepStop, app.PrepStopArgs = d.callback(v, "prep_stop")
 		case "stop":
-			app.Stop = d.function(v, "stop")
+			app.Stop, app.StopArgs = d.callback(v, "stop")
 		}
 	})
 	return app

@@ -129,7 +129,13 @@ func TestSchemaValues(t *testing.T) {
 			t.Errorf("the schema's %s is %v, want %v", tc.what, tc.got, tc.want)
 		}
 	}
-	if got := node(t, defs, "registry", "properties", "keys", "enum").([]any); len(got) != 1 || got[0] != "unique" {
-		t.Errorf("the schema's registry keys are %v, want [unique]", got)
+	if got := enum(node(t, defs, "registry", "properties", "keys")); !slices.Equal(got, []string{UniqueKeys, DuplicateKeys}) {
+		t.Errorf("the schema's registry keys are %v, want [unique duplicate]", got)
+	}
+	if got := enum(node(t, defs, "registry", "properties", "partition_by")); !slices.Equal(got, []string{PartitionByProcess, PartitionByKey}) {
+		t.Errorf("the schema's partition_by values are %v, want [process key]", got)
+	}
+	if got := node(t, defs, "registry", "properties", "partitions", "maximum"); got != float64(MaxIntensity) {
+		t.Errorf("the schema's partitions maximum is %v, want %d", got, MaxIntensity)
 	}
 }

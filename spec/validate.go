@@ -42,8 +42,11 @@ type checker struct {
 	spec        *Spec
 	supervisors map[string]*Supervisor
 	registries  map[string]*Registry
-	apps        map[string]*Application
-	idents      map[string]string // generated Go identifier -> what generates it
+	deps        map[string]*Dep
+	// usedDeps holds the dependencies an argument passes.
+	usedDeps map[string]bool
+	apps     map[string]*Application
+	idents   map[string]string // generated Go identifier -> what generates it
 	// generated holds every package-level name the generated file may
 	// declare, with what declares it, so that no function or type of the
 	// spec can be one of them.
@@ -51,8 +54,9 @@ type checker struct {
 	// pkg is the package of the generated file, "" when unknown.
 	pkg   string
 	names map[[2]string]*Child
-	// supNames and regNames list the declared names once, for messages.
-	supNames, regNames []string
+	// supNames, regNames and depNames list the declared names once, for
+	// messages.
+	supNames, regNames, depNames []string
 	// hintWork is what is left of the work "did you mean" may do, in
 	// compared bytes, so that many unknown names among many declared
 	// ones cannot make validation quadratic.
@@ -75,6 +79,8 @@ func validateFor(s *Spec, pkg string, e *errs) {
 		spec:        s,
 		supervisors: map[string]*Supervisor{},
 		registries:  map[string]*Registry{},
+		deps:        map[string]*Dep{},
+		usedDeps:    map[string]bool{},
 		apps:        map[string]*Application{},
 		idents:      map[string]string{},
 		names:       map[[2]string]*Child{},
@@ -92,13 +98,17 @@ func validateFor(s *Spec, pkg string, e *errs) {
 			c.add(at(s.Package.Pos, s.Pos), "package %+q is not a valid go package name", truncate(p))
 		}
 	}
-	c.checkRegistries()
+	fields := map[string]string{}
+	c.checkDeps(fields)
+	c.checkRegistries(fields)
 	c.indexSupervisors()
 	for _, sup := range s.Supervisors {
 		c.checkSupervisor(sup)
 	}
 	c.checkSupervisorCycles()
+	c.checkListeners()
 	c.checkApplications()
+	c.checkUnusedDeps()
 }
 
 // identsOf records the generated top-level identifiers of one declaration and
@@ -115,33 +125,292 @@ func (c *checker) identsOf(what string, p Pos, ids ...string) {
 	}
 }
 
-func (c *checker) checkRegistries() {
-	fields := map[string]string{}
-	for _, r := range c.spec.Registries {
-		what := fmt.Sprintf("registry %+q", truncate(r.Name))
-		if !IsName(r.Name) {
-			c.add(at(r.Pos, c.spec.Pos), "%s is not a valid name; names are an ascii letter followed by letters, digits and underscores", what)
+// checkDeps checks the dependencies; fields collects the fields of the
+// generated Deps, each with what generates it.
+func (c *checker) checkDeps(fields map[string]string) {
+	for _, d := range c.spec.Deps {
+		what := fmt.Sprintf("dependency %+q", truncate(d.Name))
+		p := at(d.Pos, c.spec.Pos)
+		refused := true
+		switch name := d.Name; {
+		case !IsName(name):
+			c.add(p, "%s is not a valid name; names are an ascii letter followed by letters, digits and underscores", what)
+			continue
+		case IsKeyword(name):
+			c.add(p, "%s is a go keyword, which cannot name the parameter of NewDeps that takes it", what)
+		case IsPredeclared(name):
+			c.add(p, "%s would shadow go's predeclared %s in NewDeps, which takes it as a parameter", what, name)
+		case slices.Contains(reservedParams, name):
+			c.add(p, "%s has the name of a parameter of the generated functions (%s); rename it", what, strings.Join(reservedParams, ", "))
+		default:
+			g, ok := c.generated[name]
+			if ok {
+				c.add(p, "%s has a name arbor generates for %s, which the parameter of NewDeps would hide; rename it", what, g.by)
+			}
+			refused = ok
+		}
+		if _, dup := c.deps[d.Name]; dup {
+			c.add(p, "%s is declared twice", what)
 			continue
 		}
-		if _, dup := c.registries[r.Name]; dup {
-			c.add(at(r.Pos, c.spec.Pos), "%s is declared twice", what)
-			continue
+		c.deps[d.Name] = d
+		switch t := d.Type; {
+		case t.Val == nil && !t.Pos.IsValid():
+			c.add(p, "%s has no type; want %s: <go type>, such as out: io.Writer", what, d.Name)
+		case t.Val == nil:
+			// Reported where it was read.
+		case holdsDeps(t.Val):
+			c.add(at(t.Pos, p), "%s has the type %s, which would make Deps, the generated type that holds it, hold itself; pass *Deps, or another type", what, t.Val)
+		default:
+			c.checkGoType(t.Val, what, at(t.Pos, p), false)
 		}
-		c.registries[r.Name] = r
-		if k := r.Keys.Val; k != "unique" && (k != "" || r.Keys.Pos.IsValid()) {
-			c.add(at(r.Keys.Pos, r.Pos), "keys %+q of %s is not supported; allowed: unique", truncate(k), what)
-		}
-		field := CamelCase(r.Name)
-		if prev, ok := fields[field]; ok {
-			c.add(at(r.Pos, c.spec.Pos), "%s would generate the field Registries.%s, as %s does; rename one", what, field, prev)
+		field := CamelCase(d.Name)
+		if prev, ok := fields[field]; ok && !refused {
+			c.add(p, "%s would generate the field Deps.%s, as %s does; rename one", what, field, prev)
 			continue
 		}
 		fields[field] = what
 	}
-	if len(c.spec.Registries) > 0 {
-		c.idents["Registries"] = "the registries"
-		c.idents["NewRegistries"] = "the registries"
+}
+
+// holdsDeps reports whether a value of type t holds a value of the
+// generated Deps: Deps, or an array of them.
+func holdsDeps(t *TypeExpr) bool {
+	for t != nil && t.Kind == ArrayType {
+		t = t.Elem
 	}
+	return t != nil && t.Kind == NamedType && t.Path == "" && t.Name == "Deps"
+}
+
+// checkGoType checks a type the spec writes; what names what has it. A type
+// inBody is written in the body of NewDeps, where its parameters, named as
+// the dependencies, would hide a type of the same name.
+func (c *checker) checkGoType(t *TypeExpr, what string, p Pos, inBody bool) {
+	if err := checkType(t, 0); err != nil {
+		c.add(p, "%s has an invalid type: %v", what, err)
+		return
+	}
+	c.checkTypeNames(t, what, p)
+	if !inBody {
+		return
+	}
+	for _, name := range localTypeNames(t) {
+		if d, ok := c.deps[name]; ok && c.spec.Dep(name) == d {
+			c.add(p, "%s has the type %s, which dependency %+q would hide in NewDeps, which takes it as a parameter of that name; rename the dependency", what, name, name)
+		}
+	}
+}
+
+// localTypeNames returns the names of the package's own types in t.
+func localTypeNames(t *TypeExpr) []string {
+	var names []string
+	for ; t != nil; t = t.Elem {
+		if t.Kind == MapType {
+			names = append(names, localTypeNames(t.Key)...)
+		}
+		if t.Kind == NamedType && t.Path == "" && !isPredeclaredType(t.Name) {
+			names = append(names, t.Name)
+		}
+	}
+	return names
+}
+
+// checkRegistries checks the registries; fields holds the fields of the
+// generated Deps that the dependencies take.
+func (c *checker) checkRegistries(fields map[string]string) {
+	for _, r := range c.spec.Registries {
+		what := fmt.Sprintf("registry %+q", truncate(r.Name))
+		p := at(r.Pos, c.spec.Pos)
+		if !IsName(r.Name) {
+			c.add(p, "%s is not a valid name; names are an ascii letter followed by letters, digits and underscores", what)
+			continue
+		}
+		if _, dup := c.registries[r.Name]; dup {
+			c.add(p, "%s is declared twice", what)
+			continue
+		}
+		c.registries[r.Name] = r
+		dup := r.IsDuplicate()
+		if k := r.Keys.Val; k != UniqueKeys && k != DuplicateKeys && (k != "" || r.Keys.Pos.IsValid()) {
+			c.add(at(r.Keys.Pos, p), "keys %+q of %s is invalid; allowed: unique, duplicate", truncate(k), what)
+		}
+		for _, t := range []struct {
+			key string
+			v   Value[*TypeExpr]
+		}{{"key", r.Key}, {"value", r.Value}, {"pubsub", r.PubSub}} {
+			if t.v.Val != nil {
+				c.checkGoType(t.v.Val, fmt.Sprintf("the %s of %s", t.key, what), at(t.v.Pos, p), true)
+			}
+		}
+		if r.PubSub.Val != nil || r.PubSub.Pos.IsValid() {
+			switch {
+			case !dup:
+				c.add(at(r.PubSub.Pos, p), "pubsub is only for duplicate registries, whose keys are topics with many subscribers; %s has unique keys (add keys: duplicate)", what)
+			case r.Value.Val != nil || r.Value.Pos.IsValid():
+				c.add(at(r.PubSub.Pos, p), "%s has both value and pubsub; pubsub: T makes the value a runtime.Subscriber[T]: remove one", what)
+			}
+		}
+		if r.Partitions.Pos.IsValid() || r.Partitions.Val != 0 {
+			if n := r.Partitions.Val; n < 1 || n > MaxIntensity {
+				c.add(at(r.Partitions.Pos, p), "partitions %d is invalid; allowed: an integer from 1 to %d", n, MaxIntensity)
+			}
+		}
+		switch pb := r.PartitionBy.Val; {
+		case pb == "" && !r.PartitionBy.Pos.IsValid():
+		case pb != PartitionByProcess && pb != PartitionByKey:
+			c.add(at(r.PartitionBy.Pos, p), "partition_by %+q is invalid; allowed: process, key", truncate(pb))
+		case !dup:
+			c.add(at(r.PartitionBy.Pos, p), "partition_by is only for duplicate registries; %s has unique keys, which it always partitions by key", what)
+		}
+		for _, m := range r.Meta {
+			switch m.Value.Kind {
+			case IntArg, FloatArg, StringArg, BoolArg, NullArg, DurationArg:
+			default:
+				c.add(at(m.Value.Pos, at(m.Pos, p)), "meta %+q of %s is %s; metadata in the spec is a literal: a number, a string, true, false, null or {duration: d}", truncate(m.Key), what, m.Value.Literal())
+			}
+		}
+		field := CamelCase(r.Name)
+		if prev, ok := fields[field]; ok {
+			c.add(p, "%s would generate the field Deps.%s, as %s does; rename one", what, field, prev)
+			continue
+		}
+		fields[field] = what
+	}
+	if c.spec.HasDeps() {
+		c.idents["Deps"] = "the deps"
+		c.idents["NewDeps"] = "the deps"
+	}
+}
+
+// checkListeners checks that each listener of a registry names one static
+// child of the spec that starts a service of its own.
+func (c *checker) checkListeners() {
+	var ids map[string][]*Supervisor // child id -> the supervisors that have it
+	for _, r := range c.spec.Registries {
+		if c.registries[r.Name] != r {
+			continue
+		}
+		seen := map[string]Pos{}
+		for _, l := range r.Listeners {
+			lp := at(l.Pos, at(r.Pos, c.spec.Pos))
+			what := fmt.Sprintf("listener %+q of registry %+q", truncate(l.Val), r.Name)
+			ch, sup := c.listenerChild(l.Val, &ids)
+			switch {
+			case ch == nil && sup == nil:
+				c.add(lp, "%s names no child; want the id of a child of a static supervisor, or supervisor/id", what)
+				continue
+			case ch == nil:
+				c.add(lp, "%s names a child of several supervisors (%s); write supervisor/%s", what, supervisorList(ids[l.Val]), l.Val)
+				continue
+			case ch.Start.Val.IsZero() || c.isGeneratedNew(ch.Start.Val):
+				c.add(lp, "%s runs a nested supervisor, which arbor generates and which has no %sListener method; a listener is a child whose start function returns a service with one", what, CamelCase(r.Name))
+				continue
+			}
+			key := sup.Name + "/" + ch.ID.Val
+			if prev, dup := seen[key]; dup {
+				c.add(lp, "%s is listed twice (first at %s)", what, prev.short())
+			}
+			seen[key] = lp
+		}
+	}
+}
+
+// ListenerChild returns the child and supervisor that the listener l of a
+// registry of s names: a child id, unique in the spec, or "supervisor/id".
+// It returns nil, nil when none matches and nil with a supervisor when
+// several do.
+func (s *Spec) ListenerChild(l string) (*Child, *Supervisor) {
+	var ids map[string][]*Supervisor
+	c := &checker{spec: s, supervisors: map[string]*Supervisor{}}
+	for _, sup := range s.Supervisors {
+		if _, ok := c.supervisors[sup.Name]; !ok {
+			c.supervisors[sup.Name] = sup
+		}
+	}
+	return c.listenerChild(l, &ids)
+}
+
+func (c *checker) listenerChild(l string, ids *map[string][]*Supervisor) (*Child, *Supervisor) {
+	if supName, id, ok := strings.Cut(l, "/"); ok {
+		sup := c.supervisors[supName]
+		if sup == nil || sup.Dynamic.Val {
+			return nil, nil
+		}
+		for _, ch := range sup.Children {
+			if ch.ID.Val == id {
+				return ch, sup
+			}
+		}
+		return nil, nil
+	}
+	if *ids == nil {
+		*ids = map[string][]*Supervisor{}
+		for _, sup := range c.spec.Supervisors {
+			if c.supervisors[sup.Name] != sup || sup.Dynamic.Val {
+				continue
+			}
+			seen := map[string]bool{}
+			for _, ch := range sup.Children {
+				if !seen[ch.ID.Val] {
+					seen[ch.ID.Val] = true
+					(*ids)[ch.ID.Val] = append((*ids)[ch.ID.Val], sup)
+				}
+			}
+		}
+	}
+	sups := (*ids)[l]
+	switch len(sups) {
+	case 0:
+		return nil, nil
+	case 1:
+		for _, ch := range sups[0].Children {
+			if ch.ID.Val == l {
+				return ch, sups[0]
+			}
+		}
+	}
+	return nil, sups[0]
+}
+
+func supervisorList(sups []*Supervisor) string {
+	names := make([]string, len(sups))
+	for i, s := range sups {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// isGeneratedNew reports whether f is the New function that the generated
+// file declares for a supervisor of the spec.
+func (c *checker) isGeneratedNew(f Func) bool {
+	if f.Path != "" || !strings.HasPrefix(f.Name, "New") {
+		return false
+	}
+	for _, sup := range c.spec.Supervisors {
+		if f.Name == "New"+CamelCase(sup.Name)+"Supervisor" {
+			return true
+		}
+	}
+	return false
+}
+
+// checkUnusedDeps reports each dependency that no argument passes.
+func (c *checker) checkUnusedDeps() {
+	for _, d := range c.spec.Deps {
+		if c.deps[d.Name] == d && !c.usedDeps[d.Name] && IsName(d.Name) {
+			c.add(at(d.Pos, c.spec.Pos), "dependency %+q is declared, but no argument passes it; pass it with {dep: %s}, or remove it", truncate(d.Name), d.Name)
+		}
+	}
+}
+
+func (c *checker) depNameList() []string {
+	if c.depNames == nil {
+		c.depNames = make([]string, 0, len(c.spec.Deps))
+		for _, d := range c.spec.Deps {
+			c.depNames = append(c.depNames, d.Name)
+		}
+	}
+	return c.depNames
 }
 
 func (c *checker) indexSupervisors() {
@@ -391,8 +660,8 @@ func (c *checker) checkGeneratedStart(f Value[Func], nargs int, p Pos) {
 		return
 	}
 	switch {
-	case len(c.spec.Registries) > 0:
-		c.add(at(f.Pos, p), "start %s, which arbor generates for %s, takes the spec's registries, which no argument can pass; write supervisor: instead of start:", f.Val.Name, g.by)
+	case c.spec.HasDeps():
+		c.add(at(f.Pos, p), "start %s, which arbor generates for %s, takes the spec's deps, which no argument can pass; write supervisor: instead of start:", f.Val.Name, g.by)
 	case nargs > 0:
 		c.add(at(f.Pos, p), "start %s, which arbor generates for %s, takes no arguments; the spec passes %d", f.Val.Name, g.by, nargs)
 	}
@@ -423,9 +692,9 @@ func generatedNames(s *Spec) map[string]generatedName {
 			names[name] = generatedName{by, kind}
 		}
 	}
-	if len(s.Registries) > 0 {
-		add("Registries", "the registries", genType)
-		add("NewRegistries", "the registries", genFunc)
+	if s.HasDeps() {
+		add("Deps", "the deps", genType)
+		add("NewDeps", "the deps", genFunc)
 	}
 	for _, sup := range s.Supervisors {
 		if !IsName(sup.Name) {
@@ -508,6 +777,11 @@ func (c *checker) checkArgs(args []Arg, p Pos, ref func(Arg)) {
 			if _, ok := c.registries[a.Name]; !ok {
 				c.unknown(ap, "argument names", a.Name, "registry", c.registryNames())
 			}
+		case DepArg:
+			c.usedDeps[a.Name] = true
+			if _, ok := c.deps[a.Name]; !ok {
+				c.unknown(ap, "argument names", a.Name, "dependency", c.depNameList())
+			}
 		default:
 			c.add(ap, "argument has the unknown kind %d", a.Kind)
 		}
@@ -539,29 +813,62 @@ func (c *checker) checkChildValues(restart Value[Restart], typ Value[ChildType],
 func (c *checker) checkName(ch *Child, what string, p Pos) {
 	n := ch.Name
 	np := at(n.Pos, p)
-	reg := n.Registry.Val
+	regName := n.Registry.Val
+	r := c.registries[regName]
 	switch {
-	case reg == "" && !n.Registry.Pos.IsValid():
+	case regName == "" && !n.Registry.Pos.IsValid():
 		c.addMissing(np, []string{"registry"}, "name of %s has no registry; want {registry: r, key: k}", what)
-	default:
-		if _, ok := c.registries[reg]; !ok {
-			c.unknown(at(n.Registry.Pos, np), "name of "+what+" uses", reg, "registry", c.registryNames())
+	case r == nil:
+		c.unknown(at(n.Registry.Pos, np), "name of "+what+" uses", regName, "registry", c.registryNames())
+	case r.IsDuplicate():
+		c.add(at(n.Registry.Pos, np), "name of %s uses registry %+q, which has duplicate keys; a name needs a unique registry, where a key names one process", what, regName)
+		r = nil
+	}
+	if v := n.Value; v != nil {
+		vp := at(v.Pos, np)
+		switch {
+		case v.Kind == RefArg || v.Kind == RegistryArg:
+			c.add(vp, "name value %s of %s is not a value; want a literal, {duration: d} or {dep: name}", v.Literal(), what)
+		case r != nil && r.Value.Val == nil && r.PubSub.Val == nil && !r.Value.Pos.IsValid():
+			c.add(vp, "name of %s gives the value %s, but registry %+q declares no value type; add value: <go type> to it", what, v.Literal(), regName)
+		default:
+			c.checkArgs([]Arg{*v}, vp, nil)
 		}
 	}
-	if n.Key.Val == "" {
-		if n.Key.Pos.IsValid() {
-			c.add(n.Key.Pos, "name key of %s is empty", what)
-		} else {
-			c.addMissing(np, []string{"key"}, "name of %s has no key; want {registry: r, key: k}", what)
-		}
+	k := n.Key
+	if k == nil {
+		c.addMissing(np, []string{"key"}, "name of %s has no key; want {registry: r, key: k}", what)
 		return
 	}
-	k := [2]string{reg, n.Key.Val}
-	if prev, ok := c.names[k]; ok {
-		c.add(at(n.Key.Pos, np), "key %+q in registry %+q already names child %+q (at %s); a unique registry holds each key once", truncate(n.Key.Val), reg, prev.ID.Val, at(prev.Name.Key.Pos, prev.Pos).short())
+	kp := at(k.Pos, np)
+	switch {
+	case k.Kind == StringArg && k.String == "":
+		c.add(kp, "name key of %s is empty", what)
+		return
+	case k.Kind != IntArg && k.Kind != FloatArg && k.Kind != StringArg && k.Kind != BoolArg:
+		c.add(kp, "name key %s of %s is not a literal; want a string, a number, true or false", k.Literal(), what)
+		return
+	case r != nil && r.Key.Val == nil && k.Kind != StringArg:
+		c.add(kp, "name key %s of %s is not a string, but registry %+q has string keys; quote it, or declare key: <go type> on the registry", k.Literal(), what, regName)
 		return
 	}
-	c.names[k] = ch
+	if r == nil {
+		return
+	}
+	key := [2]string{regName, k.Literal()}
+	if prev, ok := c.names[key]; ok {
+		c.add(kp, "key %s in registry %+q already names child %+q (at %s); a unique registry holds each key once", truncateLiteral(k), regName, prev.ID.Val, at(prev.Name.Key.Pos, prev.Pos).short())
+		return
+	}
+	c.names[key] = ch
+}
+
+// truncateLiteral returns a's literal, shortened for a message.
+func truncateLiteral(a *Arg) string {
+	if a.Kind == StringArg {
+		return fmt.Sprintf("%+q", truncate(a.String))
+	}
+	return truncate(a.Literal())
 }
 
 func (c *checker) checkBackoff(b *Backoff, p Pos) {
@@ -584,7 +891,7 @@ func (c *checker) checkBackoff(b *Backoff, p Pos) {
 }
 
 // reservedParams are the names generated code gives its own parameters.
-var reservedParams = []string{"ctx", "s", "reg"}
+var reservedParams = []string{"ctx", "s", "deps"}
 
 func (c *checker) checkTemplate(sup *Supervisor, t *Template) {
 	p := at(t.Pos, at(sup.Pos, c.spec.Pos))
@@ -607,6 +914,9 @@ func (c *checker) checkTemplate(sup *Supervisor, t *Template) {
 	c.checkArgs(t.Args, p, func(a Arg) {
 		c.add(at(a.Pos, p), "ref %+q is not allowed in a template: a child started at run time has no siblings", a.Name)
 	})
+	if t.ID.Val != "" || t.ID.Pos.IsValid() {
+		c.checkIDPattern(t, what, at(t.ID.Pos, p))
+	}
 	names := map[string]Pos{}
 	for _, x := range t.ExtraArgs {
 		xp := at(x.Pos, p)
@@ -639,6 +949,33 @@ func (c *checker) checkTemplate(sup *Supervisor, t *Template) {
 	}
 	if t.Backoff != nil {
 		c.checkBackoff(t.Backoff, p)
+	}
+}
+
+// checkIDPattern checks the id pattern of template t.
+func (c *checker) checkIDPattern(t *Template, what string, p Pos) {
+	if t.ID.Val == "" {
+		c.add(p, "id of %s is empty; want a pattern such as $name, from the extra arguments", what)
+		return
+	}
+	parts, err := ParseIDPattern(t.ID.Val)
+	if err != nil {
+		c.add(p, "id %+q of %s is invalid: %v", truncate(t.ID.Val), what, err)
+		return
+	}
+	var names []string
+	for _, x := range t.ExtraArgs {
+		names = append(names, x.Name)
+	}
+	for _, part := range parts {
+		if part.Arg != "" && !slices.Contains(names, part.Arg) {
+			if len(names) == 0 {
+				c.add(p, "id %+q of %s names the extra argument %+q, but the template has no extra_args", truncate(t.ID.Val), what, part.Arg)
+				return
+			}
+			c.unknown(p, fmt.Sprintf("id %+q of %s names", truncate(t.ID.Val), what), part.Arg, "extra argument", names)
+			return
+		}
 	}
 }
 
@@ -717,11 +1054,22 @@ func (c *checker) checkApplications() {
 			}
 			seen[dep.Val] = dp
 		}
-		if app.PrepStop.Pos.IsValid() || !app.PrepStop.Val.IsZero() {
-			c.checkFunc(app.PrepStop, "prep_stop", p)
-		}
-		if app.Stop.Pos.IsValid() || !app.Stop.Val.IsZero() {
-			c.checkFunc(app.Stop, "stop", p)
+		for _, cb := range []struct {
+			key  string
+			f    Value[Func]
+			args []Arg
+		}{{"prep_stop", app.PrepStop, app.PrepStopArgs}, {"stop", app.Stop, app.StopArgs}} {
+			if !cb.f.Pos.IsValid() && cb.f.Val.IsZero() {
+				continue
+			}
+			c.checkFunc(cb.f, cb.key, p)
+			fp := at(cb.f.Pos, p)
+			if len(cb.args) > MaxArgs {
+				c.add(at(cb.args[MaxArgs].Pos, fp), "%s of %s takes %d arguments; at most %d are supported", cb.key, what, len(cb.args), MaxArgs)
+			}
+			c.checkArgs(cb.args, fp, func(a Arg) {
+				c.add(at(a.Pos, fp), "ref %+q is not allowed in %s: an application has no siblings", a.Name, cb.key)
+			})
 		}
 	}
 	c.checkApplicationCycles()

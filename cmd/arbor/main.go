@@ -58,10 +58,13 @@ func commands() []*command {
 			name:  "generate",
 			args:  "[-o file] SPEC...",
 			short: "validate specs and write the Go code generated from them",
-			long: `Generate validates each SPEC and writes its generated Go code beside it:
-x.arbor.yaml (or x.yaml) gives x_arbor.go in the same directory. The file is
-written atomically, and only when its content changes; for a spec with errors,
-generate prints them and writes nothing, so an existing file stays as it was.
+			long: `Generate validates each SPEC and writes its generated Go code beside it.
+A SPEC is a file: x.arbor.yaml, x.arbor.yml, x.yaml or x.yml gives x_arbor.go
+in the same directory; a file of any other name, such as x.conf, gives
+x.conf_arbor.go. A pipe or a device (/dev/stdin) is read too, with -o to name
+the output. The file is written atomically, and only when its content
+changes; for a spec with errors, generate prints them and writes nothing, so
+an existing file stays as it was.
 
 Before writing, generate checks the spec against the Go code of the package
 the file joins: that each start function exists, takes the arguments the
@@ -176,8 +179,15 @@ The schema checks the shape of a spec; arbor validate checks the rest.
 		{
 			name:  "version",
 			short: "print arbor's version",
-			long:  "Version prints the version of arbor, from its build information.\n",
-			run:   runVersion,
+			long: `Version prints arbor's module version from the build information of the
+binary, and, when the go command recorded them, the directory that replaced
+the module and the commit it was built from:
+
+	arbor v1.2.0
+	arbor v0.0.0-20261130015923-ff1eb2d0a611 (commit ff1eb2d0a611)
+	arbor v0.0.0 (replaced by ../arbor)
+`,
+			run: runVersion,
 		},
 	}
 }
@@ -492,33 +502,70 @@ func runVersion(c *command, _ any, args []string, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
-// version returns arbor's module version from the build information: the
-// main module's when arbor is built from its own module, else that of the
-// dependency (as under go run from another module).
+// version returns arbor's version from the build information of the
+// running binary (see versionOf).
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "(unknown)"
+		return "(unknown: the binary has no build information)"
 	}
-	v := ""
-	if bi.Main.Path == modulePath {
-		v = bi.Main.Version
-	}
-	for _, d := range bi.Deps {
-		if d.Path == modulePath {
-			v = d.Version
-			if d.Replace != nil {
-				v += " => " + d.Replace.Path
+	return versionOf(bi)
+}
+
+// versionOf returns arbor's module version as bi records it, followed, in
+// parentheses, by what else bi knows: the directory that replaced the
+// module, and the commit the binary was built from ("commit
+// ff1eb2d0a611", with ", modified" when the checkout had changes). The go
+// command records the commit when it builds arbor as the main module of a
+// checkout (go build, go install, go run in a clone, unless -buildvcs=false);
+// it records none for a module replaced by a directory, as go tool builds
+// arbor from a clone that a replace names.
+func versionOf(bi *debug.BuildInfo) string {
+	m := &bi.Main
+	if m.Path != modulePath {
+		m = nil
+		for _, d := range bi.Deps {
+			if d.Path == modulePath {
+				m = d
 			}
 		}
 	}
-	if v == "" || v == "(devel)" {
+	if m == nil {
+		return "(unknown: the binary holds no module " + modulePath + ")"
+	}
+	v := m.Version
+	if v == "" {
 		v = "(devel)"
+	}
+	var notes []string
+	if r := m.Replace; r != nil {
+		note := "replaced by " + r.Path
+		if r.Version != "" && r.Version != "(devel)" {
+			note += " " + r.Version
+		}
+		notes = append(notes, note)
+	}
+	if m == &bi.Main {
+		var rev string
+		modified := false
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				v += " " + s.Value
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
 			}
 		}
+		if rev != "" {
+			note := "commit " + rev[:min(len(rev), 12)]
+			if modified {
+				note += ", modified"
+			}
+			notes = append(notes, note)
+		}
+	}
+	if len(notes) > 0 {
+		v += " (" + strings.Join(notes, "; ") + ")"
 	}
 	return v
 }

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/arborgo/arbor/gen"
 )
 
 // arbor runs the CLI and returns its exit status and output.
@@ -88,6 +92,82 @@ func TestVersion(t *testing.T) {
 	code, stdout, _ := arbor(t, "version")
 	if code != exitOK || !strings.HasPrefix(stdout, "arbor ") {
 		t.Errorf("version = %d, %q", code, stdout)
+	}
+}
+
+// generate --help names every form of SPEC that generate reads, and what
+// each gives; each form gives what the help says.
+func TestGenerateHelpNamesEveryInput(t *testing.T) {
+	_, stdout, _ := arbor(t, "generate", "--help")
+	help := strings.Join(strings.Fields(stdout), " ")
+	for _, form := range []string{"x.arbor.yaml, x.arbor.yml, x.yaml or x.yml gives x_arbor.go", "x.conf, gives x.conf_arbor.go", "A pipe or a device (/dev/stdin) is read too, with -o"} {
+		if !strings.Contains(help, form) {
+			t.Errorf("generate --help does not say %q:\n%s", form, stdout)
+		}
+	}
+	for spec, out := range map[string]string{"x.arbor.yaml": "x_arbor.go", "x.arbor.yml": "x_arbor.go", "x.yaml": "x_arbor.go", "x.yml": "x_arbor.go", "x.conf": "x.conf_arbor.go"} {
+		if got := gen.OutputPath(spec); got != out {
+			t.Errorf("OutputPath(%s) = %s, as the help does not say; want %s", spec, got, out)
+		}
+	}
+}
+
+// versionOf says what the build information knows, in each way the go
+// command builds arbor.
+func TestVersionOf(t *testing.T) {
+	vcs := func(rev, modified string) []debug.BuildSetting {
+		return []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: rev}, {Key: "vcs.modified", Value: modified}}
+	}
+	const rev = "ff1eb2d0a6110abfda631925d9d98553708cf28d"
+	for _, tc := range []struct {
+		what string
+		bi   debug.BuildInfo
+		want string
+	}{
+		{"a release", debug.BuildInfo{Main: debug.Module{Path: modulePath, Version: "v1.2.0"}}, "v1.2.0"},
+		{"a clone, built with its commit", debug.BuildInfo{Main: debug.Module{Path: modulePath, Version: "v0.0.0-20261130015923-ff1eb2d0a611"}, Settings: vcs(rev, "false")},
+			"v0.0.0-20261130015923-ff1eb2d0a611 (commit ff1eb2d0a611)"},
+		{"a clone with changes", debug.BuildInfo{Main: debug.Module{Path: modulePath, Version: "v0.0.0-20261130015923-ff1eb2d0a611+dirty"}, Settings: vcs(rev, "true")},
+			"v0.0.0-20261130015923-ff1eb2d0a611+dirty (commit ff1eb2d0a611, modified)"},
+		{"a clone, -buildvcs=false", debug.BuildInfo{Main: debug.Module{Path: modulePath, Version: "(devel)"}}, "(devel)"},
+		{"go tool with a replace", debug.BuildInfo{Main: debug.Module{Path: modulePath, Version: "v0.0.0", Replace: &debug.Module{Path: "../arbor", Version: "(devel)"}}},
+			"v0.0.0 (replaced by ../arbor)"},
+		{"a dependency", debug.BuildInfo{Main: debug.Module{Path: "example.com/app"}, Deps: []*debug.Module{{Path: modulePath, Version: "v1.3.0"}}, Settings: vcs(rev, "false")},
+			"v1.3.0"},
+	} {
+		if got := versionOf(&tc.bi); got != tc.want {
+			t.Errorf("%s: versionOf = %q, want %q", tc.what, got, tc.want)
+		}
+	}
+}
+
+// Built from a checkout, as a user of a clone builds it, arbor version
+// names the checkout's commit.
+func TestVersionFromAClone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds arbor; skipped with -short")
+	}
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Skipf("not a git checkout: %v", err)
+	}
+	if fi, err := os.Stat("../../.git"); err != nil || !fi.IsDir() {
+		// A worktree's .git is a file, which the go command does not
+		// take for a checkout: it records no commit.
+		t.Skip("not the main checkout of a clone (a git worktree?)")
+	}
+	bin := filepath.Join(t.TempDir(), "arbor")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "GOFLAGS=-buildvcs=true", "GOWORK=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "(commit " + string(head[:12]); !strings.HasPrefix(string(out), "arbor v") || !strings.Contains(string(out), want) {
+		t.Errorf("arbor version = %q; want a version and %s", out, want)
 	}
 }
 

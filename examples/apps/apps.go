@@ -11,8 +11,8 @@ import (
 type HTTP struct{ cfg *config }
 
 // NewHTTP is the start function of web's child "http".
-func NewHTTP(ctx context.Context) (*HTTP, error) {
-	return &HTTP{cfg: configOf(ctx)}, nil
+func NewHTTP(ctx context.Context, cfg *config) (*HTTP, error) {
+	return &HTTP{cfg: cfg}, nil
 }
 
 // errListener is why http fails with -crash.
@@ -38,8 +38,8 @@ func (h *HTTP) Serve(ctx context.Context) error {
 type DB struct{ cfg *config }
 
 // NewDB is the start function of store's child "db".
-func NewDB(ctx context.Context) (*DB, error) {
-	return &DB{cfg: configOf(ctx)}, nil
+func NewDB(ctx context.Context, cfg *config) (*DB, error) {
+	return &DB{cfg: cfg}, nil
 }
 
 // Serve holds the database open until store stops it.
@@ -50,34 +50,24 @@ func (d *DB) Serve(ctx context.Context) error {
 }
 
 // WebPrepStop is web's prep_stop: it runs before web's tree is stopped.
-func WebPrepStop(ctx context.Context) {
-	fmt.Fprintln(configOf(ctx).out, "web: prep_stop: refusing new requests")
+func WebPrepStop(ctx context.Context, cfg *config) {
+	fmt.Fprintln(cfg.out, "web: prep_stop: refusing new requests")
 }
 
 // WebStop is web's stop: it runs after web's tree has stopped.
-func WebStop(ctx context.Context) {
-	fmt.Fprintln(configOf(ctx).out, "web: stop")
+func WebStop(ctx context.Context, cfg *config) {
+	fmt.Fprintln(cfg.out, "web: stop")
 }
 
 // StoreStop is store's stop: it runs after store's tree has stopped.
-func StoreStop(ctx context.Context) {
-	fmt.Fprintln(configOf(ctx).out, "store: stop")
+func StoreStop(ctx context.Context, cfg *config) {
+	fmt.Fprintln(cfg.out, "store: stop")
 }
 
-// config is what run gives the services and hooks. The spec's arguments are
-// literals, refs and registries, so it reaches them through the context,
-// whose values every process of the applications carries.
+// config is what run gives the services and hooks: a dependency of the
+// spec, which the generated code passes to each that takes it.
 type config struct {
 	out     io.Writer
 	crash   bool
 	started chan struct{} // closed once every application has started
-}
-
-type configKey struct{}
-
-func configOf(ctx context.Context) *config {
-	if c, ok := ctx.Value(configKey{}).(*config); ok {
-		return c
-	}
-	return &config{out: io.Discard, started: make(chan struct{})}
 }

@@ -9,20 +9,38 @@ import (
 	"time"
 )
 
-// WebSupervisor is supervisor "web" of apps.arbor.yaml:10:3.
+// Deps is what the tree needs from outside: the dependencies of the spec,
+// which the program gives NewDeps.
+// Every generated supervisor and application function takes it, and passes
+// its fields to the start functions whose arguments say {dep: name} or
+// {registry: name}.
+type Deps struct {
+	// Config is dependency "config" (apps.arbor.yaml:14:3).
+	Config *config
+}
+
+// NewDeps returns the dependencies of the tree, with new registries: make
+// one per tree, and keep it to reach the registries.
+func NewDeps(config *config) *Deps {
+	return &Deps{
+		Config: config,
+	}
+}
+
+// WebSupervisor is supervisor "web" of apps.arbor.yaml:16:3.
 type WebSupervisor = runtime.Supervisor
 
 // webChildren are the children of supervisor "web", in start order: constant data,
 // which WebSupervisorSpec makes into child specs.
-var webChildren = [...]runtime.ChildRow{
-	// apps.arbor.yaml:15:9
-	{ID: "http", Start: web_http, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(2 * time.Second), Type: runtime.TypeWorker},
+var webChildren = [...]runtime.ChildRowFor[*Deps]{
+	// apps.arbor.yaml:21:9
+	{ChildRow: runtime.ChildRow{ID: "http", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(2 * time.Second), Type: runtime.TypeWorker}, StartWith: web_http},
 }
 
 // WebSupervisorSpec returns the spec of supervisor "web":
 // its flags, and its children in start order.
-func WebSupervisorSpec() runtime.SupervisorSpec {
-	children := runtime.Children(webChildren[:])
+func WebSupervisorSpec(deps *Deps) runtime.SupervisorSpec {
+	children := runtime.ChildrenFor(deps, webChildren[:])
 	return runtime.SupervisorSpec{
 		Name:     "web",
 		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
@@ -35,29 +53,29 @@ func WebSupervisorSpec() runtime.SupervisorSpec {
 // caller's goroutine (OTP's init), and returns the supervisor ready to Serve.
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
-func NewWebSupervisor(ctx context.Context) (*WebSupervisor, error) {
-	return runtime.NewSupervisor(ctx, WebSupervisorSpec())
+func NewWebSupervisor(ctx context.Context, deps *Deps) (*WebSupervisor, error) {
+	return runtime.NewSupervisor(ctx, WebSupervisorSpec(deps))
 }
 
-// web_http starts child "http" of supervisor "web" (apps.arbor.yaml:15:9).
-func web_http(ctx context.Context) (runtime.Service, error) {
-	return NewHTTP(ctx)
+// web_http starts child "http" of supervisor "web" (apps.arbor.yaml:21:9).
+func web_http(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	return NewHTTP(ctx, deps.Config)
 }
 
-// StoreSupervisor is supervisor "store" of apps.arbor.yaml:18:3.
+// StoreSupervisor is supervisor "store" of apps.arbor.yaml:25:3.
 type StoreSupervisor = runtime.Supervisor
 
 // storeChildren are the children of supervisor "store", in start order: constant data,
 // which StoreSupervisorSpec makes into child specs.
-var storeChildren = [...]runtime.ChildRow{
-	// apps.arbor.yaml:21:9
-	{ID: "db", Start: store_db, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+var storeChildren = [...]runtime.ChildRowFor[*Deps]{
+	// apps.arbor.yaml:28:9
+	{ChildRow: runtime.ChildRow{ID: "db", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: store_db},
 }
 
 // StoreSupervisorSpec returns the spec of supervisor "store":
 // its flags, and its children in start order.
-func StoreSupervisorSpec() runtime.SupervisorSpec {
-	children := runtime.Children(storeChildren[:])
+func StoreSupervisorSpec(deps *Deps) runtime.SupervisorSpec {
+	children := runtime.ChildrenFor(deps, storeChildren[:])
 	return runtime.SupervisorSpec{
 		Name:     "store",
 		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
@@ -70,46 +88,52 @@ func StoreSupervisorSpec() runtime.SupervisorSpec {
 // caller's goroutine (OTP's init), and returns the supervisor ready to Serve.
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
-func NewStoreSupervisor(ctx context.Context) (*StoreSupervisor, error) {
-	return runtime.NewSupervisor(ctx, StoreSupervisorSpec())
+func NewStoreSupervisor(ctx context.Context, deps *Deps) (*StoreSupervisor, error) {
+	return runtime.NewSupervisor(ctx, StoreSupervisorSpec(deps))
 }
 
-// store_db starts child "db" of supervisor "store" (apps.arbor.yaml:21:9).
-func store_db(ctx context.Context) (runtime.Service, error) {
-	return NewDB(ctx)
+// store_db starts child "db" of supervisor "store" (apps.arbor.yaml:28:9).
+func store_db(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	return NewDB(ctx, deps.Config)
 }
 
 // WebApplication returns the spec of application "web"
-// of apps.arbor.yaml:25:3, whose top supervisor is "web".
-func WebApplication() runtime.ApplicationSpec {
+// of apps.arbor.yaml:33:3, whose top supervisor is "web".
+func WebApplication(deps *Deps) runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "web",
 		StartType: runtime.StartPermanent,
 		DependsOn: []string{"store"},
 		Start: func(ctx context.Context) (runtime.Service, error) {
-			return NewWebSupervisor(ctx)
+			return NewWebSupervisor(ctx, deps)
 		},
-		PrepStop: WebPrepStop,
-		Stop:     WebStop,
+		PrepStop: func(ctx context.Context) {
+			WebPrepStop(ctx, deps.Config)
+		},
+		Stop: func(ctx context.Context) {
+			WebStop(ctx, deps.Config)
+		},
 	}
 }
 
 // StoreApplication returns the spec of application "store"
-// of apps.arbor.yaml:31:3, whose top supervisor is "store".
-func StoreApplication() runtime.ApplicationSpec {
+// of apps.arbor.yaml:39:3, whose top supervisor is "store".
+func StoreApplication(deps *Deps) runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "store",
 		StartType: runtime.StartPermanent,
 		Start: func(ctx context.Context) (runtime.Service, error) {
-			return NewStoreSupervisor(ctx)
+			return NewStoreSupervisor(ctx, deps)
 		},
-		Stop: StoreStop,
+		Stop: func(ctx context.Context) {
+			StoreStop(ctx, deps.Config)
+		},
 	}
 }
 
 // applicationsInStartOrder are the functions of the applications' specs, in the order
 // in which Run starts them: constant data, which Applications calls.
-var applicationsInStartOrder = [...]func() runtime.ApplicationSpec{
+var applicationsInStartOrder = [...]func(*Deps) runtime.ApplicationSpec{
 	StoreApplication,
 	WebApplication,
 }
@@ -117,10 +141,10 @@ var applicationsInStartOrder = [...]func() runtime.ApplicationSpec{
 // Applications returns every application of the spec, each after the
 // applications it depends on: the order in which Run starts them, fixed when
 // the code was generated.
-func Applications() []runtime.ApplicationSpec {
+func Applications(deps *Deps) []runtime.ApplicationSpec {
 	specs := make([]runtime.ApplicationSpec, len(applicationsInStartOrder))
 	for i, app := range applicationsInStartOrder {
-		specs[i] = app()
+		specs[i] = app(deps)
 	}
 	return specs
 }
@@ -129,13 +153,13 @@ func Applications() []runtime.ApplicationSpec {
 // application:ensure_all_started does, and runs them until ctx is cancelled, a
 // signal arrives or a permanent application fails; then it stops them in
 // reverse order.
-func Run(ctx context.Context) error {
-	return runtime.RunApplications(ctx, Applications()...)
+func Run(ctx context.Context, deps *Deps) error {
+	return runtime.RunApplications(ctx, Applications(deps)...)
 }
 
 // StartApplications starts the applications as Run does and returns them
 // running, for a program that needs them: to stop one, to take a snapshot
 // or mount the observer. Their Run method then waits for SIGINT or SIGTERM.
-func StartApplications(ctx context.Context) (*runtime.Applications, error) {
-	return runtime.StartApplications(ctx, Applications()...)
+func StartApplications(ctx context.Context, deps *Deps) (*runtime.Applications, error) {
+	return runtime.StartApplications(ctx, Applications(deps)...)
 }

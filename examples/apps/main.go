@@ -35,8 +35,9 @@ func main() {
 // which listens for SIGINT and SIGTERM; a test passes its own channel.
 func run(ctx context.Context, out io.Writer, crash bool, signals <-chan os.Signal) error {
 	cfg := &config{out: out, crash: crash, started: make(chan struct{})}
-	ctx = context.WithValue(ctx, configKey{}, cfg)
-	last := Applications()[len(Applications())-1].Name
+	deps := NewDeps(cfg)
+	apps := Applications(deps)
+	last := apps[len(apps)-1].Name
 	ctx = runtime.WithEventHook(ctx, func(e runtime.Event) {
 		switch e.Kind {
 		case runtime.ApplicationStarted:
@@ -60,7 +61,7 @@ func run(ctx context.Context, out io.Writer, crash bool, signals <-chan os.Signa
 		}
 	})
 	if signals == nil {
-		return Run(ctx)
+		return Run(ctx, deps)
 	}
-	return runtime.RunApplicationsWithSignals(ctx, signals, Applications()...)
+	return runtime.RunApplicationsWithSignals(ctx, signals, apps...)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"syscall"
@@ -77,7 +78,8 @@ application store: stopped
 // restarts it; store is untouched. Four crashes within web's window make
 // its supervisor give up, and web, permanent, stops both applications.
 func TestHTTPRestartsThenGivesUp(t *testing.T) {
-	tree, apps := arbortest.StartApplications(t, Applications())
+	cfg := &config{out: io.Discard, started: make(chan struct{})}
+	tree, apps := arbortest.StartApplications(t, Applications(NewDeps(cfg)))
 	tree.Crash("web/http", errListener)
 	tree.WaitRestart("web/http")
 	tree.AssertTree(`

@@ -17,11 +17,12 @@ type Conn struct {
 	drops  chan error
 }
 
-// NewConn is the start function of the template of supervisor "conns"; the
-// generated ConnsSupervisor.StartChild passes node. A real one would dial
-// here: a start function is the child's init.
-func NewConn(ctx context.Context, node string) (*Conn, error) {
-	fmt.Fprintf(output(ctx), "conn: dialing %s\n", node)
+// NewConn is the start function of the template of supervisor "conns": the
+// spec passes out ({dep: out}), and the generated
+// ConnsSupervisor.StartChild passes node. A real one would dial here: a
+// start function is the child's init.
+func NewConn(ctx context.Context, out io.Writer, node string) (*Conn, error) {
+	fmt.Fprintf(out, "conn: dialing %s\n", node)
 	return &Conn{node: node, handle: runtime.Self(ctx), drops: make(chan error, 1)}, nil
 }
 
@@ -57,9 +58,10 @@ type ConnRegistry struct {
 }
 
 // NewConnRegistry is the start function of child "registry". conns follows
-// the connections' supervisor across its restarts ({ref: conns}).
-func NewConnRegistry(ctx context.Context, conns *runtime.Ref[*ConnsSupervisor]) (*ConnRegistry, error) {
-	r := &ConnRegistry{conns: conns, out: output(ctx)}
+// the connections' supervisor across its restarts ({ref: conns}); out is
+// where it reports the Downs ({dep: out}).
+func NewConnRegistry(ctx context.Context, conns *runtime.Ref[*ConnsSupervisor], out io.Writer) (*ConnRegistry, error) {
+	r := &ConnRegistry{conns: conns, out: out}
 	srv, err := runtime.NewServer(ctx, runtime.ServerSpec[map[string]*Conn]{
 		Init: func(context.Context) (map[string]*Conn, error) { return map[string]*Conn{}, nil },
 	})
@@ -129,20 +131,4 @@ func (r *ConnRegistry) down(conns map[string]*Conn, d runtime.Down) {
 			return
 		}
 	}
-}
-
-// The start functions print to the writer that run was given; they find it
-// in their context, which carries the values of the context the tree was
-// started with.
-type outputKey struct{}
-
-func withOutput(ctx context.Context, w io.Writer) context.Context {
-	return context.WithValue(ctx, outputKey{}, w)
-}
-
-func output(ctx context.Context) io.Writer {
-	if w, ok := ctx.Value(outputKey{}).(io.Writer); ok {
-		return w
-	}
-	return io.Discard
 }

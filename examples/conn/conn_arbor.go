@@ -6,31 +6,50 @@ package main
 import (
 	"context"
 	"github.com/arborgo/arbor/runtime"
+	"io"
 	"time"
 )
 
-// ConnSupervisor is supervisor "conn" of conn.arbor.yaml:9:3.
+// Deps is what the tree needs from outside: the dependencies of the spec,
+// which the program gives NewDeps.
+// Every generated supervisor and application function takes it, and passes
+// its fields to the start functions whose arguments say {dep: name} or
+// {registry: name}.
+type Deps struct {
+	// Out is dependency "out" (conn.arbor.yaml:13:3).
+	Out io.Writer
+}
+
+// NewDeps returns the dependencies of the tree, with new registries: make
+// one per tree, and keep it to reach the registries.
+func NewDeps(out io.Writer) *Deps {
+	return &Deps{
+		Out: out,
+	}
+}
+
+// ConnSupervisor is supervisor "conn" of conn.arbor.yaml:15:3.
 type ConnSupervisor = runtime.Supervisor
 
 // connChildren are the children of supervisor "conn", in start order: constant data,
 // which ConnSupervisorSpec makes into child specs.
-var connChildren = [...]runtime.ChildRow{
-	// conn.arbor.yaml:12:9; started in ConnSupervisorSpec
-	{ID: "conns", Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
-	// conn.arbor.yaml:14:9; started in ConnSupervisorSpec
-	{ID: "registry", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(time.Second), Type: runtime.TypeWorker},
+var connChildren = [...]runtime.ChildRowFor[*Deps]{
+	// conn.arbor.yaml:18:9; started in ConnSupervisorSpec
+	{ChildRow: runtime.ChildRow{ID: "conns", Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor}},
+	// conn.arbor.yaml:20:9; started in ConnSupervisorSpec
+	{ChildRow: runtime.ChildRow{ID: "registry", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(time.Second), Type: runtime.TypeWorker}},
 }
 
 // ConnSupervisorSpec returns the spec of supervisor "conn":
 // its flags, and its children in start order.
-func ConnSupervisorSpec() runtime.SupervisorSpec {
-	children := runtime.Children(connChildren[:])
-	// connsRef tracks child "conns" (conn.arbor.yaml:12:9) for the refs of its later siblings.
-	connsRef := runtime.NewRef(runtime.Bind0(NewConnsSupervisor))
+func ConnSupervisorSpec(deps *Deps) runtime.SupervisorSpec {
+	children := runtime.ChildrenFor(deps, connChildren[:])
+	// connsRef tracks child "conns" (conn.arbor.yaml:18:9) for the refs of its later siblings.
+	connsRef := runtime.NewRef(runtime.Bind1(NewConnsSupervisor, deps))
 	children[0].Start = connsRef.Start
-	// child "registry" (conn.arbor.yaml:14:9)
+	// child "registry" (conn.arbor.yaml:20:9)
 	children[1].Start = func(ctx context.Context) (runtime.Service, error) {
-		return NewConnRegistry(ctx, connsRef)
+		return NewConnRegistry(ctx, connsRef, deps.Out)
 	}
 	return runtime.SupervisorSpec{
 		Name:     "conn",
@@ -44,38 +63,42 @@ func ConnSupervisorSpec() runtime.SupervisorSpec {
 // caller's goroutine (OTP's init), and returns the supervisor ready to Serve.
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
-func NewConnSupervisor(ctx context.Context) (*ConnSupervisor, error) {
-	return runtime.NewSupervisor(ctx, ConnSupervisorSpec())
+func NewConnSupervisor(ctx context.Context, deps *Deps) (*ConnSupervisor, error) {
+	return runtime.NewSupervisor(ctx, ConnSupervisorSpec(deps))
 }
 
-// ConnsSupervisor is dynamic supervisor "conns" of conn.arbor.yaml:18:3.
+// ConnsSupervisor is dynamic supervisor "conns" of conn.arbor.yaml:24:3.
 type ConnsSupervisor struct {
 	*runtime.DynamicSupervisor
+	deps *Deps
 }
 
 // ConnsSupervisorSpec returns the spec of dynamic supervisor "conns":
 // no limit on children.
-func ConnsSupervisorSpec() runtime.DynamicSupervisorSpec {
+func ConnsSupervisorSpec(deps *Deps) runtime.DynamicSupervisorSpec {
 	return runtime.DynamicSupervisorSpec{Name: "conns", MaxRestarts: 3, MaxSeconds: 5}
 }
 
 // NewConnsSupervisor returns dynamic supervisor "conns"
 // ready to Serve, with no children. As a child, it gets the context of its
 // start function; at the top of a program, call Serve on the result.
-func NewConnsSupervisor(ctx context.Context) (*ConnsSupervisor, error) {
-	d, err := runtime.NewDynamicSupervisor(ctx, ConnsSupervisorSpec())
+func NewConnsSupervisor(ctx context.Context, deps *Deps) (*ConnsSupervisor, error) {
+	d, err := runtime.NewDynamicSupervisor(ctx, ConnsSupervisorSpec(deps))
 	if err != nil {
 		return nil, err
 	}
-	return &ConnsSupervisor{d}, nil
+	return &ConnsSupervisor{DynamicSupervisor: d, deps: deps}, nil
 }
 
-// StartChild starts a child from the template at conn.arbor.yaml:21:7,
+// StartChild starts a child from the template at conn.arbor.yaml:27:7,
 // with the given extra arguments, which it is given again on every restart.
+// Its id, which names it in its handle, snapshots and reports, is made
+// from the extra arguments as the spec's pattern "$node" says.
 func (s *ConnsSupervisor) StartChild(ctx context.Context, node string) (runtime.Handle, error) {
 	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{
+		ID: node,
 		Start: func(ctx context.Context) (runtime.Service, error) {
-			return NewConn(ctx, node)
+			return NewConn(ctx, s.deps.Out, node)
 		},
 		Restart:  runtime.Temporary,
 		Shutdown: runtime.Timeout(time.Second),

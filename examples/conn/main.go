@@ -29,14 +29,13 @@ func main() {
 // run starts the tree of conn.arbor.yaml, tells the story on out with
 // callers concurrent callers, and stops the tree.
 func run(ctx context.Context, out io.Writer, callers int) error {
-	ctx = withOutput(ctx, out)
 	// The registry tells of the connection that dies; the supervisor's own
 	// report of it would only repeat that, from another goroutine.
 	ctx = runtime.WithEventHook(ctx, func(runtime.Event) {})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	sup, err := NewConnSupervisor(ctx)
+	sup, err := NewConnSupervisor(ctx, NewDeps(out))
 	if err != nil {
 		return err
 	}

@@ -27,14 +27,14 @@ func TestRun(t *testing.T) {
 			t.Fatalf("run: %v", err)
 		}
 		want := `conn: dialing node-a
-` + strconv.Itoa(callers) + ` callers asked for node-a at once: 1 connection, conn/conns/#0
+` + strconv.Itoa(callers) + ` callers asked for node-a at once: 1 connection, conn/conns/node-a#0
 conn: dialing node-b
-node-b: conn/conns/#1
+node-b: conn/conns/node-b#1
 node-a drops the connection
-registry: Down conn/conns/#0 (node-a): connection reset by peer; removed node-a
+registry: Down conn/conns/node-a#0 (node-a): connection reset by peer; removed node-a
 conn: dialing node-a
-node-a again: conn/conns/#2, a new connection
-node-b again: conn/conns/#1, the same connection
+node-a again: conn/conns/node-a#2, a new connection
+node-b again: conn/conns/node-b#1, the same connection
 stopping
 `
 		if diff := cmp.Diff(want, out.String()); diff != "" {
@@ -55,17 +55,17 @@ func (l lines) Write(p []byte) (int, error) {
 // tree runs under the test kit, which crashes the connection.
 func TestDownRemovesConnection(t *testing.T) {
 	out := make(lines, 100)
-	tree, _ := arbortest.Start(t, NewConnSupervisor, arbortest.WithContext(withOutput(context.Background(), out)))
+	tree, _ := arbortest.Start(t, func(ctx context.Context) (*ConnSupervisor, error) { return NewConnSupervisor(ctx, NewDeps(out)) })
 	registry, _ := runtime.ServiceOf[*ConnRegistry](tree.Child("registry").Process)
 	if _, err := registry.LookupOrStart(tree.Ctx, "node-a"); err != nil {
 		t.Fatal(err)
 	}
 	tree.AssertTree(`
 		conns: running
-			#0: running
+			node-a: running
 		registry: running
 	`)
-	tree.Crash("conns/#0", errors.New("gone"))
+	tree.Crash("conns/node-a", errors.New("gone"))
 	for line := range out {
 		if strings.HasPrefix(line, "registry: Down") {
 			if !strings.Contains(line, "(node-a): gone;") {

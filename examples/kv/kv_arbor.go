@@ -9,43 +9,46 @@ import (
 	"time"
 )
 
-// Registries holds the unique-key registries of the spec. Every generated
-// supervisor and application function takes it, so that children can
-// register in them and take them as arguments.
-type Registries struct {
-	// Buckets is registry "buckets" (kv.arbor.yaml:9:3).
+// Deps is what the tree needs from outside: the registries of the spec,
+// which NewDeps makes.
+// Every generated supervisor and application function takes it, and passes
+// its fields to the start functions whose arguments say {dep: name} or
+// {registry: name}.
+type Deps struct {
+	// Buckets is registry "buckets" (kv.arbor.yaml:11:3).
 	Buckets *runtime.Registry[string]
 }
 
-// NewRegistries returns empty registries.
-func NewRegistries() *Registries {
-	return &Registries{
-		Buckets: runtime.NewRegistry[string](),
+// NewDeps returns new registries for a tree: make one per tree, and keep
+// it to reach them.
+func NewDeps() *Deps {
+	return &Deps{
+		Buckets: runtime.NewUniqueRegistry[string, struct{}](runtime.RegistryOptions{Name: "buckets"}),
 	}
 }
 
-// KvSupervisor is supervisor "kv" of kv.arbor.yaml:11:3.
+// KvSupervisor is supervisor "kv" of kv.arbor.yaml:13:3.
 type KvSupervisor = runtime.Supervisor
 
 // kvChildren are the children of supervisor "kv", in start order: constant data,
 // which KvSupervisorSpec makes into child specs.
-var kvChildren = [...]runtime.ChildRowFor[*Registries]{
-	// kv.arbor.yaml:14:9; started in KvSupervisorSpec
-	{ChildRow: runtime.ChildRow{ID: "buckets", Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor}},
+var kvChildren = [...]runtime.ChildRowFor[*Deps]{
 	// kv.arbor.yaml:16:9; started in KvSupervisorSpec
+	{ChildRow: runtime.ChildRow{ID: "buckets", Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor}},
+	// kv.arbor.yaml:18:9; started in KvSupervisorSpec
 	{ChildRow: runtime.ChildRow{ID: "store", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}},
 }
 
 // KvSupervisorSpec returns the spec of supervisor "kv":
 // its flags, and its children in start order.
-func KvSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
-	children := runtime.ChildrenFor(reg, kvChildren[:])
-	// bucketsRef tracks child "buckets" (kv.arbor.yaml:14:9) for the refs of its later siblings.
-	bucketsRef := runtime.NewRef(runtime.Bind1(NewBucketsSupervisor, reg))
+func KvSupervisorSpec(deps *Deps) runtime.SupervisorSpec {
+	children := runtime.ChildrenFor(deps, kvChildren[:])
+	// bucketsRef tracks child "buckets" (kv.arbor.yaml:16:9) for the refs of its later siblings.
+	bucketsRef := runtime.NewRef(runtime.Bind1(NewBucketsSupervisor, deps))
 	children[0].Start = bucketsRef.Start
-	// child "store" (kv.arbor.yaml:16:9)
+	// child "store" (kv.arbor.yaml:18:9)
 	children[1].Start = func(ctx context.Context) (runtime.Service, error) {
-		return NewStore(ctx, bucketsRef, reg.Buckets)
+		return NewStore(ctx, bucketsRef, deps.Buckets)
 	}
 	return runtime.SupervisorSpec{
 		Name:     "kv",
@@ -59,37 +62,40 @@ func KvSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
 // caller's goroutine (OTP's init), and returns the supervisor ready to Serve.
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
-func NewKvSupervisor(ctx context.Context, reg *Registries) (*KvSupervisor, error) {
-	return runtime.NewSupervisor(ctx, KvSupervisorSpec(reg))
+func NewKvSupervisor(ctx context.Context, deps *Deps) (*KvSupervisor, error) {
+	return runtime.NewSupervisor(ctx, KvSupervisorSpec(deps))
 }
 
-// BucketsSupervisor is dynamic supervisor "buckets" of kv.arbor.yaml:19:3.
+// BucketsSupervisor is dynamic supervisor "buckets" of kv.arbor.yaml:21:3.
 type BucketsSupervisor struct {
 	*runtime.DynamicSupervisor
-	reg *Registries
+	deps *Deps
 }
 
 // BucketsSupervisorSpec returns the spec of dynamic supervisor "buckets":
 // at most 1000 children.
-func BucketsSupervisorSpec(reg *Registries) runtime.DynamicSupervisorSpec {
+func BucketsSupervisorSpec(deps *Deps) runtime.DynamicSupervisorSpec {
 	return runtime.DynamicSupervisorSpec{Name: "buckets", MaxRestarts: 3, MaxSeconds: 5, MaxChildren: 1000}
 }
 
 // NewBucketsSupervisor returns dynamic supervisor "buckets"
 // ready to Serve, with no children. As a child, it gets the context of its
 // start function; at the top of a program, call Serve on the result.
-func NewBucketsSupervisor(ctx context.Context, reg *Registries) (*BucketsSupervisor, error) {
-	d, err := runtime.NewDynamicSupervisor(ctx, BucketsSupervisorSpec(reg))
+func NewBucketsSupervisor(ctx context.Context, deps *Deps) (*BucketsSupervisor, error) {
+	d, err := runtime.NewDynamicSupervisor(ctx, BucketsSupervisorSpec(deps))
 	if err != nil {
 		return nil, err
 	}
-	return &BucketsSupervisor{DynamicSupervisor: d, reg: reg}, nil
+	return &BucketsSupervisor{DynamicSupervisor: d, deps: deps}, nil
 }
 
-// StartChild starts a child from the template at kv.arbor.yaml:23:7,
+// StartChild starts a child from the template at kv.arbor.yaml:25:7,
 // with the given extra arguments, which it is given again on every restart.
+// Its id, which names it in its handle, snapshots and reports, is made
+// from the extra arguments as the spec's pattern "$name" says.
 func (s *BucketsSupervisor) StartChild(ctx context.Context, name string) (runtime.Handle, error) {
 	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{
+		ID: name,
 		Start: func(ctx context.Context) (runtime.Service, error) {
 			return NewBucket(ctx, name)
 		},

@@ -74,8 +74,8 @@ func run(ctx context.Context, out io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	reg := NewRegistries()
-	sup, err := NewKvSupervisor(ctx, reg)
+	deps := NewDeps()
+	sup, err := NewKvSupervisor(ctx, deps)
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "buckets running: %d\n", n)
-	if h, ok := reg.Buckets.Lookup("shopping"); ok {
+	if h, ok := deps.Buckets.Lookup("shopping"); ok {
 		fmt.Fprintf(out, `registry: "shopping" is still %s`+"\n", h)
 	} else {
 		fmt.Fprintln(out, `registry: no bucket named "shopping" any more`)

@@ -31,15 +31,15 @@ func TestRun(t *testing.T) {
 	}
 	want := `supervisor kv: started kv/buckets#1
 supervisor kv: started kv/store#1
-look up or start "shopping": started kv/buckets/#0
+look up or start "shopping": started kv/buckets/shopping#0
 put milk=3 in "shopping"
 get milk from "shopping": 3
-look up or start "shopping": found kv/buckets/#0
+look up or start "shopping": found kv/buckets/shopping#0
 crashing "shopping"
-supervisor buckets: kv/buckets/#0 crashed: bucket corrupted (temporary: not restarted)
+supervisor buckets: kv/buckets/shopping#0 crashed: bucket corrupted (temporary: not restarted)
 buckets running: 0
 registry: no bucket named "shopping" any more
-look up or start "shopping": started kv/buckets/#1
+look up or start "shopping": started kv/buckets/shopping#1
 get milk from "shopping": not found
 stopping
 `
@@ -50,7 +50,7 @@ stopping
 
 // Concurrent look-ups of one name start one bucket.
 func TestStoreBucketConcurrent(t *testing.T) {
-	tree, _ := arbortest.Start(t, func(ctx context.Context) (*KvSupervisor, error) { return NewKvSupervisor(ctx, NewRegistries()) })
+	tree, _ := arbortest.Start(t, func(ctx context.Context) (*KvSupervisor, error) { return NewKvSupervisor(ctx, NewDeps()) })
 	store, ok := runtime.ServiceOf[*Store](tree.Child("store").Process)
 	if !ok {
 		t.Fatal("child store is not a *Store")
@@ -80,27 +80,27 @@ func TestStoreBucketConcurrent(t *testing.T) {
 // Under the test kit: a bucket that crashes is temporary, so it is removed,
 // not restarted, and the registry forgets its name; nothing else moves.
 func TestCrashedBucketIsForgotten(t *testing.T) {
-	reg := NewRegistries()
-	tree, _ := arbortest.Start(t, func(ctx context.Context) (*KvSupervisor, error) { return NewKvSupervisor(ctx, reg) })
+	deps := NewDeps()
+	tree, _ := arbortest.Start(t, func(ctx context.Context) (*KvSupervisor, error) { return NewKvSupervisor(ctx, deps) })
 	store, _ := runtime.ServiceOf[*Store](tree.Child("store").Process)
 	b, started, err := store.Bucket(tree.Ctx, "shopping")
 	if err != nil || !started {
 		t.Fatalf("Bucket: started %v, %v", started, err)
 	}
-	if h, ok := reg.Buckets.Lookup("shopping"); !ok || h != b.Handle() {
+	if h, ok := deps.Buckets.Lookup("shopping"); !ok || h != b.Handle() {
 		t.Fatalf("the registry has %v, %v for shopping; want %v", h, ok, b.Handle())
 	}
 	tree.AssertTree(`
 		buckets: running
-			#0: running
+			shopping: running
 		store: running
 	`)
-	tree.Crash("buckets/#0", errors.New("bucket corrupted"))
+	tree.Crash("buckets/shopping", errors.New("bucket corrupted"))
 	tree.AssertTree(`
 		buckets: running
 		store: running
 	`)
-	if h, ok := reg.Buckets.Lookup("shopping"); ok {
+	if h, ok := deps.Buckets.Lookup("shopping"); ok {
 		t.Errorf("the registry still names %v shopping", h)
 	}
 }

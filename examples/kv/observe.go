@@ -31,7 +31,7 @@ func observe(ctx context.Context, out io.Writer, ln net.Listener, ticks <-chan t
 	})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sup, err := NewKvSupervisor(ctx, NewRegistries())
+	sup, err := NewKvSupervisor(ctx, NewDeps())
 	if err != nil {
 		return err
 	}

@@ -36,14 +36,12 @@ func run(ctx context.Context, out io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// The duplicate registry, made here: the spec cannot declare one yet.
-	// By process, as Elixir's default: a subscription or an exit touches
-	// one partition, a publish visits all.
-	quotes := runtime.NewDuplicateRegistry[string, runtime.Subscriber[Quote]](runtime.RegistryOptions{
-		Name: "quotes", Partitions: 4, Meta: map[string]any{"currency": "USD"},
-	})
-
-	sup, err := NewMarketSupervisor(ctx)
+	// The registry quotes, of the spec: partitioned by process, as
+	// Elixir's default, so a subscription or an exit touches one
+	// partition, a publish visits all.
+	deps := NewDeps()
+	quotes := deps.Quotes
+	sup, err := NewMarketSupervisor(ctx, deps)
 	if err != nil {
 		return err
 	}
@@ -57,7 +55,6 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	audit.Watch(quotes)
 	pool, err := child[*WatchersSupervisor](ctx, sup, "watchers")
 	if err != nil {
 		return err
@@ -72,7 +69,7 @@ func run(ctx context.Context, out io.Writer) error {
 		name    string
 		symbols []string
 	}{{"alice", []string{"AAPL"}}, {"bob", []string{"AAPL", "GOOG"}}, {"carol", []string{"GOOG", "GOOG"}}} {
-		h, err := pool.StartChild(ctx, quotes, w.name, w.symbols)
+		h, err := pool.StartChild(ctx, w.name, w.symbols)
 		if err != nil {
 			return err
 		}

@@ -102,9 +102,11 @@ func NewAudit(ctx context.Context) (*Audit, error) {
 // Serve runs the audit's server.
 func (a *Audit) Serve(ctx context.Context) error { return a.srv.Serve(ctx) }
 
-// Watch makes the audit a listener of quotes.
-func (a *Audit) Watch(quotes *Quotes) {
-	quotes.Listen(runtime.NewListener(a.srv, func(s *auditState, ev runtime.RegistryEvent[string, runtime.Subscriber[Quote]]) error {
+// QuotesListener is the audit's listener of registry quotes: the spec lists
+// the audit among the registry's listeners, so the generated code makes it
+// one after each start (Elixir's :listeners option).
+func (a *Audit) QuotesListener() runtime.Listener[string, runtime.Subscriber[Quote]] {
+	return runtime.NewListener(a.srv, func(s *auditState, ev runtime.RegistryEvent[string, runtime.Subscriber[Quote]]) error {
 		s.records = append(s.records, Record{What: ev.Kind.String(), Symbol: ev.Key, Handle: ev.Handle})
 		if ev.Kind == runtime.KeyRegistered && !s.monitored[ev.Handle] {
 			s.monitored[ev.Handle] = true
@@ -114,7 +116,7 @@ func (a *Audit) Watch(quotes *Quotes) {
 			})
 		}
 		return nil
-	}))
+	})
 }
 
 // Records returns what the audit has recorded so far.

@@ -9,22 +9,40 @@ import (
 	"time"
 )
 
-// MarketSupervisor is supervisor "market" of prices.arbor.yaml:14:3.
+// Deps is what the tree needs from outside: the registries of the spec,
+// which NewDeps makes.
+// Every generated supervisor and application function takes it, and passes
+// its fields to the start functions whose arguments say {dep: name} or
+// {registry: name}.
+type Deps struct {
+	// Quotes is registry "quotes" (prices.arbor.yaml:17:3).
+	Quotes *runtime.DuplicateRegistry[string, runtime.Subscriber[Quote]]
+}
+
+// NewDeps returns new registries for a tree: make one per tree, and keep
+// it to reach them.
+func NewDeps() *Deps {
+	return &Deps{
+		Quotes: runtime.NewDuplicateRegistry[string, runtime.Subscriber[Quote]](runtime.RegistryOptions{Name: "quotes", Partitions: 4, Meta: map[string]any{"currency": "USD"}}),
+	}
+}
+
+// MarketSupervisor is supervisor "market" of prices.arbor.yaml:24:3.
 type MarketSupervisor = runtime.Supervisor
 
 // marketChildren are the children of supervisor "market", in start order: constant data,
 // which MarketSupervisorSpec makes into child specs.
-var marketChildren = [...]runtime.ChildRow{
-	// prices.arbor.yaml:17:9
-	{ID: "audit", Start: market_audit, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
-	// prices.arbor.yaml:19:9
-	{ID: "watchers", Start: market_watchers, Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor},
+var marketChildren = [...]runtime.ChildRowFor[*Deps]{
+	// prices.arbor.yaml:27:9
+	{ChildRow: runtime.ChildRow{ID: "audit", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: market_audit},
+	// prices.arbor.yaml:29:9
+	{ChildRow: runtime.ChildRow{ID: "watchers", Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor}, StartWith: market_watchers},
 }
 
 // MarketSupervisorSpec returns the spec of supervisor "market":
 // its flags, and its children in start order.
-func MarketSupervisorSpec() runtime.SupervisorSpec {
-	children := runtime.Children(marketChildren[:])
+func MarketSupervisorSpec(deps *Deps) runtime.SupervisorSpec {
+	children := runtime.ChildrenFor(deps, marketChildren[:])
 	return runtime.SupervisorSpec{
 		Name:     "market",
 		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
@@ -37,48 +55,57 @@ func MarketSupervisorSpec() runtime.SupervisorSpec {
 // caller's goroutine (OTP's init), and returns the supervisor ready to Serve.
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
-func NewMarketSupervisor(ctx context.Context) (*MarketSupervisor, error) {
-	return runtime.NewSupervisor(ctx, MarketSupervisorSpec())
+func NewMarketSupervisor(ctx context.Context, deps *Deps) (*MarketSupervisor, error) {
+	return runtime.NewSupervisor(ctx, MarketSupervisorSpec(deps))
 }
 
-// market_audit starts child "audit" of supervisor "market" (prices.arbor.yaml:17:9).
-func market_audit(ctx context.Context) (runtime.Service, error) {
-	return NewAudit(ctx)
+// market_audit starts child "audit" of supervisor "market" (prices.arbor.yaml:27:9), a listener of registry "quotes".
+func market_audit(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	svc, err := NewAudit(ctx)
+	if err != nil {
+		return svc, err
+	}
+	deps.Quotes.Listen(svc.QuotesListener())
+	return svc, nil
 }
 
-// market_watchers starts nested supervisor "watchers" of supervisor "market" (prices.arbor.yaml:19:9).
-func market_watchers(ctx context.Context) (runtime.Service, error) {
-	return NewWatchersSupervisor(ctx)
+// market_watchers starts nested supervisor "watchers" of supervisor "market" (prices.arbor.yaml:29:9).
+func market_watchers(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	return NewWatchersSupervisor(ctx, deps)
 }
 
-// WatchersSupervisor is dynamic supervisor "watchers" of prices.arbor.yaml:21:3.
+// WatchersSupervisor is dynamic supervisor "watchers" of prices.arbor.yaml:31:3.
 type WatchersSupervisor struct {
 	*runtime.DynamicSupervisor
+	deps *Deps
 }
 
 // WatchersSupervisorSpec returns the spec of dynamic supervisor "watchers":
 // no limit on children.
-func WatchersSupervisorSpec() runtime.DynamicSupervisorSpec {
+func WatchersSupervisorSpec(deps *Deps) runtime.DynamicSupervisorSpec {
 	return runtime.DynamicSupervisorSpec{Name: "watchers", MaxRestarts: 3, MaxSeconds: 5}
 }
 
 // NewWatchersSupervisor returns dynamic supervisor "watchers"
 // ready to Serve, with no children. As a child, it gets the context of its
 // start function; at the top of a program, call Serve on the result.
-func NewWatchersSupervisor(ctx context.Context) (*WatchersSupervisor, error) {
-	d, err := runtime.NewDynamicSupervisor(ctx, WatchersSupervisorSpec())
+func NewWatchersSupervisor(ctx context.Context, deps *Deps) (*WatchersSupervisor, error) {
+	d, err := runtime.NewDynamicSupervisor(ctx, WatchersSupervisorSpec(deps))
 	if err != nil {
 		return nil, err
 	}
-	return &WatchersSupervisor{d}, nil
+	return &WatchersSupervisor{DynamicSupervisor: d, deps: deps}, nil
 }
 
-// StartChild starts a child from the template at prices.arbor.yaml:24:7,
+// StartChild starts a child from the template at prices.arbor.yaml:34:7,
 // with the given extra arguments, which it is given again on every restart.
-func (s *WatchersSupervisor) StartChild(ctx context.Context, quotes *Quotes, name string, symbols []string) (runtime.Handle, error) {
+// Its id, which names it in its handle, snapshots and reports, is made
+// from the extra arguments as the spec's pattern "$name" says.
+func (s *WatchersSupervisor) StartChild(ctx context.Context, name string, symbols []string) (runtime.Handle, error) {
 	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{
+		ID: name,
 		Start: func(ctx context.Context) (runtime.Service, error) {
-			return NewWatcher(ctx, quotes, name, symbols)
+			return NewWatcher(ctx, s.deps.Quotes, name, symbols)
 		},
 		Restart:  runtime.Temporary,
 		Shutdown: runtime.Timeout(time.Second),

@@ -27,7 +27,6 @@ func main() {
 // run starts the tree of sequence.arbor.yaml, tells the story on out, and
 // stops the tree.
 func run(ctx context.Context, out io.Writer) error {
-	ctx = withOutput(ctx, out)
 	ctx = runtime.WithEventHook(ctx, func(e runtime.Event) {
 		switch e.Kind {
 		case runtime.ChildStarted:
@@ -39,7 +38,7 @@ func run(ctx context.Context, out io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	sup, err := NewSequenceSupervisor(ctx)
+	sup, err := NewSequenceSupervisor(ctx, NewDeps(out))
 	if err != nil {
 		return err
 	}

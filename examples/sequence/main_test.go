@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -46,7 +47,9 @@ counter: handed 10 to the stash
 // restarts the counter alone, and restarts spread over time stay within
 // max_restarts.
 func TestCounterRestartsAlone(t *testing.T) {
-	tree, _ := arbortest.Start(t, NewSequenceSupervisor)
+	tree, _ := arbortest.Start(t, func(ctx context.Context) (*SequenceSupervisor, error) {
+		return NewSequenceSupervisor(ctx, NewDeps(io.Discard))
+	})
 	stash := tree.Child("stash").Handle
 
 	tree.Crash("counter", errors.New("bad increment"))

@@ -49,8 +49,9 @@ type Counter struct {
 }
 
 // NewCounter is the counter's start function. stash follows the stash across
-// its restarts; the generated code passes it for {ref: stash}.
-func NewCounter(ctx context.Context, stash *runtime.Ref[*Stash]) (*Counter, error) {
+// its restarts; the generated code passes it for {ref: stash}, and out, where
+// the counter says what it does, for {dep: out}.
+func NewCounter(ctx context.Context, stash *runtime.Ref[*Stash], out io.Writer) (*Counter, error) {
 	srv, err := runtime.NewServer(ctx, runtime.ServerSpec[int]{
 		// init: take the count from the stash.
 		Init: func(ctx context.Context) (int, error) {
@@ -60,7 +61,7 @@ func NewCounter(ctx context.Context, stash *runtime.Ref[*Stash]) (*Counter, erro
 			}
 			n, err := s.Get(ctx)
 			if err == nil {
-				say(ctx, "counter: took %d from the stash", n)
+				fmt.Fprintf(out, "counter: took %d from the stash\n", n)
 			}
 			return n, err
 		},
@@ -71,7 +72,7 @@ func NewCounter(ctx context.Context, stash *runtime.Ref[*Stash]) (*Counter, erro
 				return // the stash went first: rest_for_one restarts us both
 			}
 			if err := s.Put(ctx, *n); err == nil {
-				say(ctx, "counter: handed %d to the stash", *n)
+				fmt.Fprintf(out, "counter: handed %d to the stash\n", *n)
 			}
 		},
 	})
@@ -102,19 +103,4 @@ func (c *Counter) Add(delta int) {
 // Value returns the count.
 func (c *Counter) Value(ctx context.Context) (int, error) {
 	return runtime.Call(ctx, c.srv, func(n *int) (int, error) { return *n, nil })
-}
-
-// The services print to the writer that run was given; they find it in
-// their context, which carries the values of the context the tree was
-// started with.
-type outputKey struct{}
-
-func withOutput(ctx context.Context, w io.Writer) context.Context {
-	return context.WithValue(ctx, outputKey{}, w)
-}
-
-func say(ctx context.Context, format string, args ...any) {
-	if w, ok := ctx.Value(outputKey{}).(io.Writer); ok {
-		fmt.Fprintf(w, format+"\n", args...)
-	}
 }

@@ -6,31 +6,50 @@ package main
 import (
 	"context"
 	"github.com/arborgo/arbor/runtime"
+	"io"
 	"time"
 )
 
-// SequenceSupervisor is supervisor "sequence" of sequence.arbor.yaml:9:3.
+// Deps is what the tree needs from outside: the dependencies of the spec,
+// which the program gives NewDeps.
+// Every generated supervisor and application function takes it, and passes
+// its fields to the start functions whose arguments say {dep: name} or
+// {registry: name}.
+type Deps struct {
+	// Out is dependency "out" (sequence.arbor.yaml:12:3).
+	Out io.Writer
+}
+
+// NewDeps returns the dependencies of the tree, with new registries: make
+// one per tree, and keep it to reach the registries.
+func NewDeps(out io.Writer) *Deps {
+	return &Deps{
+		Out: out,
+	}
+}
+
+// SequenceSupervisor is supervisor "sequence" of sequence.arbor.yaml:14:3.
 type SequenceSupervisor = runtime.Supervisor
 
 // sequenceChildren are the children of supervisor "sequence", in start order: constant data,
 // which SequenceSupervisorSpec makes into child specs.
-var sequenceChildren = [...]runtime.ChildRow{
-	// sequence.arbor.yaml:14:9; started in SequenceSupervisorSpec
-	{ID: "stash", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
-	// sequence.arbor.yaml:17:9; started in SequenceSupervisorSpec
-	{ID: "counter", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(time.Second), Type: runtime.TypeWorker},
+var sequenceChildren = [...]runtime.ChildRowFor[*Deps]{
+	// sequence.arbor.yaml:19:9; started in SequenceSupervisorSpec
+	{ChildRow: runtime.ChildRow{ID: "stash", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}},
+	// sequence.arbor.yaml:22:9; started in SequenceSupervisorSpec
+	{ChildRow: runtime.ChildRow{ID: "counter", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(time.Second), Type: runtime.TypeWorker}},
 }
 
 // SequenceSupervisorSpec returns the spec of supervisor "sequence":
 // its flags, and its children in start order.
-func SequenceSupervisorSpec() runtime.SupervisorSpec {
-	children := runtime.Children(sequenceChildren[:])
-	// stashRef tracks child "stash" (sequence.arbor.yaml:14:9) for the refs of its later siblings.
+func SequenceSupervisorSpec(deps *Deps) runtime.SupervisorSpec {
+	children := runtime.ChildrenFor(deps, sequenceChildren[:])
+	// stashRef tracks child "stash" (sequence.arbor.yaml:19:9) for the refs of its later siblings.
 	stashRef := runtime.NewRef(runtime.Bind1(NewStash, 0))
 	children[0].Start = stashRef.Start
-	// child "counter" (sequence.arbor.yaml:17:9)
+	// child "counter" (sequence.arbor.yaml:22:9)
 	children[1].Start = func(ctx context.Context) (runtime.Service, error) {
-		return NewCounter(ctx, stashRef)
+		return NewCounter(ctx, stashRef, deps.Out)
 	}
 	return runtime.SupervisorSpec{
 		Name:     "sequence",
@@ -44,6 +63,6 @@ func SequenceSupervisorSpec() runtime.SupervisorSpec {
 // caller's goroutine (OTP's init), and returns the supervisor ready to Serve.
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
-func NewSequenceSupervisor(ctx context.Context) (*SequenceSupervisor, error) {
-	return runtime.NewSupervisor(ctx, SequenceSupervisorSpec())
+func NewSequenceSupervisor(ctx context.Context, deps *Deps) (*SequenceSupervisor, error) {
+	return runtime.NewSupervisor(ctx, SequenceSupervisorSpec(deps))
 }

@@ -30,23 +30,24 @@ func main() {
 // prints what happened.
 func run(ctx context.Context, out io.Writer) error {
 	fmt.Fprintln(out, "each supervisor starts A, B, C in that order; then B crashes")
-	for _, spec := range []runtime.SupervisorSpec{
-		OneForOneSupervisorSpec(),
-		OneForAllSupervisorSpec(),
-		RestForOneSupervisorSpec(),
+	for _, specOf := range []func(*Deps) runtime.SupervisorSpec{
+		OneForOneSupervisorSpec,
+		OneForAllSupervisorSpec,
+		RestForOneSupervisorSpec,
 	} {
-		if err := crashB(ctx, out, spec); err != nil {
+		rec := &recorder{}
+		spec := specOf(NewDeps(rec))
+		if err := crashB(ctx, out, spec, rec); err != nil {
 			return fmt.Errorf("%s: %w", spec.Name, err)
 		}
 	}
 	return nil
 }
 
-// crashB starts a supervisor from spec, crashes its child B, and prints which
-// children were stopped and restarted because of it.
-func crashB(ctx context.Context, out io.Writer, spec runtime.SupervisorSpec) error {
-	var rec recorder
-	ctx = context.WithValue(ctx, recorderKey{}, &rec)
+// crashB starts a supervisor from spec, whose workers write to rec, crashes
+// its child B, and prints which children were stopped and restarted because
+// of it.
+func crashB(ctx context.Context, out io.Writer, spec runtime.SupervisorSpec, rec *recorder) error {
 	ctx = runtime.WithEventHook(ctx, func(e runtime.Event) {
 		if e.Kind == runtime.ChildStarted {
 			rec.add(&rec.started, e.Child.ID)
@@ -92,8 +93,6 @@ type recorder struct {
 	mu               sync.Mutex
 	stopped, started []string
 }
-
-type recorderKey struct{}
 
 func (r *recorder) add(list *[]string, name string) {
 	r.mu.Lock()

@@ -36,7 +36,9 @@ rest_for_one: B crashed → stopped: C → restarted: B, C
 func TestStrategiesUnderTheKit(t *testing.T) {
 	boom := errors.New("boom")
 	t.Run("one_for_one", func(t *testing.T) {
-		tree, _ := arbortest.Start(t, NewOneForOneSupervisor)
+		tree, _ := arbortest.Start(t, func(ctx context.Context) (*OneForOneSupervisor, error) {
+			return NewOneForOneSupervisor(ctx, NewDeps(&recorder{}))
+		})
 		tree.Crash("B", boom)
 		tree.WaitRestart("B")
 		tree.AssertTree(`
@@ -46,7 +48,9 @@ func TestStrategiesUnderTheKit(t *testing.T) {
 		`)
 	})
 	t.Run("one_for_all", func(t *testing.T) {
-		tree, _ := arbortest.Start(t, NewOneForAllSupervisor)
+		tree, _ := arbortest.Start(t, func(ctx context.Context) (*OneForAllSupervisor, error) {
+			return NewOneForAllSupervisor(ctx, NewDeps(&recorder{}))
+		})
 		tree.Crash("B", boom)
 		tree.WaitRestart("B")
 		tree.AssertTree(`
@@ -56,7 +60,9 @@ func TestStrategiesUnderTheKit(t *testing.T) {
 		`)
 	})
 	t.Run("rest_for_one", func(t *testing.T) {
-		tree, _ := arbortest.Start(t, NewRestForOneSupervisor)
+		tree, _ := arbortest.Start(t, func(ctx context.Context) (*RestForOneSupervisor, error) {
+			return NewRestForOneSupervisor(ctx, NewDeps(&recorder{}))
+		})
 		tree.Crash("B", boom)
 		tree.WaitRestart("B")
 		tree.AssertTree(`

@@ -9,24 +9,42 @@ import (
 	"time"
 )
 
-// OneForOneSupervisor is supervisor "one_for_one" of strategies.arbor.yaml:12:3.
+// Deps is what the tree needs from outside: the dependencies of the spec,
+// which the program gives NewDeps.
+// Every generated supervisor and application function takes it, and passes
+// its fields to the start functions whose arguments say {dep: name} or
+// {registry: name}.
+type Deps struct {
+	// Rec is dependency "rec" (strategies.arbor.yaml:10:3).
+	Rec *recorder
+}
+
+// NewDeps returns the dependencies of the tree, with new registries: make
+// one per tree, and keep it to reach the registries.
+func NewDeps(rec *recorder) *Deps {
+	return &Deps{
+		Rec: rec,
+	}
+}
+
+// OneForOneSupervisor is supervisor "one_for_one" of strategies.arbor.yaml:16:3.
 type OneForOneSupervisor = runtime.Supervisor
 
 // oneForOneChildren are the children of supervisor "one_for_one", in start order: constant data,
 // which OneForOneSupervisorSpec makes into child specs.
-var oneForOneChildren = [...]runtime.ChildRow{
-	// strategies.arbor.yaml:8:5
-	{ID: "A", Start: oneForOne_A, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
-	// strategies.arbor.yaml:9:5
-	{ID: "B", Start: oneForOne_B, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
-	// strategies.arbor.yaml:10:5
-	{ID: "C", Start: oneForOne_C, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+var oneForOneChildren = [...]runtime.ChildRowFor[*Deps]{
+	// strategies.arbor.yaml:12:5
+	{ChildRow: runtime.ChildRow{ID: "A", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: oneForOne_A},
+	// strategies.arbor.yaml:13:5
+	{ChildRow: runtime.ChildRow{ID: "B", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: oneForOne_B},
+	// strategies.arbor.yaml:14:5
+	{ChildRow: runtime.ChildRow{ID: "C", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: oneForOne_C},
 }
 
 // OneForOneSupervisorSpec returns the spec of supervisor "one_for_one":
 // its flags, and its children in start order.
-func OneForOneSupervisorSpec() runtime.SupervisorSpec {
-	children := runtime.Children(oneForOneChildren[:])
+func OneForOneSupervisorSpec(deps *Deps) runtime.SupervisorSpec {
+	children := runtime.ChildrenFor(deps, oneForOneChildren[:])
 	return runtime.SupervisorSpec{
 		Name:     "one_for_one",
 		Flags:    runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
@@ -39,43 +57,43 @@ func OneForOneSupervisorSpec() runtime.SupervisorSpec {
 // caller's goroutine (OTP's init), and returns the supervisor ready to Serve.
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
-func NewOneForOneSupervisor(ctx context.Context) (*OneForOneSupervisor, error) {
-	return runtime.NewSupervisor(ctx, OneForOneSupervisorSpec())
+func NewOneForOneSupervisor(ctx context.Context, deps *Deps) (*OneForOneSupervisor, error) {
+	return runtime.NewSupervisor(ctx, OneForOneSupervisorSpec(deps))
 }
 
-// oneForOne_A starts child "A" of supervisor "one_for_one" (strategies.arbor.yaml:8:5).
-func oneForOne_A(ctx context.Context) (runtime.Service, error) {
-	return NewWorker(ctx, "A")
+// oneForOne_A starts child "A" of supervisor "one_for_one" (strategies.arbor.yaml:12:5).
+func oneForOne_A(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	return NewWorker(ctx, "A", deps.Rec)
 }
 
-// oneForOne_B starts child "B" of supervisor "one_for_one" (strategies.arbor.yaml:9:5).
-func oneForOne_B(ctx context.Context) (runtime.Service, error) {
-	return NewWorker(ctx, "B")
+// oneForOne_B starts child "B" of supervisor "one_for_one" (strategies.arbor.yaml:13:5).
+func oneForOne_B(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	return NewWorker(ctx, "B", deps.Rec)
 }
 
-// oneForOne_C starts child "C" of supervisor "one_for_one" (strategies.arbor.yaml:10:5).
-func oneForOne_C(ctx context.Context) (runtime.Service, error) {
-	return NewWorker(ctx, "C")
+// oneForOne_C starts child "C" of supervisor "one_for_one" (strategies.arbor.yaml:14:5).
+func oneForOne_C(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	return NewWorker(ctx, "C", deps.Rec)
 }
 
-// OneForAllSupervisor is supervisor "one_for_all" of strategies.arbor.yaml:15:3.
+// OneForAllSupervisor is supervisor "one_for_all" of strategies.arbor.yaml:19:3.
 type OneForAllSupervisor = runtime.Supervisor
 
 // oneForAllChildren are the children of supervisor "one_for_all", in start order: constant data,
 // which OneForAllSupervisorSpec makes into child specs.
-var oneForAllChildren = [...]runtime.ChildRow{
-	// strategies.arbor.yaml:8:5
-	{ID: "A", Start: oneForAll_A, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
-	// strategies.arbor.yaml:9:5
-	{ID: "B", Start: oneForAll_B, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
-	// strategies.arbor.yaml:10:5
-	{ID: "C", Start: oneForAll_C, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+var oneForAllChildren = [...]runtime.ChildRowFor[*Deps]{
+	// strategies.arbor.yaml:12:5
+	{ChildRow: runtime.ChildRow{ID: "A", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: oneForAll_A},
+	// strategies.arbor.yaml:13:5
+	{ChildRow: runtime.ChildRow{ID: "B", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: oneForAll_B},
+	// strategies.arbor.yaml:14:5
+	{ChildRow: runtime.ChildRow{ID: "C", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: oneForAll_C},
 }
 
 // OneForAllSupervisorSpec returns the spec of supervisor "one_for_all":
 // its flags, and its children in start order.
-func OneForAllSupervisorSpec() runtime.SupervisorSpec {
-	children := runtime.Children(oneForAllChildren[:])
+func OneForAllSupervisorSpec(deps *Deps) runtime.SupervisorSpec {
+	children := runtime.ChildrenFor(deps, oneForAllChildren[:])
 	return runtime.SupervisorSpec{
 		Name:     "one_for_all",
 		Flags:    runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
@@ -88,43 +106,43 @@ func OneForAllSupervisorSpec() runtime.SupervisorSpec {
 // caller's goroutine (OTP's init), and returns the supervisor ready to Serve.
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
-func NewOneForAllSupervisor(ctx context.Context) (*OneForAllSupervisor, error) {
-	return runtime.NewSupervisor(ctx, OneForAllSupervisorSpec())
+func NewOneForAllSupervisor(ctx context.Context, deps *Deps) (*OneForAllSupervisor, error) {
+	return runtime.NewSupervisor(ctx, OneForAllSupervisorSpec(deps))
 }
 
-// oneForAll_A starts child "A" of supervisor "one_for_all" (strategies.arbor.yaml:8:5).
-func oneForAll_A(ctx context.Context) (runtime.Service, error) {
-	return NewWorker(ctx, "A")
+// oneForAll_A starts child "A" of supervisor "one_for_all" (strategies.arbor.yaml:12:5).
+func oneForAll_A(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	return NewWorker(ctx, "A", deps.Rec)
 }
 
-// oneForAll_B starts child "B" of supervisor "one_for_all" (strategies.arbor.yaml:9:5).
-func oneForAll_B(ctx context.Context) (runtime.Service, error) {
-	return NewWorker(ctx, "B")
+// oneForAll_B starts child "B" of supervisor "one_for_all" (strategies.arbor.yaml:13:5).
+func oneForAll_B(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	return NewWorker(ctx, "B", deps.Rec)
 }
 
-// oneForAll_C starts child "C" of supervisor "one_for_all" (strategies.arbor.yaml:10:5).
-func oneForAll_C(ctx context.Context) (runtime.Service, error) {
-	return NewWorker(ctx, "C")
+// oneForAll_C starts child "C" of supervisor "one_for_all" (strategies.arbor.yaml:14:5).
+func oneForAll_C(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	return NewWorker(ctx, "C", deps.Rec)
 }
 
-// RestForOneSupervisor is supervisor "rest_for_one" of strategies.arbor.yaml:18:3.
+// RestForOneSupervisor is supervisor "rest_for_one" of strategies.arbor.yaml:22:3.
 type RestForOneSupervisor = runtime.Supervisor
 
 // restForOneChildren are the children of supervisor "rest_for_one", in start order: constant data,
 // which RestForOneSupervisorSpec makes into child specs.
-var restForOneChildren = [...]runtime.ChildRow{
-	// strategies.arbor.yaml:8:5
-	{ID: "A", Start: restForOne_A, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
-	// strategies.arbor.yaml:9:5
-	{ID: "B", Start: restForOne_B, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
-	// strategies.arbor.yaml:10:5
-	{ID: "C", Start: restForOne_C, Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker},
+var restForOneChildren = [...]runtime.ChildRowFor[*Deps]{
+	// strategies.arbor.yaml:12:5
+	{ChildRow: runtime.ChildRow{ID: "A", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: restForOne_A},
+	// strategies.arbor.yaml:13:5
+	{ChildRow: runtime.ChildRow{ID: "B", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: restForOne_B},
+	// strategies.arbor.yaml:14:5
+	{ChildRow: runtime.ChildRow{ID: "C", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: restForOne_C},
 }
 
 // RestForOneSupervisorSpec returns the spec of supervisor "rest_for_one":
 // its flags, and its children in start order.
-func RestForOneSupervisorSpec() runtime.SupervisorSpec {
-	children := runtime.Children(restForOneChildren[:])
+func RestForOneSupervisorSpec(deps *Deps) runtime.SupervisorSpec {
+	children := runtime.ChildrenFor(deps, restForOneChildren[:])
 	return runtime.SupervisorSpec{
 		Name:     "rest_for_one",
 		Flags:    runtime.Flags{Strategy: runtime.RestForOne, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
@@ -137,21 +155,21 @@ func RestForOneSupervisorSpec() runtime.SupervisorSpec {
 // caller's goroutine (OTP's init), and returns the supervisor ready to Serve.
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
-func NewRestForOneSupervisor(ctx context.Context) (*RestForOneSupervisor, error) {
-	return runtime.NewSupervisor(ctx, RestForOneSupervisorSpec())
+func NewRestForOneSupervisor(ctx context.Context, deps *Deps) (*RestForOneSupervisor, error) {
+	return runtime.NewSupervisor(ctx, RestForOneSupervisorSpec(deps))
 }
 
-// restForOne_A starts child "A" of supervisor "rest_for_one" (strategies.arbor.yaml:8:5).
-func restForOne_A(ctx context.Context) (runtime.Service, error) {
-	return NewWorker(ctx, "A")
+// restForOne_A starts child "A" of supervisor "rest_for_one" (strategies.arbor.yaml:12:5).
+func restForOne_A(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	return NewWorker(ctx, "A", deps.Rec)
 }
 
-// restForOne_B starts child "B" of supervisor "rest_for_one" (strategies.arbor.yaml:9:5).
-func restForOne_B(ctx context.Context) (runtime.Service, error) {
-	return NewWorker(ctx, "B")
+// restForOne_B starts child "B" of supervisor "rest_for_one" (strategies.arbor.yaml:13:5).
+func restForOne_B(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	return NewWorker(ctx, "B", deps.Rec)
 }
 
-// restForOne_C starts child "C" of supervisor "rest_for_one" (strategies.arbor.yaml:10:5).
-func restForOne_C(ctx context.Context) (runtime.Service, error) {
-	return NewWorker(ctx, "C")
+// restForOne_C starts child "C" of supervisor "rest_for_one" (strategies.arbor.yaml:14:5).
+func restForOne_C(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	return NewWorker(ctx, "C", deps.Rec)
 }

@@ -8,12 +8,14 @@ import (
 // called.
 type Worker struct {
 	name  string
+	rec   *recorder
 	crash chan error
 }
 
-// NewWorker is the start function of A, B and C.
-func NewWorker(ctx context.Context, name string) (*Worker, error) {
-	return &Worker{name: name, crash: make(chan error, 1)}, nil
+// NewWorker is the start function of A, B and C: the spec passes each its
+// name and the recorder ({dep: rec}).
+func NewWorker(ctx context.Context, name string, rec *recorder) (*Worker, error) {
+	return &Worker{name: name, rec: rec, crash: make(chan error, 1)}, nil
 }
 
 // Serve waits for a crash or for the supervisor to stop the worker, which it
@@ -23,9 +25,7 @@ func (w *Worker) Serve(ctx context.Context) error {
 	case err := <-w.crash:
 		return err
 	case <-ctx.Done():
-		if rec, ok := ctx.Value(recorderKey{}).(*recorder); ok {
-			rec.add(&rec.stopped, w.name)
-		}
+		w.rec.add(&w.rec.stopped, w.name)
 		return nil
 	}
 }

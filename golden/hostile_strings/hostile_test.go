@@ -27,8 +27,8 @@ func TestExactLiterals(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	reg := NewRegistries()
-	sup, err := NewHostileSupervisor(ctx, reg)
+	deps := NewDeps()
+	sup, err := NewHostileSupervisor(ctx, deps)
 	if err != nil {
 		t.Fatalf("NewHostileSupervisor: %v", err)
 	}
@@ -57,7 +57,7 @@ func TestExactLiterals(t *testing.T) {
 	if len(want) > 0 {
 		t.Errorf("children missing: %v", want)
 	}
-	if _, ok := reg.Names.Lookup("\u202e\"); }\nfunc init() {"); !ok {
+	if _, ok := deps.Names.Lookup("\u202e\"); }\nfunc init() {"); !ok {
 		t.Error("the child named by the hostile key is not registered under it")
 	}
 	cancel()

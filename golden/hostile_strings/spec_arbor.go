@@ -9,24 +9,27 @@ import (
 	"time"
 )
 
-// Registries holds the unique-key registries of the spec. Every generated
-// supervisor and application function takes it, so that children can
-// register in them and take them as arguments.
-type Registries struct {
+// Deps is what the tree needs from outside: the registries of the spec,
+// which NewDeps makes.
+// Every generated supervisor and application function takes it, and passes
+// its fields to the start functions whose arguments say {dep: name} or
+// {registry: name}.
+type Deps struct {
 	// Names is registry "names" (spec.arbor.yaml:7:3).
 	Names *runtime.Registry[string]
 }
 
-// NewRegistries returns empty registries.
-func NewRegistries() *Registries {
-	return &Registries{
-		Names: runtime.NewRegistry[string](),
+// NewDeps returns new registries for a tree: make one per tree, and keep
+// it to reach them.
+func NewDeps() *Deps {
+	return &Deps{
+		Names: runtime.NewUniqueRegistry[string, struct{}](runtime.RegistryOptions{Name: "names"}),
 	}
 }
 
 // registryNames returns Names, for the tables of children named in it.
-func (r *Registries) registryNames() *runtime.Registry[string] {
-	return r.Names
+func (deps *Deps) registryNames() *runtime.Registry[string] {
+	return deps.Names
 }
 
 // HostileSupervisor is supervisor "hostile" of spec.arbor.yaml:9:3.
@@ -34,7 +37,7 @@ type HostileSupervisor = runtime.Supervisor
 
 // hostileChildren are the children of supervisor "hostile", in start order: constant data,
 // which HostileSupervisorSpec makes into child specs.
-var hostileChildren = [...]runtime.ChildRowFor[*Registries]{
+var hostileChildren = [...]runtime.ChildRowFor[*Deps]{
 	// spec.arbor.yaml:11:9
 	{ChildRow: runtime.ChildRow{ID: "quotes", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: hostile_quotes},
 	// spec.arbor.yaml:14:9
@@ -52,7 +55,7 @@ var hostileChildren = [...]runtime.ChildRowFor[*Registries]{
 	// spec.arbor.yaml:32:9
 	{ChildRow: runtime.ChildRow{ID: "controls", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: hostile_controls},
 	// spec.arbor.yaml:35:9; started in HostileSupervisorSpec
-	{ChildRow: runtime.ChildRow{ID: "func", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Registries).registryNames, Key: "\u202e\"); }\nfunc init() {"},
+	{ChildRow: runtime.ChildRow{ID: "func", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Deps).registryNames, Key: "\u202e\"); }\nfunc init() {"},
 	// spec.arbor.yaml:39:9; started in HostileSupervisorSpec
 	{ChildRow: runtime.ChildRow{ID: "range", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}},
 	// spec.arbor.yaml:42:9
@@ -61,8 +64,8 @@ var hostileChildren = [...]runtime.ChildRowFor[*Registries]{
 
 // HostileSupervisorSpec returns the spec of supervisor "hostile":
 // its flags, and its children in start order.
-func HostileSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
-	children := runtime.ChildrenFor(reg, hostileChildren[:])
+func HostileSupervisorSpec(deps *Deps) runtime.SupervisorSpec {
+	children := runtime.ChildrenFor(deps, hostileChildren[:])
 	// funcRef tracks child "func" (spec.arbor.yaml:35:9) for the refs of its later siblings.
 	funcRef := runtime.NewRef(runtime.Bind1(NewEcho, "func"))
 	children[8].Start = funcRef.Start
@@ -82,53 +85,53 @@ func HostileSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
 // caller's goroutine (OTP's init), and returns the supervisor ready to Serve.
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
-func NewHostileSupervisor(ctx context.Context, reg *Registries) (*HostileSupervisor, error) {
-	return runtime.NewSupervisor(ctx, HostileSupervisorSpec(reg))
+func NewHostileSupervisor(ctx context.Context, deps *Deps) (*HostileSupervisor, error) {
+	return runtime.NewSupervisor(ctx, HostileSupervisorSpec(deps))
 }
 
 // hostile_quotes starts child "quotes" of supervisor "hostile" (spec.arbor.yaml:11:9).
-func hostile_quotes(ctx context.Context, reg *Registries) (runtime.Service, error) {
+func hostile_quotes(ctx context.Context, deps *Deps) (runtime.Service, error) {
 	return NewEcho(ctx, "\"); panic(\"injected\"); //")
 }
 
 // hostile_backtick starts child "backtick" of supervisor "hostile" (spec.arbor.yaml:14:9).
-func hostile_backtick(ctx context.Context, reg *Registries) (runtime.Service, error) {
+func hostile_backtick(ctx context.Context, deps *Deps) (runtime.Service, error) {
 	return NewEcho(ctx, "`; os.Exit(1); `")
 }
 
 // hostile_comment starts child "comment" of supervisor "hostile" (spec.arbor.yaml:17:9).
-func hostile_comment(ctx context.Context, reg *Registries) (runtime.Service, error) {
+func hostile_comment(ctx context.Context, deps *Deps) (runtime.Service, error) {
 	return NewEcho(ctx, "*/ func init() { panic(1) } /*")
 }
 
 // hostile_newlines starts child "newlines" of supervisor "hostile" (spec.arbor.yaml:20:9).
-func hostile_newlines(ctx context.Context, reg *Registries) (runtime.Service, error) {
+func hostile_newlines(ctx context.Context, deps *Deps) (runtime.Service, error) {
 	return NewEcho(ctx, "line\nbreak\r\u2028\u2029")
 }
 
 // hostile_bidi starts child "bidi" of supervisor "hostile" (spec.arbor.yaml:23:9).
-func hostile_bidi(ctx context.Context, reg *Registries) (runtime.Service, error) {
+func hostile_bidi(ctx context.Context, deps *Deps) (runtime.Service, error) {
 	return NewEcho(ctx, "\u202eevil\u202c \u2066isolate\u2069")
 }
 
 // hostile_zero_width starts child "zero_width" of supervisor "hostile" (spec.arbor.yaml:26:9).
-func hostile_zero_width(ctx context.Context, reg *Registries) (runtime.Service, error) {
+func hostile_zero_width(ctx context.Context, deps *Deps) (runtime.Service, error) {
 	return NewEcho(ctx, "a\u200bb\u200dc\ufeffd")
 }
 
 // hostile_homoglyph starts child "homoglyph" of supervisor "hostile" (spec.arbor.yaml:29:9).
-func hostile_homoglyph(ctx context.Context, reg *Registries) (runtime.Service, error) {
+func hostile_homoglyph(ctx context.Context, deps *Deps) (runtime.Service, error) {
 	return NewEcho(ctx, "\u0440\u0430\u0443\u0440\u0430l")
 }
 
 // hostile_controls starts child "controls" of supervisor "hostile" (spec.arbor.yaml:32:9).
-func hostile_controls(ctx context.Context, reg *Registries) (runtime.Service, error) {
+func hostile_controls(ctx context.Context, deps *Deps) (runtime.Service, error) {
 	return NewEcho(ctx, "\x00\a\x1b[31m\x7f")
 }
 
 // hostile_chan starts nested supervisor "chan" of supervisor "hostile" (spec.arbor.yaml:42:9).
-func hostile_chan(ctx context.Context, reg *Registries) (runtime.Service, error) {
-	return NewSelectSupervisor(ctx, reg)
+func hostile_chan(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	return NewSelectSupervisor(ctx, deps)
 }
 
 // SelectSupervisor is supervisor "select" of spec.arbor.yaml:44:3.
@@ -136,15 +139,15 @@ type SelectSupervisor = runtime.Supervisor
 
 // selectChildren are the children of supervisor "select", in start order: constant data,
 // which SelectSupervisorSpec makes into child specs.
-var selectChildren = [...]runtime.ChildRowFor[*Registries]{
+var selectChildren = [...]runtime.ChildRowFor[*Deps]{
 	// spec.arbor.yaml:47:9
 	{ChildRow: runtime.ChildRow{ID: "default", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: select_default},
 }
 
 // SelectSupervisorSpec returns the spec of supervisor "select":
 // its flags, and its children in start order.
-func SelectSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
-	children := runtime.ChildrenFor(reg, selectChildren[:])
+func SelectSupervisorSpec(deps *Deps) runtime.SupervisorSpec {
+	children := runtime.ChildrenFor(deps, selectChildren[:])
 	return runtime.SupervisorSpec{
 		Name:     "select",
 		Flags:    runtime.Flags{Strategy: runtime.OneForAll, MaxRestarts: 3, MaxSeconds: 5, AutoShutdown: runtime.Never},
@@ -157,11 +160,11 @@ func SelectSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
 // caller's goroutine (OTP's init), and returns the supervisor ready to Serve.
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
-func NewSelectSupervisor(ctx context.Context, reg *Registries) (*SelectSupervisor, error) {
-	return runtime.NewSupervisor(ctx, SelectSupervisorSpec(reg))
+func NewSelectSupervisor(ctx context.Context, deps *Deps) (*SelectSupervisor, error) {
+	return runtime.NewSupervisor(ctx, SelectSupervisorSpec(deps))
 }
 
 // select_default starts child "default" of supervisor "select" (spec.arbor.yaml:47:9).
-func select_default(ctx context.Context, reg *Registries) (runtime.Service, error) {
+func select_default(ctx context.Context, deps *Deps) (runtime.Service, error) {
 	return NewEcho(ctx, "default")
 }

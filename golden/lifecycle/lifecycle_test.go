@@ -38,8 +38,8 @@ func await(t *testing.T, ch <-chan runtime.Event, kind runtime.EventKind, child 
 func TestGeneratedTreeStartsRestartsAndStops(t *testing.T) {
 	ctx, cancel, ch := events(t)
 	defer cancel()
-	reg := NewRegistries()
-	sup, err := NewTreeSupervisor(ctx, reg)
+	deps := NewDeps()
+	sup, err := NewTreeSupervisor(ctx, deps)
 	if err != nil {
 		t.Fatalf("NewTreeSupervisor: %v", err)
 	}
@@ -52,7 +52,7 @@ func TestGeneratedTreeStartsRestartsAndStops(t *testing.T) {
 		t.Errorf("flaky terminated with %v, want %v", crash.Reason, errFirstRun)
 	}
 	await(t, ch, runtime.ChildStarted, "flaky")
-	h, ok := reg.Names.Lookup("flaky")
+	h, ok := deps.Names.Lookup("flaky")
 	if !ok || !h.Alive() {
 		t.Errorf("flaky is not registered after its restart: %v, %v", h, ok)
 	}
@@ -71,7 +71,7 @@ func TestGeneratedTreeStartsRestartsAndStops(t *testing.T) {
 func TestGeneratedStartChild(t *testing.T) {
 	ctx, cancel, _ := events(t)
 	defer cancel()
-	jobs, err := NewJobsSupervisor(ctx, NewRegistries())
+	jobs, err := NewJobsSupervisor(ctx, NewDeps())
 	if err != nil {
 		t.Fatalf("NewJobsSupervisor: %v", err)
 	}

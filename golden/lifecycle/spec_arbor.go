@@ -9,24 +9,27 @@ import (
 	"time"
 )
 
-// Registries holds the unique-key registries of the spec. Every generated
-// supervisor and application function takes it, so that children can
-// register in them and take them as arguments.
-type Registries struct {
+// Deps is what the tree needs from outside: the registries of the spec,
+// which NewDeps makes.
+// Every generated supervisor and application function takes it, and passes
+// its fields to the start functions whose arguments say {dep: name} or
+// {registry: name}.
+type Deps struct {
 	// Names is registry "names" (spec.arbor.yaml:5:3).
 	Names *runtime.Registry[string]
 }
 
-// NewRegistries returns empty registries.
-func NewRegistries() *Registries {
-	return &Registries{
-		Names: runtime.NewRegistry[string](),
+// NewDeps returns new registries for a tree: make one per tree, and keep
+// it to reach them.
+func NewDeps() *Deps {
+	return &Deps{
+		Names: runtime.NewUniqueRegistry[string, struct{}](runtime.RegistryOptions{Name: "names"}),
 	}
 }
 
 // registryNames returns Names, for the tables of children named in it.
-func (r *Registries) registryNames() *runtime.Registry[string] {
-	return r.Names
+func (deps *Deps) registryNames() *runtime.Registry[string] {
+	return deps.Names
 }
 
 // TreeSupervisor is supervisor "tree" of spec.arbor.yaml:7:3.
@@ -34,19 +37,19 @@ type TreeSupervisor = runtime.Supervisor
 
 // treeChildren are the children of supervisor "tree", in start order: constant data,
 // which TreeSupervisorSpec makes into child specs.
-var treeChildren = [...]runtime.ChildRowFor[*Registries]{
+var treeChildren = [...]runtime.ChildRowFor[*Deps]{
 	// spec.arbor.yaml:10:9; started in TreeSupervisorSpec
 	{ChildRow: runtime.ChildRow{ID: "counter", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}},
 	// spec.arbor.yaml:12:9; started in TreeSupervisorSpec
-	{ChildRow: runtime.ChildRow{ID: "flaky", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Registries).registryNames, Key: "flaky"},
+	{ChildRow: runtime.ChildRow{ID: "flaky", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Deps).registryNames, Key: "flaky"},
 	// spec.arbor.yaml:16:9
 	{ChildRow: runtime.ChildRow{ID: "jobs", Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor}, StartWith: tree_jobs},
 }
 
 // TreeSupervisorSpec returns the spec of supervisor "tree":
 // its flags, and its children in start order.
-func TreeSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
-	children := runtime.ChildrenFor(reg, treeChildren[:])
+func TreeSupervisorSpec(deps *Deps) runtime.SupervisorSpec {
+	children := runtime.ChildrenFor(deps, treeChildren[:])
 	// counterRef tracks child "counter" (spec.arbor.yaml:10:9) for the refs of its later siblings.
 	counterRef := runtime.NewRef(runtime.Bind0(NewCounter))
 	children[0].Start = counterRef.Start
@@ -66,36 +69,36 @@ func TreeSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
 // caller's goroutine (OTP's init), and returns the supervisor ready to Serve.
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
-func NewTreeSupervisor(ctx context.Context, reg *Registries) (*TreeSupervisor, error) {
-	return runtime.NewSupervisor(ctx, TreeSupervisorSpec(reg))
+func NewTreeSupervisor(ctx context.Context, deps *Deps) (*TreeSupervisor, error) {
+	return runtime.NewSupervisor(ctx, TreeSupervisorSpec(deps))
 }
 
 // tree_jobs starts nested supervisor "jobs" of supervisor "tree" (spec.arbor.yaml:16:9).
-func tree_jobs(ctx context.Context, reg *Registries) (runtime.Service, error) {
-	return NewJobsSupervisor(ctx, reg)
+func tree_jobs(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	return NewJobsSupervisor(ctx, deps)
 }
 
 // JobsSupervisor is dynamic supervisor "jobs" of spec.arbor.yaml:18:3.
 type JobsSupervisor struct {
 	*runtime.DynamicSupervisor
-	reg *Registries
+	deps *Deps
 }
 
 // JobsSupervisorSpec returns the spec of dynamic supervisor "jobs":
 // at most 2 children.
-func JobsSupervisorSpec(reg *Registries) runtime.DynamicSupervisorSpec {
+func JobsSupervisorSpec(deps *Deps) runtime.DynamicSupervisorSpec {
 	return runtime.DynamicSupervisorSpec{Name: "jobs", MaxRestarts: 3, MaxSeconds: 5, MaxChildren: 2}
 }
 
 // NewJobsSupervisor returns dynamic supervisor "jobs"
 // ready to Serve, with no children. As a child, it gets the context of its
 // start function; at the top of a program, call Serve on the result.
-func NewJobsSupervisor(ctx context.Context, reg *Registries) (*JobsSupervisor, error) {
-	d, err := runtime.NewDynamicSupervisor(ctx, JobsSupervisorSpec(reg))
+func NewJobsSupervisor(ctx context.Context, deps *Deps) (*JobsSupervisor, error) {
+	d, err := runtime.NewDynamicSupervisor(ctx, JobsSupervisorSpec(deps))
 	if err != nil {
 		return nil, err
 	}
-	return &JobsSupervisor{DynamicSupervisor: d, reg: reg}, nil
+	return &JobsSupervisor{DynamicSupervisor: d, deps: deps}, nil
 }
 
 // StartChild starts a child from the template at spec.arbor.yaml:22:7,

@@ -9,56 +9,90 @@ import (
 	"time"
 )
 
-// Registries holds the unique-key registries of the spec. Every generated
-// supervisor and application function takes it, so that children can
-// register in them and take them as arguments.
-type Registries struct {
-	// Names is registry "names" (spec.arbor.yaml:5:3).
+// Deps is what the tree needs from outside: the registries of the spec,
+// which NewDeps makes.
+// Every generated supervisor and application function takes it, and passes
+// its fields to the start functions whose arguments say {dep: name} or
+// {registry: name}.
+type Deps struct {
+	// Names is registry "names" (spec.arbor.yaml:8:3).
 	Names *runtime.Registry[string]
-	// Conns is registry "conns" (spec.arbor.yaml:6:3).
-	Conns *runtime.Registry[string]
-	// Spare is registry "spare" (spec.arbor.yaml:7:3).
+	// Conns is registry "conns" (spec.arbor.yaml:9:3).
+	Conns *runtime.UniqueRegistry[string, *ConnInfo]
+	// Ports is registry "ports" (spec.arbor.yaml:10:3).
+	Ports *runtime.UniqueRegistry[int, string]
+	// Topics is registry "topics" (spec.arbor.yaml:11:3).
+	Topics *runtime.DuplicateRegistry[string, int]
+	// Quotes is registry "quotes" (spec.arbor.yaml:12:3).
+	Quotes *runtime.DuplicateRegistry[string, runtime.Subscriber[Quote]]
+	// Spare is registry "spare" (spec.arbor.yaml:19:3).
 	Spare *runtime.Registry[string]
 }
 
-// NewRegistries returns empty registries.
-func NewRegistries() *Registries {
-	return &Registries{
-		Names: runtime.NewRegistry[string](),
-		Conns: runtime.NewRegistry[string](),
-		Spare: runtime.NewRegistry[string](),
+// NewDeps returns new registries for a tree: make one per tree, and keep
+// it to reach them.
+func NewDeps() *Deps {
+	return &Deps{
+		Names:  runtime.NewUniqueRegistry[string, struct{}](runtime.RegistryOptions{Name: "names"}),
+		Conns:  runtime.NewUniqueRegistry[string, *ConnInfo](runtime.RegistryOptions{Name: "conns", Partitions: 4}),
+		Ports:  runtime.NewUniqueRegistry[int, string](runtime.RegistryOptions{Name: "ports"}),
+		Topics: runtime.NewDuplicateRegistry[string, int](runtime.RegistryOptions{Name: "topics", PartitionByKey: true}),
+		Quotes: runtime.NewDuplicateRegistry[string, runtime.Subscriber[Quote]](runtime.RegistryOptions{Name: "quotes", Partitions: 2, Meta: map[string]any{"currency": "USD", "scale": 2, "live": true, "every": time.Second}}),
+		Spare:  runtime.NewUniqueRegistry[string, struct{}](runtime.RegistryOptions{Name: "spare"}),
 	}
 }
 
 // registryNames returns Names, for the tables of children named in it.
-func (r *Registries) registryNames() *runtime.Registry[string] {
-	return r.Names
+func (deps *Deps) registryNames() *runtime.Registry[string] {
+	return deps.Names
 }
 
-// TopSupervisor is supervisor "top" of spec.arbor.yaml:9:3.
+// name_top_port names child "port" of supervisor "top" (spec.arbor.yaml:37:15) in registry "ports".
+func (deps *Deps) name_top_port() runtime.Name {
+	return deps.Ports.NameValue(8080, "http")
+}
+
+// TopSupervisor is supervisor "top" of spec.arbor.yaml:21:3.
 type TopSupervisor = runtime.Supervisor
 
 // topChildren are the children of supervisor "top", in start order: constant data,
 // which TopSupervisorSpec makes into child specs.
-var topChildren = [...]runtime.ChildRowFor[*Registries]{
-	// spec.arbor.yaml:11:9; started in TopSupervisorSpec
-	{ChildRow: runtime.ChildRow{ID: "counter", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Registries).registryNames, Key: "counter"},
-	// spec.arbor.yaml:15:9; started in TopSupervisorSpec
-	{ChildRow: runtime.ChildRow{ID: "lookup", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Registries).registryNames, Key: "lookup \"main\""},
-	// spec.arbor.yaml:19:9
+var topChildren = [...]runtime.ChildRowFor[*Deps]{
+	// spec.arbor.yaml:23:9
+	{ChildRow: runtime.ChildRow{ID: "audit", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: top_audit},
+	// spec.arbor.yaml:26:9; started in TopSupervisorSpec
+	{ChildRow: runtime.ChildRow{ID: "counter", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Deps).registryNames, Key: "counter"},
+	// spec.arbor.yaml:30:9; started in TopSupervisorSpec
+	{ChildRow: runtime.ChildRow{ID: "lookup", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, Registry: (*Deps).registryNames, Key: "lookup \"main\""},
+	// spec.arbor.yaml:34:9
+	{ChildRow: runtime.ChildRow{ID: "port", Restart: runtime.Permanent, Shutdown: runtime.ShutdownSpec(5 * time.Second), Type: runtime.TypeWorker}, StartWith: top_port, NameWith: (*Deps).name_top_port},
+	// spec.arbor.yaml:38:9
 	{ChildRow: runtime.ChildRow{ID: "conns", Restart: runtime.Permanent, Shutdown: runtime.Infinity, Type: runtime.TypeSupervisor}, StartWith: top_conns},
 }
 
 // TopSupervisorSpec returns the spec of supervisor "top":
 // its flags, and its children in start order.
-func TopSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
-	children := runtime.ChildrenFor(reg, topChildren[:])
-	// counterRef tracks child "counter" (spec.arbor.yaml:11:9) for the refs of its later siblings.
-	counterRef := runtime.NewRef(runtime.Bind1(NewCounter, reg.Names))
-	children[0].Start = counterRef.Start
-	// child "lookup" (spec.arbor.yaml:15:9)
+func TopSupervisorSpec(deps *Deps) runtime.SupervisorSpec {
+	children := runtime.ChildrenFor(deps, topChildren[:])
+	// counterRef tracks child "counter" (spec.arbor.yaml:26:9) for the refs of its later siblings.
+	counterRef := runtime.NewRef(runtime.Bind1(NewCounter, deps.Names))
+	// child "counter" (spec.arbor.yaml:26:9), a listener of registry "quotes"
 	children[1].Start = func(ctx context.Context) (runtime.Service, error) {
-		return NewLookup(ctx, reg.Conns, counterRef)
+		svc, err := counterRef.Start(ctx)
+		if err == nil {
+			listener, _ := counterRef.Get()
+			deps.Quotes.Listen(listener.QuotesListener())
+		}
+		return svc, err
+	}
+	// child "lookup" (spec.arbor.yaml:30:9), a listener of registry "quotes"
+	children[2].Start = func(ctx context.Context) (runtime.Service, error) {
+		svc, err := NewLookup(ctx, deps.Conns, counterRef)
+		if err != nil {
+			return svc, err
+		}
+		deps.Quotes.Listen(svc.QuotesListener())
+		return svc, nil
 	}
 	return runtime.SupervisorSpec{
 		Name:     "top",
@@ -72,44 +106,59 @@ func TopSupervisorSpec(reg *Registries) runtime.SupervisorSpec {
 // caller's goroutine (OTP's init), and returns the supervisor ready to Serve.
 // As a child, it gets the context of its start function; at the top of a
 // program, call Serve on the result (or runtime.StartSupervisor on the spec).
-func NewTopSupervisor(ctx context.Context, reg *Registries) (*TopSupervisor, error) {
-	return runtime.NewSupervisor(ctx, TopSupervisorSpec(reg))
+func NewTopSupervisor(ctx context.Context, deps *Deps) (*TopSupervisor, error) {
+	return runtime.NewSupervisor(ctx, TopSupervisorSpec(deps))
 }
 
-// top_conns starts nested supervisor "conns" of supervisor "top" (spec.arbor.yaml:19:9).
-func top_conns(ctx context.Context, reg *Registries) (runtime.Service, error) {
-	return NewConnsSupervisor(ctx, reg)
+// top_audit starts child "audit" of supervisor "top" (spec.arbor.yaml:23:9), a listener of registry "quotes".
+func top_audit(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	svc, err := NewAudit(ctx, deps.Quotes)
+	if err != nil {
+		return svc, err
+	}
+	deps.Quotes.Listen(svc.QuotesListener())
+	return svc, nil
 }
 
-// ConnsSupervisor is dynamic supervisor "conns" of spec.arbor.yaml:21:3.
+// top_port starts child "port" of supervisor "top" (spec.arbor.yaml:34:9).
+func top_port(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	return NewPort(ctx, deps.Ports, deps.Topics)
+}
+
+// top_conns starts nested supervisor "conns" of supervisor "top" (spec.arbor.yaml:38:9).
+func top_conns(ctx context.Context, deps *Deps) (runtime.Service, error) {
+	return NewConnsSupervisor(ctx, deps)
+}
+
+// ConnsSupervisor is dynamic supervisor "conns" of spec.arbor.yaml:40:3.
 type ConnsSupervisor struct {
 	*runtime.DynamicSupervisor
-	reg *Registries
+	deps *Deps
 }
 
 // ConnsSupervisorSpec returns the spec of dynamic supervisor "conns":
 // no limit on children.
-func ConnsSupervisorSpec(reg *Registries) runtime.DynamicSupervisorSpec {
+func ConnsSupervisorSpec(deps *Deps) runtime.DynamicSupervisorSpec {
 	return runtime.DynamicSupervisorSpec{Name: "conns", MaxRestarts: 3, MaxSeconds: 5}
 }
 
 // NewConnsSupervisor returns dynamic supervisor "conns"
 // ready to Serve, with no children. As a child, it gets the context of its
 // start function; at the top of a program, call Serve on the result.
-func NewConnsSupervisor(ctx context.Context, reg *Registries) (*ConnsSupervisor, error) {
-	d, err := runtime.NewDynamicSupervisor(ctx, ConnsSupervisorSpec(reg))
+func NewConnsSupervisor(ctx context.Context, deps *Deps) (*ConnsSupervisor, error) {
+	d, err := runtime.NewDynamicSupervisor(ctx, ConnsSupervisorSpec(deps))
 	if err != nil {
 		return nil, err
 	}
-	return &ConnsSupervisor{DynamicSupervisor: d, reg: reg}, nil
+	return &ConnsSupervisor{DynamicSupervisor: d, deps: deps}, nil
 }
 
-// StartChild starts a child from the template at spec.arbor.yaml:24:7,
+// StartChild starts a child from the template at spec.arbor.yaml:43:7,
 // with the given extra arguments, which it is given again on every restart.
 func (s *ConnsSupervisor) StartChild(ctx context.Context, host string) (runtime.Handle, error) {
 	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{
 		Start: func(ctx context.Context) (runtime.Service, error) {
-			return NewConn(ctx, s.reg.Conns, host)
+			return NewConn(ctx, s.deps.Conns, host)
 		},
 		Restart:  runtime.Permanent,
 		Shutdown: runtime.Timeout(5 * time.Second),
@@ -118,30 +167,30 @@ func (s *ConnsSupervisor) StartChild(ctx context.Context, host string) (runtime.
 }
 
 // AppApplication returns the spec of application "app"
-// of spec.arbor.yaml:28:3, whose top supervisor is "top".
-func AppApplication(reg *Registries) runtime.ApplicationSpec {
+// of spec.arbor.yaml:47:3, whose top supervisor is "top".
+func AppApplication(deps *Deps) runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "app",
 		StartType: runtime.StartTemporary,
 		Start: func(ctx context.Context) (runtime.Service, error) {
-			return NewTopSupervisor(ctx, reg)
+			return NewTopSupervisor(ctx, deps)
 		},
 	}
 }
 
 // applicationsInStartOrder are the functions of the applications' specs, in the order
 // in which Run starts them: constant data, which Applications calls.
-var applicationsInStartOrder = [...]func(*Registries) runtime.ApplicationSpec{
+var applicationsInStartOrder = [...]func(*Deps) runtime.ApplicationSpec{
 	AppApplication,
 }
 
 // Applications returns every application of the spec, each after the
 // applications it depends on: the order in which Run starts them, fixed when
 // the code was generated.
-func Applications(reg *Registries) []runtime.ApplicationSpec {
+func Applications(deps *Deps) []runtime.ApplicationSpec {
 	specs := make([]runtime.ApplicationSpec, len(applicationsInStartOrder))
 	for i, app := range applicationsInStartOrder {
-		specs[i] = app(reg)
+		specs[i] = app(deps)
 	}
 	return specs
 }
@@ -150,13 +199,13 @@ func Applications(reg *Registries) []runtime.ApplicationSpec {
 // application:ensure_all_started does, and runs them until ctx is cancelled, a
 // signal arrives or a permanent application fails; then it stops them in
 // reverse order.
-func Run(ctx context.Context, reg *Registries) error {
-	return runtime.RunApplications(ctx, Applications(reg)...)
+func Run(ctx context.Context, deps *Deps) error {
+	return runtime.RunApplications(ctx, Applications(deps)...)
 }
 
 // StartApplications starts the applications as Run does and returns them
 // running, for a program that needs them: to stop one, to take a snapshot
 // or mount the observer. Their Run method then waits for SIGINT or SIGTERM.
-func StartApplications(ctx context.Context, reg *Registries) (*runtime.Applications, error) {
-	return runtime.StartApplications(ctx, Applications(reg)...)
+func StartApplications(ctx context.Context, deps *Deps) (*runtime.Applications, error) {
+	return runtime.StartApplications(ctx, Applications(deps)...)
 }

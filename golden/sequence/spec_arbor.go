@@ -79,8 +79,11 @@ func NewPoolSupervisor(ctx context.Context) (*PoolSupervisor, error) {
 
 // StartChild starts a child from the template at spec.arbor.yaml:25:7,
 // with the given extra arguments, which it is given again on every restart.
+// Its id, which names it in its handle, snapshots and reports, is made
+// from the extra arguments as the spec's pattern "$name" says.
 func (s *PoolSupervisor) StartChild(ctx context.Context, name string) (runtime.Handle, error) {
 	return s.DynamicSupervisor.StartChild(ctx, runtime.ChildSpec{
+		ID: name,
 		Start: func(ctx context.Context) (runtime.Service, error) {
 			return NewWorker(ctx, 1, name)
 		},
@@ -91,7 +94,7 @@ func (s *PoolSupervisor) StartChild(ctx context.Context, name string) (runtime.H
 }
 
 // SequenceApplication returns the spec of application "sequence"
-// of spec.arbor.yaml:31:3, whose top supervisor is "sequence".
+// of spec.arbor.yaml:32:3, whose top supervisor is "sequence".
 func SequenceApplication() runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "sequence",

@@ -7,10 +7,13 @@
 // for any goroutine the tree left behind.
 //
 // A complete test of a user's tree, the sequence example's
-// (NewSequenceSupervisor is generated from its spec):
+// (NewSequenceSupervisor and NewDeps are generated from its spec, whose
+// counter takes a writer as a dependency):
 //
 //	func TestCounterRestartsAlone(t *testing.T) {
-//		tree, _ := arbortest.Start(t, NewSequenceSupervisor)
+//		tree, _ := arbortest.Start(t, func(ctx context.Context) (*SequenceSupervisor, error) {
+//			return NewSequenceSupervisor(ctx, NewDeps(io.Discard))
+//		})
 //		stash := tree.Child("stash").Handle
 //
 //		tree.Crash("counter", errors.New("bad increment"))

@@ -14,46 +14,21 @@ import (
 
 	"github.com/arborgo/arbor/runtime"
 	"github.com/arborgo/arbor/runtime/observer"
+	"github.com/arborgo/arbor/runtime/observer/internal/storetree"
 )
 
 // browserLimit bounds the whole browser test.
 const browserLimit = 40 * time.Second
 
-// startShop runs two applications as a user's program would: "store", whose
-// supervisor has a crashable "cache", an "api" and a dynamic "sessions" pool
-// of three, and "web", which depends on it.
-// One session is permanent and crashable through crashSession; startShop
-// returns its handle.
+// startShop runs the program of internal/storetree, generated from its
+// spec, as a user's program would: two applications, "store", whose
+// supervisor has a crashable "cache", an "api" and a dynamic "sessions"
+// pool of three, and "web", which depends on it. One session is crashable
+// through crashSession; startShop returns its handle.
 func startShop(t *testing.T, crashCache, crashSession <-chan error) (*runtime.Applications, string) {
 	t.Helper()
 	ctx := runtime.WithEventHook(context.Background(), func(runtime.Event) {})
-	var storeSup *runtime.Supervisor
-	store := runtime.ApplicationSpec{Name: "store", StartType: runtime.StartPermanent,
-		Start: func(ctx context.Context) (runtime.Service, error) {
-			var err error
-			storeSup, err = runtime.NewSupervisor(ctx, runtime.SupervisorSpec{
-				Name:  "store",
-				Flags: runtime.Flags{Strategy: runtime.OneForOne, MaxRestarts: 5, MaxSeconds: 10},
-				Children: []runtime.ChildSpec{
-					{ID: "cache", Start: crashable(crashCache)},
-					{ID: "api", Start: idle(), Shutdown: runtime.Timeout(2 * time.Second)},
-					dynamicChild("sessions", 100),
-				},
-			})
-			return storeSup, err
-		}}
-	web := runtime.ApplicationSpec{Name: "web", StartType: runtime.StartTransient, DependsOn: []string{"store"},
-		Start: func(ctx context.Context) (runtime.Service, error) {
-			return runtime.NewSupervisor(ctx, runtime.SupervisorSpec{
-				Name:  "web",
-				Flags: runtime.Flags{Strategy: runtime.RestForOne, AutoShutdown: runtime.AnySignificant},
-				Children: []runtime.ChildSpec{
-					{ID: "listener", Start: idle()},
-					{ID: "metrics", Start: idle(), Restart: runtime.Transient, Significant: true, Shutdown: runtime.BrutalKill},
-				},
-			})
-		}}
-	apps, err := runtime.StartApplications(ctx, web, store)
+	apps, err := storetree.StartApplications(ctx, storetree.NewDeps(crashCache))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,34 +37,48 @@ func startShop(t *testing.T, crashCache, crashSession <-chan error) (*runtime.Ap
 			t.Error(err)
 		}
 	})
-	infos, err := storeSup.WhichChildren(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sessions *runtime.DynamicSupervisor
-	for _, info := range infos {
-		if info.ID == "sessions" {
-			sessions, _ = runtime.ServiceOf[*runtime.DynamicSupervisor](info.Handle)
-		}
-	}
-	if sessions == nil {
-		t.Fatalf("store has no dynamic supervisor sessions: %+v", infos)
-	}
+	sessions := childOfApp[*storetree.SessionsSupervisor](t, ctx, apps, "store", "sessions")
 	var crashableSession string
-	for _, spec := range []runtime.ChildSpec{
-		{ID: "session", Start: idle(), Restart: runtime.Temporary},
-		{ID: "session", Start: crashable(crashSession), Restart: runtime.Permanent},
-		{ID: "session", Start: idle(), Restart: runtime.Temporary},
-	} {
-		h, err := sessions.StartChild(ctx, spec)
+	for _, crash := range []<-chan error{nil, crashSession, nil} {
+		h, err := sessions.StartChild(ctx, crash)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if spec.Restart == runtime.Permanent {
+		if crash != nil {
 			crashableSession = h.String()
 		}
 	}
 	return apps, crashableSession
+}
+
+// childOfApp returns what child id of application app's top supervisor
+// runs, as an S.
+func childOfApp[S runtime.Service](t *testing.T, ctx context.Context, apps *runtime.Applications, app, id string) S {
+	t.Helper()
+	snaps, err := apps.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range snaps {
+		if a.Name != app {
+			continue
+		}
+		top, ok := runtime.SupervisorOf(a.Process)
+		if !ok {
+			t.Fatalf("application %s has no supervisor on top", app)
+		}
+		info, err := top.WhichChild(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, ok := runtime.ServiceOf[S](info.Handle)
+		if !ok {
+			t.Fatalf("child %s of %s runs no %T", id, app, s)
+		}
+		return s
+	}
+	t.Fatalf("no application %s", app)
+	panic("unreachable")
 }
 
 // The page, in a real browser, draws the tree, marks a crash's restart as

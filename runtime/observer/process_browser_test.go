@@ -12,6 +12,7 @@ import (
 
 	"github.com/arborgo/arbor/runtime"
 	"github.com/arborgo/arbor/runtime/observer"
+	"github.com/arborgo/arbor/runtime/observer/internal/shoptree"
 )
 
 // holder keeps a server busy in a handler until released, so that its
@@ -27,44 +28,17 @@ func (h *holder) hold(*int) error {
 	return nil
 }
 
-// shopWithServer runs an application "shop" whose supervisor has a server
-// "counter" (registered as "counter", linked to and monitored by a spawned
+// shopWithServer runs the program of internal/shoptree, generated from its
+// spec: an application "shop" whose supervisor has a server "counter"
+// (registered as "names/counter", here linked to and monitored by a spawned
 // "watcher"), a crashable "cache" and a dynamic "pool" of three
 // connections; and an application "web", which depends on it, with a
 // "listener" and a supervisor of two "handlers".
-func shopWithServer(t *testing.T, crash <-chan error) (*runtime.Applications, *runtime.Server[int], *runtime.DynamicSupervisor) {
+func shopWithServer(t *testing.T, crash <-chan error) (*runtime.Applications, *runtime.Server[int], *shoptree.PoolSupervisor) {
 	t.Helper()
 	ctx := runtime.WithEventHook(context.Background(), func(runtime.Event) {})
-	reg := runtime.NewRegistry[string]()
-	var counter *runtime.Server[int]
-	var pool *runtime.DynamicSupervisor
-	shop := runtime.ApplicationSpec{Name: "shop", Start: func(ctx context.Context) (runtime.Service, error) {
-		return runtime.NewSupervisor(ctx, runtime.SupervisorSpec{Name: "shop", Flags: runtime.Flags{MaxRestarts: 10, MaxSeconds: 60},
-			Children: []runtime.ChildSpec{
-				{ID: "counter", Name: reg.Name("counter"), Start: func(ctx context.Context) (runtime.Service, error) {
-					s, err := runtime.NewServer(ctx, runtime.ServerSpec[int]{})
-					counter = s
-					return s, err
-				}},
-				{ID: "cache", Start: crashable(crash)},
-				{ID: "pool", Type: runtime.TypeSupervisor, Start: func(ctx context.Context) (runtime.Service, error) {
-					d, err := runtime.NewDynamicSupervisor(ctx, runtime.DynamicSupervisorSpec{Name: "pool"})
-					pool = d
-					return d, err
-				}},
-			}})
-	}}
-	web := runtime.ApplicationSpec{Name: "web", DependsOn: []string{"shop"}, Start: func(ctx context.Context) (runtime.Service, error) {
-		return runtime.NewSupervisor(ctx, runtime.SupervisorSpec{Name: "web", Flags: runtime.Flags{Strategy: runtime.RestForOne},
-			Children: []runtime.ChildSpec{
-				{ID: "listener", Start: idle()},
-				{ID: "handlers", Type: runtime.TypeSupervisor, Start: func(ctx context.Context) (runtime.Service, error) {
-					return runtime.NewSupervisor(ctx, runtime.SupervisorSpec{Name: "handlers", Flags: runtime.Flags{Strategy: runtime.OneForAll},
-						Children: []runtime.ChildSpec{{ID: "orders", Start: idle()}, {ID: "payments", Start: idle()}}})
-				}},
-			}})
-	}}
-	apps, err := runtime.StartApplications(ctx, shop, web)
+	deps := shoptree.NewDeps(crash)
+	apps, err := shoptree.StartApplications(ctx, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +47,11 @@ func shopWithServer(t *testing.T, crash <-chan error) (*runtime.Applications, *r
 			t.Error(err)
 		}
 	})
+	h, _ := deps.Names.Lookup("counter")
+	counter, ok := runtime.ServiceOf[*runtime.Server[int]](h)
+	if !ok {
+		t.Fatalf("no counter registered: %v", h)
+	}
 	watcher, err := runtime.StartServer(ctx, "watcher", runtime.ServerSpec[int]{Init: func(ctx context.Context) (int, error) {
 		return 0, runtime.Link(ctx, counter.Handle())
 	}})
@@ -81,8 +60,9 @@ func shopWithServer(t *testing.T, crash <-chan error) (*runtime.Applications, *r
 	}
 	t.Cleanup(func() { watcher.Stop(context.Background(), nil) })
 	watcher.Monitor(counter.Handle(), func(*int, runtime.Down) error { return nil })
-	for _, id := range []string{"conn-a", "conn-b", "conn-c"} {
-		if _, err := pool.StartChild(ctx, runtime.ChildSpec{ID: id, Start: idle()}); err != nil {
+	pool := childOfApp[*shoptree.PoolSupervisor](t, ctx, apps, "shop", "pool")
+	for _, name := range []string{"conn-a", "conn-b", "conn-c"} {
+		if _, err := pool.StartChild(ctx, name); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -134,7 +114,7 @@ func TestBrowserShowsProcess(t *testing.T) {
 	details := `document.getElementById('details').innerText`
 	b.waitFor(ctx, "the counter's process", details+`.includes('server queue: 2 handlers waiting') &&
 		`+details+`.includes('watcher#1') && `+details+`.includes('server by watcher#1') &&
-		`+details+`.includes('registered names\tcounter') && [...document.querySelectorAll('#details pre[data-section="stack"]')].some(p => p.innerText.includes('(*holder).hold'))`)
+		`+details+`.includes('registered names\tnames/counter') && [...document.querySelectorAll('#details pre[data-section="stack"]')].some(p => p.innerText.includes('(*holder).hold'))`)
 	if err := b.eval(ctx, `document.querySelector('#details h3').scrollIntoView({block: 'start'})`, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func TestProcessJSON(t *testing.T) {
 	}
 
 	p := get(counter.Handle().String())
-	if p.Info.Queue != "server" || !slices.Equal(p.Info.Links, []string{"watcher#1"}) || !slices.Equal(p.Info.RegisteredNames, []string{"counter"}) {
+	if p.Info.Queue != "server" || !slices.Equal(p.Info.Links, []string{"watcher#1"}) || !slices.Equal(p.Info.RegisteredNames, []string{"names/counter"}) {
 		t.Errorf("counter = %+v", p.Info)
 	}
 	if p.Labels[runtime.LabelChild] != "counter" || len(p.Goroutines) != 1 || !slices.ContainsFunc(p.Goroutines[0].Stack, func(f string) bool {
