@@ -1,0 +1,2 @@
+// Package cluster runs arbor's work across nodes, on etcd.
+package cluster

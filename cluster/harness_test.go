@@ -1,0 +1,307 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+
+	"github.com/arborgo/arbor/cluster/internal/embedded"
+	"github.com/arborgo/arbor/cluster/internal/proxy"
+	"github.com/arborgo/arbor/runtime"
+)
+
+// shared is the etcd member most tests share, each under a cluster name of
+// its own. Tests that compact the store, or need a history of their own,
+// start a member of their own with startEtcd.
+var shared *embedded.Server
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "arbor-cluster-etcd")
+	if err != nil {
+		panic(err)
+	}
+	shared, err = embedded.Start(embedded.Options{Dir: dir})
+	if err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	shared.Close()
+	os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// startEtcd starts a member for one test.
+func startEtcd(t *testing.T) *embedded.Server {
+	t.Helper()
+	srv, err := embedded.Start(embedded.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+var clusterSeq atomic.Int64
+
+// testCluster is a set of nodes of one cluster, each reaching etcd through
+// a proxy of its own that can cut it off.
+type testCluster struct {
+	t       *testing.T
+	srv     *embedded.Server
+	name    string
+	story   *story
+	mu      sync.Mutex
+	members map[string]*testNode
+}
+
+type testNode struct {
+	*Node
+	proxy  *proxy.Proxy
+	client *clientv3.Client
+	closed bool
+}
+
+func newTestCluster(t *testing.T, srv *embedded.Server) *testCluster {
+	if srv == nil {
+		srv = shared
+	}
+	c := &testCluster{t: t, srv: srv, name: fmt.Sprintf("%s-%d", t.Name(), clusterSeq.Add(1)),
+		story: &story{}, members: map[string]*testNode{}}
+	t.Cleanup(func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, n := range c.members {
+			n.shutdown()
+		}
+	})
+	return c
+}
+
+func (n *testNode) shutdown() {
+	if !n.closed {
+		n.closed = true
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n.Node.Close(ctx)
+	}
+	n.client.Close()
+	n.proxy.Close()
+}
+
+// client returns an etcd client that reaches the member directly.
+func (c *testCluster) client() *clientv3.Client {
+	c.t.Helper()
+	cli, err := newClient(c.srv.Endpoint())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+func newClient(endpoint string) (*clientv3.Client, error) {
+	return clientv3.New(clientv3.Config{
+		Endpoints: []string{endpoint}, DialTimeout: 2 * time.Second,
+		DialKeepAliveTime: 300 * time.Millisecond, DialKeepAliveTimeout: 300 * time.Millisecond,
+		Logger: zap.NewNop(),
+	})
+}
+
+// node starts a node named name with TTL 1 s.
+func (c *testCluster) node(name string, tweak ...func(*Config)) *testNode {
+	c.t.Helper()
+	p, err := proxy.New(c.srv.Endpoint())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cli, err := newClient(p.Addr())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cfg := Config{Client: cli, Cluster: c.name, Node: name, TTL: time.Second,
+		Events: func(e Event) { c.story.event(e) }}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := NewNode(ctx, cfg)
+	if err != nil {
+		cli.Close()
+		p.Close()
+		c.t.Fatalf("node %s: %v", name, err)
+	}
+	tn := &testNode{Node: n, proxy: p, client: cli}
+	c.mu.Lock()
+	c.members[name] = tn
+	c.mu.Unlock()
+	return tn
+}
+
+// crash makes the node vanish as a killed process does: nothing it sends
+// reaches etcd any more, its work stops at once, its lease is left to
+// expire.
+func (n *testNode) crash() {
+	n.proxy.Cut()
+	n.closed = true
+	n.stop()
+	<-n.done
+	n.mu.Lock()
+	g := n.last
+	n.mu.Unlock()
+	if g != nil {
+		g.cancel(fmt.Errorf("node %s crashed", n.name))
+	}
+}
+
+// story records, on one monotonic clock, when work starts and stops on
+// which node, and the nodes' reports.
+type story struct {
+	mu      sync.Mutex
+	entries []entry
+	changed chan struct{}
+}
+
+type entry struct {
+	at    time.Time
+	what  string // "start", "stop", or an event kind
+	node  string
+	item  string // application or key
+	token int64
+	st    StartType
+	err   error
+}
+
+func (s *story) add(e entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.at = time.Now()
+	s.entries = append(s.entries, e)
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+}
+
+func (s *story) event(e Event) {
+	item := e.Application
+	if e.Key != "" {
+		item = e.Key
+	}
+	s.add(entry{what: e.Kind.String(), node: e.Node, item: item, token: e.Token, st: e.StartType, err: e.Reason})
+}
+
+// waitFor waits until cond holds over the entries, or fails the test.
+func (s *story) waitFor(t *testing.T, timeout time.Duration, what string, cond func([]entry) bool) []entry {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		s.mu.Lock()
+		entries := append([]entry(nil), s.entries...)
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		changed := s.changed
+		s.mu.Unlock()
+		if cond(entries) {
+			return entries
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("timed out after %v waiting for %s; story:\n%s", timeout, what, dump(entries))
+		}
+	}
+}
+
+func (s *story) snapshot() []entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]entry(nil), s.entries...)
+}
+
+func dump(entries []entry) string {
+	out := ""
+	var t0 time.Time
+	for i, e := range entries {
+		if i == 0 {
+			t0 = e.at
+		}
+		out += fmt.Sprintf("  +%6dms %-14s %-8s %-10s token=%d %v %v\n", e.at.Sub(t0).Milliseconds(), e.what, e.node, e.item, e.token, e.st, e.err)
+	}
+	return out
+}
+
+// worker is a service that records its start and stop in the story.
+type worker struct {
+	s    *story
+	node string
+	item string
+}
+
+func (w *worker) Serve(ctx context.Context) error {
+	<-ctx.Done()
+	w.s.add(entry{what: "stop", node: w.node, item: w.item})
+	return nil
+}
+
+// appSpec is a distributed application whose tree is one worker that
+// records where it runs.
+func (c *testCluster) appSpec(n *testNode, name string, nodes [][]string) DistributedSpec {
+	return DistributedSpec{
+		App: runtime.ApplicationSpec{Name: name, Start: func(ctx context.Context) (runtime.Service, error) {
+			st := StartTypeFrom(ctx)
+			f, _ := FenceFrom(ctx)
+			c.story.add(entry{what: "start", node: n.name, item: name, st: st, token: f.Token()})
+			return &worker{s: c.story, node: n.name, item: name}, nil
+		}},
+		Nodes: nodes,
+	}
+}
+
+// startApps runs applications on node n until the test ends.
+func startApps(t *testing.T, n *testNode, apps ...runtime.ApplicationSpec) *runtime.Applications {
+	t.Helper()
+	ctx := runtime.WithEventHook(context.Background(), nil)
+	a, err := runtime.StartApplications(ctx, apps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.StopAll(context.Background()) })
+	return a
+}
+
+// running returns, per item, the nodes where it has started and not yet
+// stopped.
+func running(entries []entry) map[string][]string {
+	out := map[string][]string{}
+	for _, e := range entries {
+		switch e.what {
+		case "start":
+			out[e.item] = append(out[e.item], e.node)
+		case "stop":
+			nodes := out[e.item]
+			for i, n := range nodes {
+				if n == e.node {
+					out[e.item] = append(nodes[:i:i], nodes[i+1:]...)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
