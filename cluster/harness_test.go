@@ -305,3 +305,67 @@ func running(entries []entry) map[string][]string {
 	}
 	return out
 }
+
+// cartArgs are a test child's arguments.
+type cartArgs struct {
+	Customer string
+	Crash    bool // crash at every start
+}
+
+// supervisor starts the cluster supervisor "carts" on n, in a tree of its
+// own that lives until the test ends.
+func (c *testCluster) supervisor(t *testing.T, n *testNode, tweak ...func(*SupervisorSpec[string, cartArgs])) *Supervisor[string, cartArgs] {
+	t.Helper()
+	spec := SupervisorSpec[string, cartArgs]{
+		Name: "carts",
+		Start: func(ctx context.Context, key string, args cartArgs) (runtime.Service, error) {
+			f, ok := FenceFrom(ctx)
+			if !ok {
+				return nil, fmt.Errorf("no fence")
+			}
+			c.story.add(entry{what: "start", node: n.name, item: key, token: f.Token()})
+			if args.Crash {
+				return nil, fmt.Errorf("poison %s", key)
+			}
+			return &worker{s: c.story, node: n.name, item: key}, nil
+		},
+		MaxRestarts: 1, MaxSeconds: 5, MoveBackoff: 100 * time.Millisecond,
+	}
+	for _, f := range tweak {
+		f(&spec)
+	}
+	sup, err := NewSupervisor(n.Node, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := runtime.WithEventHook(context.Background(), nil)
+	top, err := runtime.StartSupervisor(ctx, runtime.SupervisorSpec{Name: "top", Children: []runtime.ChildSpec{
+		{ID: "carts", Start: sup.Start, Type: runtime.TypeSupervisor},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { top.Stop(context.Background()) })
+	return sup
+}
+
+// exactlyOnce reports whether every key runs on exactly one node of live.
+func exactlyOnce(es []entry, keys []string, live ...string) bool {
+	run := running(es)
+	for _, k := range keys {
+		nodes := run[k]
+		if len(nodes) != 1 || !slicesContains(live, nodes[0]) {
+			return false
+		}
+	}
+	return true
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

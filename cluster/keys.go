@@ -22,11 +22,11 @@ type keys struct{ prefix string }
 
 func newKeys(cluster string) keys { return keys{prefix: "/arbor/" + cluster + "/"} }
 
-func (k keys) nodes() string          { return k.prefix + "nodes/" }
+func (k keys) nodes() string           { return k.prefix + "nodes/" }
 func (k keys) node(name string) string { return k.nodes() + name }
-func (k keys) apps() string           { return k.prefix + "apps/" }
-func (k keys) app(name string) string { return k.apps() + name + "/" }
-func (k keys) sup(name string) string { return k.prefix + "sup/" + name + "/" }
+func (k keys) apps() string            { return k.prefix + "apps/" }
+func (k keys) app(name string) string  { return k.apps() + name + "/" }
+func (k keys) sup(name string) string  { return k.prefix + "sup/" + name + "/" }
 
 // lastSegment returns what follows the last slash of key.
 func lastSegment(key string) string { return key[strings.LastIndexByte(key, '/')+1:] }

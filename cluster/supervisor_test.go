@@ -1,0 +1,82 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// Keyed children run once each, spread over the nodes; a second start
+// names the owner; Lookup gives owner and token; TerminateChild ends one
+// cluster-wide; a crashed node's children start on the others.
+func TestKeyedChildren(t *testing.T) {
+	t.Parallel()
+	c := newTestCluster(t, nil)
+	a, b, cc := c.node("a"), c.node("b"), c.node("c")
+	sa := c.supervisor(t, a)
+	c.supervisor(t, b)
+	c.supervisor(t, cc)
+	ctx := context.Background()
+	waitMembers(t, sa, 3)
+	var keys []string
+	for i := range 12 {
+		k := fmt.Sprintf("cart-%d", i)
+		keys = append(keys, k)
+		if _, err := sa.StartChild(ctx, k, cartArgs{Customer: k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es := c.story.waitFor(t, 5*time.Second, "12 carts running once", func(es []entry) bool {
+		return exactlyOnce(es, keys, "a", "b", "c")
+	})
+	per := map[string]int{}
+	for _, nodes := range running(es) {
+		for _, n := range nodes {
+			per[n]++
+		}
+	}
+	if len(per) != 3 {
+		t.Errorf("carts placed on %v; want all three nodes used", per)
+	}
+	_, err := sa.StartChild(ctx, "cart-3", cartArgs{})
+	var already *AlreadyStartedError
+	if !errors.As(err, &already) || already.Owner.Node != running(es)["cart-3"][0] {
+		t.Errorf("second start of cart-3: %v; want already started on %v", err, running(es)["cart-3"])
+	}
+	owner, ok, err := sa.Lookup(ctx, "cart-3")
+	if err != nil || !ok || owner.Node != already.Owner.Node || owner.Token == 0 {
+		t.Errorf("Lookup(cart-3) = %+v, %v, %v", owner, ok, err)
+	}
+	if err := sa.TerminateChild(ctx, "cart-3"); err != nil {
+		t.Fatal(err)
+	}
+	if got := running(c.story.snapshot())["cart-3"]; len(got) != 0 {
+		t.Errorf("cart-3 still runs on %v after TerminateChild returned", got)
+	}
+	if _, _, err := sa.Lookup(ctx, "cart-3"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Lookup after terminate: %v; want ErrNotFound", err)
+	}
+	keys = append(keys[:3], keys[4:]...)
+	b.crash()
+	c.story.waitFor(t, 5*time.Second, "carts of b on a and c", func(es []entry) bool {
+		return exactlyOnce(es, keys, "a", "c")
+	})
+}
+
+// waitMembers waits until the supervisor sees n candidate nodes.
+func waitMembers(t *testing.T, s *Supervisor[string, cartArgs], n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := s.candidates(context.Background())
+		if err == nil && len(c) == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("supervisor sees nodes %v; want %d", c, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
