@@ -339,6 +339,9 @@ func (d *distApp) reconcile(ctx context.Context, gen *generation) {
 	}
 	owner := d.cache.kvs[d.owner]
 	if d.run != nil {
+		if d.cache.rev < d.run.token {
+			return // the mirror has not seen the claim yet
+		}
 		if owner == nil || owner.CreateRevision != d.run.token {
 			d.stopRun(fmt.Errorf("%w: its ownership ended in etcd", ErrReleased))
 		} else {

@@ -13,8 +13,8 @@ func TestAppFailover(t *testing.T) {
 	c := newTestCluster(t, nil)
 	nodes := [][]string{{"a"}, {"b", "c"}}
 	a, b := c.node("a"), c.node("b")
-	startApps(t, a, a.Distributed(c.appSpec(a, "billing", nodes)))
-	startApps(t, b, b.Distributed(c.appSpec(b, "billing", nodes)))
+	startApps(t, a, a.Distributed(c.takeoverSpec(a, "billing", nodes)))
+	startApps(t, b, b.Distributed(c.takeoverSpec(b, "billing", nodes)))
 	c.story.waitFor(t, 5*time.Second, "billing on a", func(es []entry) bool {
 		return slices.Equal(running(es)["billing"], []string{"a"})
 	})

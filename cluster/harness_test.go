@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -79,7 +80,7 @@ func newTestCluster(t *testing.T, srv *embedded.Server) *testCluster {
 	if srv == nil {
 		srv = shared
 	}
-	c := &testCluster{t: t, srv: srv, name: fmt.Sprintf("%s-%d", t.Name(), clusterSeq.Add(1)),
+	c := &testCluster{t: t, srv: srv, name: fmt.Sprintf("%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), clusterSeq.Add(1)),
 		story: &story{}, members: map[string]*testNode{}}
 	t.Cleanup(func() {
 		c.mu.Lock()

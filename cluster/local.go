@@ -24,12 +24,17 @@ type localPart[K comparable, A any] struct {
 	values context.Context
 
 	// Messages to the loop.
-	mu     sync.Mutex
-	exits  []*keyedRun
-	wake   chan struct{} // capacity 1
+	mu          sync.Mutex
+	exits       []*keyedRun
+	wake        chan struct{} // capacity 1
 	cands       map[string]int64
 	runningView map[string]bool // the keys of running, for Local
-	staleCands  atomic.Bool
+	// ended holds, per key, the token of an ownership this node has ended
+	// in etcd (released, moved, forgotten) that the mirror may still show:
+	// it is not started again.
+	ended      map[string]int64
+	relisted   int // listings after a broken watch, for tests
+	staleCands atomic.Bool
 
 	// Owned by the loop.
 	cache   cache
@@ -169,6 +174,7 @@ func (lp *localPart[K, A]) apply(u update) {
 	}
 	lp.mu.Lock()
 	lp.cands = cands
+	lp.relisted = lp.cache.relist
 	lp.mu.Unlock()
 	lp.staleCands.Store(false)
 }
@@ -263,6 +269,8 @@ func (lp *localPart[K, A]) decide(ctx context.Context, gen *generation, k string
 	if r := lp.running[k]; r != nil {
 		switch {
 		case r.cause != nil:
+		case lp.cache.rev < r.token:
+			// The mirror has not seen this ownership's creation yet.
 		case specKV == nil:
 			lp.stop(r, fmt.Errorf("%w: terminated", ErrReleased))
 		case ownerKV == nil || ownerKV.CreateRevision != r.token:
@@ -272,6 +280,10 @@ func (lp *localPart[K, A]) decide(ctx context.Context, gen *generation, k string
 	}
 	if ownerKV != nil {
 		delete(lp.since, k)
+		if lp.ended[k] == ownerKV.CreateRevision {
+			return claim{}, false
+		}
+		delete(lp.ended, k)
 		mine := string(ownerKV.Value) == me && ownerKV.Lease == int64(gen.lease)
 		switch {
 		case mine && specKV == nil:
@@ -284,6 +296,7 @@ func (lp *localPart[K, A]) decide(ctx context.Context, gen *generation, k string
 		}
 		return claim{}, false
 	}
+	delete(lp.ended, k)
 	if specKV == nil {
 		delete(lp.since, k)
 		return claim{}, false
@@ -573,6 +586,7 @@ func (lp *localPart[K, A]) giveUp(ctx context.Context, r *keyedRun, reason error
 		lp.full = true
 		return
 	}
+	lp.ended[r.key] = r.token
 	s.node.report(Event{Kind: kind, Supervisor: s.spec.Name, Key: r.key, Token: r.token, Reason: reason})
 }
 
@@ -581,10 +595,15 @@ func (lp *localPart[K, A]) forget(ctx context.Context, r *keyedRun) {
 	s := lp.s
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.node.ttl/3)
 	defer cancel()
-	_, _ = s.node.cli.Txn(cctx).
+	_, err := s.node.cli.Txn(cctx).
 		If(clientv3.Compare(clientv3.CreateRevision(s.ownerKey(r.key)), "=", r.token)).
 		Then(clientv3.OpDelete(s.ownerKey(r.key)), clientv3.OpDelete(s.specKey(r.key))).
 		Commit()
+	if err != nil {
+		lp.full = true
+		return
+	}
+	lp.ended[r.key] = r.token
 }
 
 // release deletes the ownership of k if it is still token's; when etcd
@@ -592,7 +611,9 @@ func (lp *localPart[K, A]) forget(ctx context.Context, r *keyedRun) {
 func (lp *localPart[K, A]) release(ctx context.Context, k string, token int64) {
 	if lp.releaseOwner(ctx, k, token) != nil {
 		lp.full = true
+		return
 	}
+	lp.ended[k] = token
 }
 
 // releaseOwner deletes the ownership of k if it is still token's.

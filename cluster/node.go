@@ -531,3 +531,22 @@ func (n *Node) waitFor(ctx context.Context, names []string, timeout time.Duratio
 		}
 	}
 }
+
+// retryRead runs a read until it succeeds or ctx ends: a read is safe to
+// repeat, and a connection that has just been re-established (after a
+// network cut) fails the call that was in flight.
+func (n *Node) retryRead(ctx context.Context, read func() error) error {
+	for {
+		err := read()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		t := n.clock.NewTimer(20 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C():
+		}
+	}
+}

@@ -308,7 +308,11 @@ func (s *Supervisor[K, A]) TerminateChild(ctx context.Context, key K) error {
 // given up.
 func (s *Supervisor[K, A]) Lookup(ctx context.Context, key K) (owner Owner, ok bool, err error) {
 	k := s.encKey(key)
-	resp, err := s.node.cli.Txn(ctx).Then(clientv3.OpGet(s.specKey(k)), clientv3.OpGet(s.ownerKey(k))).Commit()
+	var resp *clientv3.TxnResponse
+	err = s.node.retryRead(ctx, func() error {
+		resp, err = s.node.cli.Txn(ctx).Then(clientv3.OpGet(s.specKey(k)), clientv3.OpGet(s.ownerKey(k))).Commit()
+		return err
+	})
 	if err != nil {
 		return Owner{}, false, unavailable(fmt.Sprintf("look up %q of %q", k, s.spec.Name), err)
 	}
@@ -330,7 +334,11 @@ func (s *Supervisor[K, A]) Lookup(ctx context.Context, key K) (owner Owner, ok b
 // WhichChildren lists every keyed child of the cluster, from a
 // linearizable read, in key order.
 func (s *Supervisor[K, A]) WhichChildren(ctx context.Context) ([]ChildStatus[K], error) {
-	resp, err := s.node.cli.Get(ctx, s.prefix, clientv3.WithPrefix())
+	var resp *clientv3.GetResponse
+	err := s.node.retryRead(ctx, func() (err error) {
+		resp, err = s.node.cli.Get(ctx, s.prefix, clientv3.WithPrefix())
+		return err
+	})
 	if err != nil {
 		return nil, unavailable("list the children of "+s.spec.Name, err)
 	}
@@ -396,7 +404,7 @@ func (s *Supervisor[K, A]) Start(ctx context.Context) (runtime.Service, error) {
 	}
 	lp := &localPart[K, A]{s: s, dyn: dyn, values: context.WithoutCancel(ctx),
 		running: map[string]*keyedRun{}, wake: make(chan struct{}, 1), since: map[string]time.Time{},
-		dirty: map[string]bool{}, runningView: map[string]bool{}}
+		dirty: map[string]bool{}, runningView: map[string]bool{}, ended: map[string]int64{}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.local != nil {
