@@ -28,13 +28,13 @@ type localPart[K comparable, A any] struct {
 	exits       []*keyedRun
 	wake        chan struct{} // capacity 1
 	cands       map[string]int64
+	candsRev    int64           // the mirror's revision when cands was taken
 	runningView map[string]bool // the keys of running, for Local
 	// ended holds, per key, the token of an ownership this node has ended
 	// in etcd (released, moved, forgotten) that the mirror may still show:
 	// it is not started again.
-	ended      map[string]int64
-	relisted   int // listings after a broken watch, for tests
-	staleCands atomic.Bool
+	ended    map[string]int64
+	relisted int // listings after a broken watch, for tests
 
 	// Owned by the loop.
 	cache   cache
@@ -58,15 +58,12 @@ type keyedRun struct {
 	cause  error // why this node stopped it, if it did
 }
 
-// candidates returns the live nodes of the supervisor from the mirror, or
-// nil before the first listing or after a stale placement.
-func (lp *localPart[K, A]) candidates() map[string]int64 {
-	if lp.staleCands.Load() {
-		return nil
-	}
+// candidates returns the live nodes of the supervisor from the mirror, and
+// the mirror's revision; nil before the first listing.
+func (lp *localPart[K, A]) candidates() (map[string]int64, int64) {
 	lp.mu.Lock()
 	defer lp.mu.Unlock()
-	return lp.cands
+	return lp.cands, lp.candsRev
 }
 
 func (lp *localPart[K, A]) localKeys() []string {
@@ -174,9 +171,9 @@ func (lp *localPart[K, A]) apply(u update) {
 	}
 	lp.mu.Lock()
 	lp.cands = cands
+	lp.candsRev = lp.cache.rev
 	lp.relisted = lp.cache.relist
 	lp.mu.Unlock()
-	lp.staleCands.Store(false)
 }
 
 // reconcile brings this node's children in line with etcd, for the dirty

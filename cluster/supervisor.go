@@ -167,8 +167,9 @@ func (s *Supervisor[K, A]) StartChild(ctx context.Context, key K, args A) (Owner
 		return Owner{}, fmt.Errorf("%w: node %q holds no lease", ErrUnavailable, s.node.name)
 	}
 	excluded := map[string]bool{}
+	fresh := false
 	for {
-		cands, err := s.candidates(ctx)
+		cands, rev, err := s.candidates(ctx, fresh)
 		if err != nil {
 			return Owner{}, err
 		}
@@ -179,12 +180,21 @@ func (s *Supervisor[K, A]) StartChild(ctx context.Context, key K, args A) (Owner
 			}
 		}
 		if len(names) == 0 {
+			if !fresh {
+				fresh = true // the mirror may lag: ask etcd
+				continue
+			}
 			return Owner{}, fmt.Errorf("cluster: supervisor %q: no live node runs it", s.spec.Name)
 		}
 		target := rendezvous(k, names)[0]
+		// The placement holds only if no node joined since the candidates
+		// were read: every candidacy key is older than rev (a node that
+		// left is harmless unless it is the target, whose lease then fails
+		// the write).
 		resp, err := s.node.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.CreateRevision(s.specKey(k)), "=", 0),
-				clientv3.Compare(clientv3.CreateRevision(s.ownerKey(k)), "=", 0)).
+				clientv3.Compare(clientv3.CreateRevision(s.ownerKey(k)), "=", 0),
+				clientv3.Compare(clientv3.ModRevision(s.prefix+"nodes/"), "<", rev+1).WithPrefix()).
 			Then(clientv3.OpPut(s.specKey(k), string(rec)),
 				clientv3.OpPut(s.ownerKey(k), target, clientv3.WithLease(clientv3.LeaseID(cands[target])))).
 			Else(clientv3.OpGet(s.specKey(k)), clientv3.OpGet(s.ownerKey(k))).
@@ -192,7 +202,7 @@ func (s *Supervisor[K, A]) StartChild(ctx context.Context, key K, args A) (Owner
 		switch {
 		case errors.Is(err, rpctypes.ErrLeaseNotFound):
 			excluded[target] = true // that node's lease just ended
-			s.forgetCandidates()
+			fresh = true
 			continue
 		case err != nil:
 			return Owner{}, unavailable(fmt.Sprintf("start child %q of %q", k, s.spec.Name), err)
@@ -213,6 +223,10 @@ func (s *Supervisor[K, A]) StartChild(ctx context.Context, key K, args A) (Owner
 			}
 			return Owner{}, e
 		}
+		if len(ownerKVs) == 0 {
+			fresh = true // a node joined: place again among all
+			continue
+		}
 		// Terminated, but its old owner is still stopping it: wait.
 		if err := s.awaitGone(ctx, s.ownerKey(k), resp.Header.Revision); err != nil {
 			return Owner{}, err
@@ -221,35 +235,26 @@ func (s *Supervisor[K, A]) StartChild(ctx context.Context, key K, args A) (Owner
 }
 
 // candidates returns the live nodes that run this supervisor, with their
-// leases: from the local part's mirror when it runs, else from etcd.
-func (s *Supervisor[K, A]) candidates(ctx context.Context) (map[string]int64, error) {
+// leases, and the revision they are as of: from the local part's mirror
+// when it runs (unless fresh), else from etcd.
+func (s *Supervisor[K, A]) candidates(ctx context.Context, fresh bool) (map[string]int64, int64, error) {
 	s.mu.Lock()
 	lp := s.local
 	s.mu.Unlock()
-	if lp != nil {
-		if c := lp.candidates(); c != nil {
-			return c, nil
+	if lp != nil && !fresh {
+		if c, rev := lp.candidates(); c != nil {
+			return c, rev, nil
 		}
 	}
 	resp, err := s.node.cli.Get(ctx, s.prefix+"nodes/", clientv3.WithPrefix())
 	if err != nil {
-		return nil, unavailable("list the nodes of "+s.spec.Name, err)
+		return nil, 0, unavailable("list the nodes of "+s.spec.Name, err)
 	}
 	out := map[string]int64{}
 	for _, kv := range resp.Kvs {
 		out[lastSegment(string(kv.Key))] = kv.Lease
 	}
-	return out, nil
-}
-
-// forgetCandidates makes the next StartChild read the candidates from etcd.
-func (s *Supervisor[K, A]) forgetCandidates() {
-	s.mu.Lock()
-	lp := s.local
-	s.mu.Unlock()
-	if lp != nil {
-		lp.staleCands.Store(true)
-	}
+	return out, resp.Header.Revision, nil
 }
 
 // awaitGone waits until key is deleted, watching from rev.
@@ -366,6 +371,24 @@ func (s *Supervisor[K, A]) WhichChildren(ctx context.Context) ([]ChildStatus[K],
 			st.Owner = Owner{Node: string(o.Value), Token: o.CreateRevision}
 		}
 		out = append(out, st)
+	}
+	return out, nil
+}
+
+// Nodes returns the live nodes that run the supervisor's local part, by
+// name, from a linearizable read: where StartChild may place children.
+func (s *Supervisor[K, A]) Nodes(ctx context.Context) ([]string, error) {
+	var resp *clientv3.GetResponse
+	err := s.node.retryRead(ctx, func() (err error) {
+		resp, err = s.node.cli.Get(ctx, s.prefix+"nodes/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		return err
+	})
+	if err != nil {
+		return nil, unavailable("list the nodes of "+s.spec.Name, err)
+	}
+	out := make([]string, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		out = append(out, lastSegment(string(kv.Key)))
 	}
 	return out, nil
 }

@@ -70,7 +70,7 @@ func waitMembers(t *testing.T, s *Supervisor[string, cartArgs], n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		c, err := s.candidates(context.Background())
+		c, _, err := s.candidates(context.Background(), true)
 		if err == nil && len(c) == n {
 			return
 		}
