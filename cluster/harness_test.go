@@ -25,6 +25,7 @@ import (
 var shared *embedded.Server
 
 func TestMain(m *testing.M) {
+	baseline := goleak.IgnoreCurrent()
 	dir, err := os.MkdirTemp("", "arbor-cluster-etcd")
 	if err != nil {
 		panic(err)
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 	shared.Close()
 	os.RemoveAll(dir)
 	if code == 0 {
-		if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
+		if err := goleak.Find(baseline); err != nil {
 			fmt.Fprintln(os.Stderr, "goleak:", err)
 			code = 1
 		}
@@ -66,7 +67,8 @@ type testCluster struct {
 	name    string
 	story   *story
 	mu      sync.Mutex
-	members map[string]*testNode
+	members map[string]*testNode // the latest node of each name
+	all     []*testNode          // every node made, for the cleanup
 }
 
 type testNode struct {
@@ -85,7 +87,7 @@ func newTestCluster(t *testing.T, srv *embedded.Server) *testCluster {
 	t.Cleanup(func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		for _, n := range c.members {
+		for _, n := range c.all {
 			n.shutdown()
 		}
 	})
@@ -149,6 +151,7 @@ func (c *testCluster) node(name string, tweak ...func(*Config)) *testNode {
 	tn := &testNode{Node: n, proxy: p, client: cli}
 	c.mu.Lock()
 	c.members[name] = tn
+	c.all = append(c.all, tn)
 	c.mu.Unlock()
 	return tn
 }

@@ -146,8 +146,11 @@ func TestProof1AtMostOneOwner(t *testing.T) {
 			up(name)
 		case 1:
 			t.Logf("round %d: partition %s", round, name)
+			lost := len(c.story.snapshot())
 			n.proxy.Cut()
-			time.Sleep(1500 * time.Millisecond) // the partition's length is the point
+			c.story.waitFor(t, 5*time.Second, name+" losing its lease", func(es []entry) bool {
+				return slices.ContainsFunc(es[lost:], func(e entry) bool { return e.what == "lease_lost" && e.node == name })
+			})
 			n.proxy.Heal()
 		case 2:
 			t.Logf("round %d: resign %s", round, name)

@@ -2,8 +2,10 @@ package cluster
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"testing"
 	"time"
 )
@@ -65,18 +67,33 @@ func TestKeyedChildren(t *testing.T) {
 	})
 }
 
-// waitMembers waits until the supervisor sees n candidate nodes.
+// waitMembers waits until n nodes run the supervisor's local part, by
+// watching their candidacy keys in etcd.
 func waitMembers(t *testing.T, s *Supervisor[string, cartArgs], n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, _, err := s.candidates(context.Background(), true)
-		if err == nil && len(c) == n {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	prefix := s.prefix + "nodes/"
+	resp, err := s.node.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := int(resp.Count)
+	if count == n {
+		return
+	}
+	for w := range s.node.cli.Watch(ctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1)) {
+		for _, ev := range w.Events {
+			switch {
+			case ev.Type == clientv3.EventTypeDelete:
+				count--
+			case ev.IsCreate():
+				count++
+			}
+		}
+		if count == n {
 			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("supervisor sees nodes %v; want %d", c, n)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
+	t.Fatalf("%d nodes run the supervisor; want %d", count, n)
 }
