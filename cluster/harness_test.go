@@ -162,12 +162,7 @@ func (c *testCluster) node(name string, tweak ...func(*Config)) *testNode {
 func (n *testNode) crash() {
 	n.proxy.Cut()
 	n.closed = true
-	n.stop()
-	<-n.done
-	n.mu.Lock()
-	g := n.last
-	n.mu.Unlock()
-	if g != nil {
+	if g := n.halt(); g != nil {
 		g.cancel(fmt.Errorf("node %s crashed", n.name))
 	}
 }
@@ -372,4 +367,56 @@ func slicesContains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// ownerAndStandby sets up nodes a and b, each running the application
+// "billing" (a first, with takeover) and the supervisor "carts", and count
+// children that a ranks first; it returns once all of them run on a. The
+// items are the children's keys and "billing".
+func (c *testCluster) ownerAndStandby(t *testing.T, count int) (a, b *testNode, sa *Supervisor[string, cartArgs], items []string) {
+	t.Helper()
+	prio := [][]string{{"a"}, {"b"}}
+	a, b = c.node("a"), c.node("b")
+	sa = c.supervisor(t, a)
+	c.supervisor(t, b)
+	// Takeover: b may come first; a takes the application back.
+	startApps(t, a, a.Distributed(c.takeoverSpec(a, "billing", prio)))
+	startApps(t, b, b.Distributed(c.takeoverSpec(b, "billing", prio)))
+	waitMembers(t, sa, 2)
+	items = keysRankedFirst("a", []string{"a", "b"}, count)
+	c.startChildren(t, sa, items)
+	items = append(items, "billing")
+	c.story.waitFor(t, 5*time.Second, "all on a", func(es []entry) bool { return exactlyOnce(es, items, "a") })
+	return a, b, sa, items
+}
+
+// threeNodes sets up nodes a, b and c running the supervisor "carts", and
+// count children named prefix0, prefix1...; it returns once each runs on
+// one node.
+func (c *testCluster) threeNodes(t *testing.T, prefix string, count int) (nodes []*testNode, sa *Supervisor[string, cartArgs], keys []string, placed []entry) {
+	t.Helper()
+	for _, name := range []string{"a", "b", "c"} {
+		n := c.node(name)
+		nodes = append(nodes, n)
+		s := c.supervisor(t, n)
+		if sa == nil {
+			sa = s
+		}
+	}
+	waitMembers(t, sa, 3)
+	for i := range count {
+		keys = append(keys, fmt.Sprint(prefix, i))
+	}
+	c.startChildren(t, sa, keys)
+	placed = c.story.waitFor(t, 5*time.Second, "all placed", func(es []entry) bool { return exactlyOnce(es, keys, "a", "b", "c") })
+	return nodes, sa, keys, placed
+}
+
+func (c *testCluster) startChildren(t *testing.T, s *Supervisor[string, cartArgs], keys []string) {
+	t.Helper()
+	for _, k := range keys {
+		if _, err := s.StartChild(context.Background(), k, cartArgs{Customer: k}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

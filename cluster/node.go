@@ -421,12 +421,7 @@ func (n *Node) keep(ctx context.Context, g *generation) error {
 func (n *Node) Close(ctx context.Context) error {
 	var err error
 	n.closeOnce.Do(func() {
-		n.stop()
-		<-n.done
-		n.mu.Lock()
-		g := n.last
-		n.mu.Unlock()
-		if g != nil {
+		if g := n.halt(); g != nil {
 			g.cancel(ErrClosed)
 			waited := make(chan struct{})
 			go func() { g.work.Wait(); close(waited) }()
@@ -449,6 +444,15 @@ func (n *Node) Close(ctx context.Context) error {
 		}
 	})
 	return err
+}
+
+// halt stops the renewal loop and returns the latest generation.
+func (n *Node) halt() *generation {
+	n.stop()
+	<-n.done
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.last
 }
 
 // Member is a live node of the cluster.

@@ -180,27 +180,9 @@ func (n *testNode) shutdownApps(t *testing.T) {
 func TestProof2NoOverlapWhenCutOff(t *testing.T) {
 	t.Parallel()
 	c := newTestCluster(t, nil)
-	prio := [][]string{{"a"}, {"b"}}
-	a, b := c.node("a"), c.node("b")
-	sa := c.supervisor(t, a)
-	c.supervisor(t, b)
-	// Takeover: b may come first; a takes the application back.
-	startApps(t, a, a.Distributed(c.takeoverSpec(a, "billing", prio)))
-	startApps(t, b, b.Distributed(c.takeoverSpec(b, "billing", prio)))
-	waitMembers(t, sa, 2)
-	keys := keysRankedFirst("a", []string{"a", "b"}, 4)
-	for _, k := range keys {
-		if _, err := sa.StartChild(context.Background(), k, cartArgs{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c.story.waitFor(t, 5*time.Second, "all on a", func(es []entry) bool {
-		return exactlyOnce(es, append(keys, "billing"), "a")
-	})
+	a, _, _, items := c.ownerAndStandby(t, 4)
 	a.proxy.Cut()
-	c.story.waitFor(t, 5*time.Second, "all on b", func(es []entry) bool {
-		return exactlyOnce(es, append(keys, "billing"), "b")
-	})
+	c.story.waitFor(t, 5*time.Second, "all on b", func(es []entry) bool { return exactlyOnce(es, items, "b") })
 	es := c.story.snapshot()
 	noOverlap(t, es)
 	deadline := a.lastGen().Deadline()
@@ -236,22 +218,7 @@ func keysRankedFirst(node string, nodes []string, count int) []string {
 func TestProof3FailoverWithinTTL(t *testing.T) {
 	t.Parallel()
 	c := newTestCluster(t, nil)
-	prio := [][]string{{"a"}, {"b"}}
-	a, b := c.node("a"), c.node("b")
-	sa := c.supervisor(t, a)
-	c.supervisor(t, b)
-	// Takeover: b may come first; a takes the application back.
-	startApps(t, a, a.Distributed(c.takeoverSpec(a, "billing", prio)))
-	startApps(t, b, b.Distributed(c.takeoverSpec(b, "billing", prio)))
-	waitMembers(t, sa, 2)
-	keys := keysRankedFirst("a", []string{"a", "b"}, 3)
-	for _, k := range keys {
-		if _, err := sa.StartChild(context.Background(), k, cartArgs{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	items := append(keys, "billing")
-	c.story.waitFor(t, 5*time.Second, "all on a", func(es []entry) bool { return exactlyOnce(es, items, "a") })
+	a, _, _, items := c.ownerAndStandby(t, 3)
 	crashed := time.Now()
 	a.crash()
 	es := c.story.waitFor(t, 5*time.Second, "all on b", func(es []entry) bool { return exactlyOnce(es, items, "b") })
@@ -262,7 +229,7 @@ func TestProof3FailoverWithinTTL(t *testing.T) {
 		}
 	}
 	took := last.Sub(crashed)
-	t.Logf("failover of an application and %d children took %v (TTL 1s)", len(keys), took)
+	t.Logf("failover of an application and %d children took %v (TTL 1s)", len(items)-1, took)
 	if bound := a.TTL() + time.Second; took > bound {
 		t.Errorf("failover took %v; want within TTL + 1s = %v", took, bound)
 	}
@@ -275,19 +242,8 @@ func TestProof4NoChildLost(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			t.Parallel()
 			c := newTestCluster(t, nil)
-			a, b, cc := c.node("a"), c.node("b"), c.node("c")
-			sa := c.supervisor(t, a)
-			c.supervisor(t, b)
-			c.supervisor(t, cc)
-			waitMembers(t, sa, 3)
-			var keys []string
-			for i := range 15 {
-				keys = append(keys, fmt.Sprintf("k%d", i))
-				if _, err := sa.StartChild(context.Background(), keys[i], cartArgs{}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			before := c.story.waitFor(t, 5*time.Second, "all placed", func(es []entry) bool { return exactlyOnce(es, keys, "a", "b", "c") })
+			nodes, sa, keys, before := c.threeNodes(t, "k", 15)
+			b := nodes[1]
 			startsBefore := starts(before)
 			if how == "crash" {
 				b.crash()

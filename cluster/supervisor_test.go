@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"errors"
-	"fmt"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"testing"
 	"time"
@@ -16,23 +15,9 @@ import (
 func TestKeyedChildren(t *testing.T) {
 	t.Parallel()
 	c := newTestCluster(t, nil)
-	a, b, cc := c.node("a"), c.node("b"), c.node("c")
-	sa := c.supervisor(t, a)
-	c.supervisor(t, b)
-	c.supervisor(t, cc)
+	nodes, sa, keys, es := c.threeNodes(t, "cart-", 12)
+	b := nodes[1]
 	ctx := context.Background()
-	waitMembers(t, sa, 3)
-	var keys []string
-	for i := range 12 {
-		k := fmt.Sprintf("cart-%d", i)
-		keys = append(keys, k)
-		if _, err := sa.StartChild(ctx, k, cartArgs{Customer: k}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	es := c.story.waitFor(t, 5*time.Second, "12 carts running once", func(es []entry) bool {
-		return exactlyOnce(es, keys, "a", "b", "c")
-	})
 	per := map[string]int{}
 	for _, nodes := range running(es) {
 		for _, n := range nodes {
