@@ -72,7 +72,9 @@ type DistributedSpec struct {
 	// [a, {b, c}] written [][]string{{"a"}, {"b", "c"}}. The application
 	// runs on the first group with a live node; within a group, on the node
 	// running the fewest distributed applications. A node not listed never
-	// runs it.
+	// runs it. A node that is a member of the cluster but whose standby is
+	// not up yet (it is still starting) gets one TTL to come before a node
+	// of lower priority runs the application in its place.
 	Nodes [][]string
 	// FailoverDelay is how long to wait, after the node running the
 	// application went down, before starting it elsewhere, in case that node
@@ -162,10 +164,13 @@ type distApp struct {
 	appsPrefix                            string
 
 	// Owned by Serve.
-	cache      cache
+	cache      cache     // the applications' keys
+	members    cache     // the nodes' keys
+	graceUntil time.Time // a higher-priority member has until then to stand by
 	run        *appRun
 	candGen    *generation // the lease under which this node is a candidate
 	failoverAt time.Time   // a pending failover delay ends then
+	failed     error       // the tree failed to start here: the standby exits
 	retryAt    time.Time   // a failed etcd write is tried again then
 
 	snapMu sync.Mutex
@@ -202,11 +207,13 @@ type handoffRecord struct {
 // Serve runs the standby until ctx is cancelled (the application is
 // stopped on this node) or the tree exits by itself.
 func (d *distApp) Serve(ctx context.Context) error {
-	updates := make(chan update)
+	updates, nodeUpdates := make(chan update), make(chan update)
 	fctx, stopFollow := context.WithCancel(ctx)
-	followed := make(chan struct{})
-	go func() { follow(fctx, d.node.cli, d.appsPrefix, updates); close(followed) }()
-	defer func() { stopFollow(); <-followed }()
+	var followed sync.WaitGroup
+	followed.Add(2)
+	go func() { defer followed.Done(); follow(fctx, d.node.cli, d.appsPrefix, updates) }()
+	go func() { defer followed.Done(); follow(fctx, d.node.cli, d.node.keys.nodes(), nodeUpdates) }()
+	defer func() { stopFollow(); followed.Wait() }()
 
 	var timer clock.Timer
 	defer func() {
@@ -218,6 +225,10 @@ func (d *distApp) Serve(ctx context.Context) error {
 		gen, changed := d.node.current()
 		if ctx.Err() == nil {
 			d.reconcile(ctx, gen)
+		}
+		if d.failed != nil {
+			d.leave(ctx)
+			return d.failed
 		}
 		var treeDone <-chan struct{}
 		if d.run != nil {
@@ -235,6 +246,8 @@ func (d *distApp) Serve(ctx context.Context) error {
 		select {
 		case u := <-updates:
 			d.applyUpdate(u)
+		case u := <-nodeUpdates:
+			d.members.apply(u)
 		case <-changed:
 		case <-timerC:
 		case <-treeDone:
@@ -258,7 +271,7 @@ func (d *distApp) Serve(ctx context.Context) error {
 // wakeAt returns when the loop must look again without news from etcd.
 func (d *distApp) wakeAt() time.Time {
 	var t time.Time
-	for _, x := range []time.Time{d.failoverAt, d.retryAt} {
+	for _, x := range []time.Time{d.failoverAt, d.retryAt, d.graceUntil} {
 		if !x.IsZero() && (t.IsZero() || x.Before(t)) {
 			t = x
 		}
@@ -322,7 +335,7 @@ func (d *distApp) reconcile(ctx context.Context, gen *generation) {
 	if d.run != nil && (gen == nil || d.run.gen != gen) {
 		d.stopRun(context.Cause(d.run.gen.ctx))
 	}
-	if gen == nil || d.cache.kvs == nil {
+	if gen == nil || d.cache.kvs == nil || d.members.kvs == nil {
 		return
 	}
 	me := d.node.name
@@ -377,9 +390,25 @@ func (d *distApp) reconcile(ctx context.Context, gen *generation) {
 		}
 		d.failoverAt = time.Time{}
 	}
-	if d.prio.choose(d.live(), d.load) != me {
+	live := d.live()
+	if d.prio.choose(live, d.load) != me {
+		d.graceUntil = time.Time{}
 		return
 	}
+	// A member of higher priority whose standby is not up yet is most
+	// likely starting: give it a TTL before running in its place.
+	for k := range d.members.kvs {
+		if n := lastSegment(k); !live[n] && d.prio.rank(n) >= 0 && d.prio.rank(n) < myRank {
+			if d.graceUntil.IsZero() {
+				d.graceUntil = now.Add(d.node.ttl)
+			}
+			if now.Before(d.graceUntil) {
+				return
+			}
+			break
+		}
+	}
+	d.graceUntil = time.Time{}
 	d.claim(ctx, gen)
 }
 
@@ -431,9 +460,11 @@ func (d *distApp) claim(ctx context.Context, gen *generation) {
 	}
 	token := resp.Header.Revision
 	if err := d.startRun(gen, token, st); err != nil {
+		// As a tree that exits by itself: released for the next node, and
+		// the standby exits with the reason.
 		d.release(ctx, token, false)
 		d.node.report(Event{Kind: AppStopped, Application: d.name, Token: token, Reason: err})
-		d.retryLater()
+		d.failed = err
 	}
 }
 

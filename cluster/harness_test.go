@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -412,11 +413,29 @@ func (c *testCluster) threeNodes(t *testing.T, prefix string, count int) (nodes 
 	return nodes, sa, keys, placed
 }
 
+// startChildren starts keys through s.
 func (c *testCluster) startChildren(t *testing.T, s *Supervisor[string, cartArgs], keys []string) {
 	t.Helper()
 	for _, k := range keys {
-		if _, err := s.StartChild(context.Background(), k, cartArgs{Customer: k}); err != nil {
+		startChild(t, s, k, cartArgs{Customer: k})
+	}
+}
+
+// startChild starts key through s. A node of a loaded machine can miss its
+// renewals and lose its lease for a moment (TTL 1 s is short), in which
+// case StartChild refuses with ErrUnavailable: it is tried again, as a
+// program would, once the node has its new lease.
+func startChild(t *testing.T, s *Supervisor[string, cartArgs], key string, args cartArgs) Owner {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		_, changed := s.node.current()
+		owner, err := s.StartChild(context.Background(), key, args)
+		if err == nil {
+			return owner
+		}
+		if !errors.Is(err, ErrUnavailable) || time.Now().After(deadline) {
 			t.Fatal(err)
 		}
+		<-changed
 	}
 }

@@ -275,12 +275,14 @@ func (lp *localPart[K, A]) decide(ctx context.Context, gen *generation, k string
 		}
 		return claim{}, false
 	}
+	if t, ok := lp.ended[k]; ok && lp.cache.rev >= t && (ownerKV == nil || ownerKV.CreateRevision != t) {
+		delete(lp.ended, k) // the mirror has seen that ownership end
+	}
 	if ownerKV != nil {
 		delete(lp.since, k)
 		if lp.ended[k] == ownerKV.CreateRevision {
 			return claim{}, false
 		}
-		delete(lp.ended, k)
 		mine := string(ownerKV.Value) == me && ownerKV.Lease == int64(gen.lease)
 		switch {
 		case mine && specKV == nil:
@@ -293,7 +295,6 @@ func (lp *localPart[K, A]) decide(ctx context.Context, gen *generation, k string
 		}
 		return claim{}, false
 	}
-	delete(lp.ended, k)
 	if specKV == nil {
 		delete(lp.since, k)
 		return claim{}, false
@@ -302,8 +303,9 @@ func (lp *localPart[K, A]) decide(ctx context.Context, gen *generation, k string
 	if json.Unmarshal(specKV.Value, &rec) != nil || rec.Failed != "" {
 		return claim{}, false
 	}
-	if !rec.NotBefore.IsZero() && now.Before(rec.NotBefore) {
-		lp.wakeAtLatest(rec.NotBefore)
+	// NotBefore is wall-clock time: it was written by another node.
+	if wall := time.Now(); !rec.NotBefore.IsZero() && wall.Before(rec.NotBefore) {
+		lp.wakeAtLatest(now.Add(rec.NotBefore.Sub(wall)))
 		return claim{}, false
 	}
 	pool := live

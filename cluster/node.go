@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -96,7 +97,10 @@ type Node struct {
 	stop      context.CancelFunc
 	done      chan struct{}
 	closeOnce sync.Once
+	lastErr   atomic.Value // of errorBox: why the latest attempt at a lease failed
 }
+
+type errorBox struct{ err error }
 
 // generation is one lease of the node and the work done under it.
 type generation struct {
@@ -258,7 +262,11 @@ func (n *Node) waitLease(ctx context.Context) error {
 		case <-n.done:
 			return ErrClosed
 		case <-ctx.Done():
-			return fmt.Errorf("%w: node %q got no lease: %v", ErrUnavailable, n.name, context.Cause(ctx))
+			why := context.Cause(ctx)
+			if b, ok := n.lastErr.Load().(errorBox); ok && b.err != nil {
+				why = b.err
+			}
+			return fmt.Errorf("%w: node %q got no lease: %v", ErrUnavailable, n.name, why)
 		}
 	}
 }
@@ -328,6 +336,7 @@ func (n *Node) begin(ctx context.Context, prev clientv3.LeaseID) (*generation, e
 			prev = 0
 		}
 		g, err := n.grant(ctx)
+		n.lastErr.Store(errorBox{err})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()

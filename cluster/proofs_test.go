@@ -125,10 +125,8 @@ func TestProof1AtMostOneOwner(t *testing.T) {
 	var keys []string
 	for i := range 10 {
 		keys = append(keys, fmt.Sprintf("k%d", i))
-		if _, err := sups["a"].StartChild(context.Background(), keys[i], cartArgs{}); err != nil {
-			t.Fatal(err)
-		}
 	}
+	c.startChildren(t, sups["a"], keys)
 	settled := func(what string) {
 		c.story.waitFor(t, 10*time.Second, what, func(es []entry) bool {
 			run := running(es)
@@ -146,6 +144,11 @@ func TestProof1AtMostOneOwner(t *testing.T) {
 			up(name)
 		case 1:
 			t.Logf("round %d: partition %s", round, name)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := n.waitLease(ctx); err != nil { // it may still be back from a previous cut
+				t.Fatal(err)
+			}
+			cancel()
 			lost := len(c.story.snapshot())
 			n.proxy.Cut()
 			c.story.waitFor(t, 5*time.Second, name+" losing its lease", func(es []entry) bool {
@@ -286,10 +289,7 @@ func TestProof5ZombieFenced(t *testing.T) {
 	c.supervisor(t, b)
 	waitMembers(t, sa, 2)
 	key := keysRankedFirst("a", []string{"a", "b"}, 1)[0]
-	old, err := sa.StartChild(context.Background(), key, cartArgs{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := startChild(t, sa, key, cartArgs{})
 	zombie := &Fence{key: sa.ownerKey(key), token: old.Token}
 	a.proxy.Cut()
 	c.story.waitFor(t, 5*time.Second, key+" on b", func(es []entry) bool { return exactlyOnce(es, []string{key}, "b") })
@@ -361,10 +361,8 @@ func TestProof6EtcdUnavailable(t *testing.T) {
 	var keys []string
 	for i := range 6 {
 		keys = append(keys, fmt.Sprintf("k%d", i))
-		if _, err := sa.StartChild(context.Background(), keys[i], cartArgs{}); err != nil {
-			t.Fatal(err)
-		}
 	}
+	c.startChildren(t, sa, keys)
 	items := append(slices.Clone(keys), "billing")
 	c.story.waitFor(t, 5*time.Second, "all placed", func(es []entry) bool { return exactlyOnce(es, items, "a", "b") })
 	for _, n := range nodes {
@@ -468,9 +466,7 @@ func TestProof8CompactionRelist(t *testing.T) {
 	sc := c.supervisor(t, cc)
 	waitMembers(t, sa, 2)
 	onC := keysRankedFirst("c", []string{"a", "c"}, 2)
-	if _, err := sa.StartChild(context.Background(), onC[0], cartArgs{}); err != nil {
-		t.Fatal(err)
-	}
+	startChild(t, sa, onC[0], cartArgs{})
 	c.story.waitFor(t, 5*time.Second, onC[0]+" on c", func(es []entry) bool { return exactlyOnce(es, onC[:1], "c") })
 	cc.proxy.Cut()
 	ctx := context.Background()
@@ -528,9 +524,7 @@ func TestProof9PoisonChild(t *testing.T) {
 	c.supervisor(t, b, tweak)
 	c.supervisor(t, cc, tweak)
 	waitMembers(t, sa, 3)
-	if _, err := sa.StartChild(context.Background(), "poison", cartArgs{Crash: true}); err != nil {
-		t.Fatal(err)
-	}
+	startChild(t, sa, "poison", cartArgs{Crash: true})
 	es := c.story.waitFor(t, 10*time.Second, "poison marked failed", func(es []entry) bool {
 		return slices.ContainsFunc(es, func(e entry) bool { return e.what == "child_failed" })
 	})

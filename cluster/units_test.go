@@ -233,3 +233,36 @@ func TestFailoverDelay(t *testing.T) {
 		t.Errorf("b started billing with %v; want failover from a", last.st)
 	}
 }
+
+// A second process with a node name in use waits for the first one's
+// lease, and says why when it gives up.
+func TestNodeNameInUse(t *testing.T) {
+	t.Parallel()
+	c := newTestCluster(t, nil)
+	c.node("a")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := NewNode(ctx, Config{Client: c.client(), Cluster: c.name, Node: "a", TTL: time.Second, Events: func(Event) {}})
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), `node name "a" is held by another live process`) {
+		t.Errorf("NewNode with a name in use: %v", err)
+	}
+}
+
+// A distributed application whose tree fails to start is released, and its
+// standby exits with the reason, for the application controller.
+func TestAppStartFails(t *testing.T) {
+	t.Parallel()
+	c := newTestCluster(t, nil)
+	a := c.node("a")
+	boom := errors.New("no database")
+	apps, err := runtime.StartApplications(runtime.WithEventHook(context.Background(), nil), a.Distributed(DistributedSpec{
+		App:   runtime.ApplicationSpec{Name: "billing", Start: func(context.Context) (runtime.Service, error) { return nil, boom }},
+		Nodes: [][]string{{"a"}},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := apps.Wait(); !errors.Is(err, boom) {
+		t.Errorf("applications ended with %v; want the start error", err)
+	}
+}
