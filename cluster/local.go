@@ -19,9 +19,8 @@ import (
 // localPart is a cluster supervisor's part on one node. The goroutine in
 // Serve owns its state; the children's exits reach it as messages.
 type localPart[K comparable, A any] struct {
-	s      *Supervisor[K, A]
-	dyn    *runtime.DynamicSupervisor
-	values context.Context
+	s   *Supervisor[K, A]
+	dyn *runtime.DynamicSupervisor
 
 	// Messages to the loop.
 	mu          sync.Mutex
@@ -150,6 +149,7 @@ func (lp *localPart[K, A]) apply(u update) {
 	if lp.dirty == nil {
 		lp.dirty = map[string]bool{}
 	}
+	nodesChanged := u.reset
 	for _, path := range lp.cache.apply(u) {
 		switch rest := path[len(lp.s.prefix):]; {
 		case strings.HasPrefix(rest, "spec/"):
@@ -157,23 +157,35 @@ func (lp *localPart[K, A]) apply(u update) {
 		case strings.HasPrefix(rest, "owner/"):
 			lp.dirty[rest[len("owner/"):]] = true
 		case strings.HasPrefix(rest, "nodes/"):
-			lp.full = true
-		}
-	}
-	if u.reset {
-		lp.full = true
-	}
-	cands := map[string]int64{}
-	for k, kv := range lp.cache.kvs {
-		if rest := k[len(lp.s.prefix):]; strings.HasPrefix(rest, "nodes/") {
-			cands[rest[len("nodes/"):]] = kv.Lease
+			nodesChanged = true
 		}
 	}
 	lp.mu.Lock()
-	lp.cands = cands
+	defer lp.mu.Unlock()
 	lp.candsRev = lp.cache.rev
 	lp.relisted = lp.cache.relist
-	lp.mu.Unlock()
+	if !nodesChanged {
+		return
+	}
+	lp.full = true
+	// A new map each time: StartChild may be reading the old one.
+	cands := map[string]int64{}
+	for n := range lp.nodes() {
+		cands[n] = lp.cache.kvs[lp.s.candKey(n)].Lease
+	}
+	lp.cands = cands
+}
+
+// nodes yields the names of the nodes whose candidacy the mirror holds.
+func (lp *localPart[K, A]) nodes() func(yield func(string) bool) {
+	prefix := lp.s.prefix + "nodes/"
+	return func(yield func(string) bool) {
+		for k := range lp.cache.kvs {
+			if strings.HasPrefix(k, prefix) && !yield(k[len(prefix):]) {
+				return
+			}
+		}
+	}
 }
 
 // reconcile brings this node's children in line with etcd, for the dirty
@@ -441,22 +453,25 @@ func (lp *localPart[K, A]) start(ctx context.Context, gen *generation, k string,
 	if err == nil {
 		err = json.Unmarshal(rec.Args, &args)
 	}
-	rctx, cancel := gen.bind(lp.values)
-	r := &keyedRun{key: k, token: token, gen: gen, cancel: cancel, ctx: rctx}
+	r := &keyedRun{key: k, token: token, gen: gen}
 	if err != nil {
-		cancel(err)
 		lp.giveUp(ctx, r, fmt.Errorf("cannot decode its key or arguments: %w", err), specRev, rec)
 		return
 	}
-	f := &Fence{key: s.ownerKey(k), token: token, done: rctx.Done()}
+	f := &Fence{key: s.ownerKey(k), token: token}
 	flags := runtime.Flags{MaxRestarts: s.spec.MaxRestarts, MaxSeconds: s.spec.MaxSeconds}
 	significant := s.spec.Restart != runtime.Permanent
 	if significant {
 		flags.AutoShutdown = runtime.AnySignificant
 	}
+	// The child's own supervisor runs in a context of its own, below the
+	// local dynamic supervisor's child process: it carries the fence, and
+	// is cancelled by that process, by the end of the lease, or by r.cancel.
 	childStart := func(pctx context.Context) (runtime.Service, error) {
-		sctx, scancel := context.WithCancelCause(withFence(pctx, f))
-		stop := context.AfterFunc(rctx, func() { scancel(context.Cause(rctx)) })
+		sctx, cancel := context.WithCancelCause(withFence(pctx, f))
+		stop := context.AfterFunc(gen.ctx, func() { cancel(context.Cause(gen.ctx)) })
+		r.ctx, r.cancel = sctx, func(cause error) { stop(); cancel(cause) }
+		f.done = sctx.Done()
 		sup, err := runtime.NewSupervisor(sctx, runtime.SupervisorSpec{
 			Name:  s.spec.Name + "[" + k + "]",
 			Flags: flags,
@@ -466,8 +481,7 @@ func (lp *localPart[K, A]) start(ctx context.Context, gen *generation, k string,
 			}},
 		})
 		if err != nil {
-			stop()
-			scancel(err)
+			r.cancel(err)
 			return nil, err
 		}
 		return &keyedService{sup: sup, run: r, lp: lp}, nil
@@ -475,7 +489,6 @@ func (lp *localPart[K, A]) start(ctx context.Context, gen *generation, k string,
 	_, err = lp.dyn.StartChild(ctx, runtime.ChildSpec{ID: k, Start: childStart, Restart: runtime.Temporary,
 		Type: runtime.TypeSupervisor, Shutdown: runtime.Infinity})
 	if err != nil {
-		cancel(err)
 		if ctx.Err() != nil {
 			return
 		}

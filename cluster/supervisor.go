@@ -425,7 +425,7 @@ func (s *Supervisor[K, A]) Start(ctx context.Context) (runtime.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	lp := &localPart[K, A]{s: s, dyn: dyn, values: context.WithoutCancel(ctx),
+	lp := &localPart[K, A]{s: s, dyn: dyn,
 		running: map[string]*keyedRun{}, wake: make(chan struct{}, 1), since: map[string]time.Time{},
 		dirty: map[string]bool{}, runningView: map[string]bool{}, ended: map[string]int64{}}
 	s.mu.Lock()

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	goruntime "runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -49,8 +50,10 @@ func main() {
 	concurrentClaims := flag.Int("concurrent-claims", 2000, "claims made by 16 callers for the throughput figures")
 	failovers := flag.Int("failovers", 10, "failovers to time, each way")
 	children := flag.Int("children", 10000, "keyed children for the memory figure")
+	only := flag.String("only", "", "run only this measurement: latency, throughput, failover or memory")
+	flag.StringVar(&memProfile, "memprofile", "", "write a heap profile with the keyed children running")
 	flag.Parse()
-	if err := run(*claims, *concurrentClaims, *failovers, *children); err != nil {
+	if err := run(*only, *claims, *concurrentClaims, *failovers, *children); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -109,7 +112,10 @@ type row struct {
 	what, arbor, floor, ratio, target, met string
 }
 
-func run(claims, concurrentClaims, failovers, children int) error {
+// memProfile is where -memprofile writes.
+var memProfile string
+
+func run(only string, claims, concurrentClaims, failovers, children int) error {
 	load := loadAverage()
 	endpoint, stop, err := startEtcd()
 	if err != nil {
@@ -118,39 +124,45 @@ func run(claims, concurrentClaims, failovers, children int) error {
 	defer stop()
 	var rows []row
 
-	lat, err := claimLatency(endpoint, claims)
-	if err != nil {
-		return err
+	want := func(name string) bool { return only == "" || only == name }
+	if want("latency") {
+		lat, err := claimLatency(endpoint, claims)
+		if err != nil {
+			return err
+		}
+		ratio := float64(lat.arbor[50]) / float64(lat.floor[50])
+		rows = append(rows,
+			row{"claim latency p50 (StartChild vs one create-if-absent txn)", us(lat.arbor[50]), us(lat.floor[50]),
+				fmt.Sprintf("%.2f×", ratio), "≤ 1.5× one txn", yes(ratio <= 1.5)},
+			row{"claim latency p99", us(lat.arbor[99]), us(lat.floor[99]),
+				fmt.Sprintf("%.2f×", float64(lat.arbor[99])/float64(lat.floor[99])), "", ""})
 	}
-	ratio := float64(lat.arbor[50]) / float64(lat.floor[50])
-	rows = append(rows,
-		row{"claim latency p50 (StartChild vs one create-if-absent txn)", us(lat.arbor[50]), us(lat.floor[50]),
-			fmt.Sprintf("%.2f×", ratio), "≤ 1.5× one txn", yes(ratio <= 1.5)},
-		row{"claim latency p99", us(lat.arbor[99]), us(lat.floor[99]),
-			fmt.Sprintf("%.2f×", float64(lat.arbor[99])/float64(lat.floor[99])), "", ""})
-
-	thr, err := claimThroughput(endpoint, concurrentClaims)
-	if err != nil {
-		return err
+	if want("throughput") {
+		thr, err := claimThroughput(endpoint, concurrentClaims)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row{"claims per second, 16 concurrent callers (a rate: higher is better)", fmt.Sprintf("%.0f/s", thr[0]), fmt.Sprintf("%.0f/s", thr[1]),
+			fmt.Sprintf("%.2f×", thr[0]/thr[1]), "", ""})
 	}
-	rows = append(rows, row{"claims per second, 16 concurrent callers (a rate: higher is better)", fmt.Sprintf("%.0f/s", thr[0]), fmt.Sprintf("%.0f/s", thr[1]),
-		fmt.Sprintf("%.2f×", thr[0]/thr[1]), "", ""})
-
-	fo, err := failover(endpoint, failovers)
-	if err != nil {
-		return err
+	if want("failover") {
+		fo, err := failover(endpoint, failovers)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row{fmt.Sprintf("failover at TTL 1s: median (min–max of %d)", failovers),
+			fmt.Sprintf("%s (%s–%s)", ms(fo.arbor[50]), ms(fo.arbor[0]), ms(fo.arbor[100])),
+			fmt.Sprintf("%s (%s–%s)", ms(fo.floor[50]), ms(fo.floor[0]), ms(fo.floor[100])),
+			fmt.Sprintf("%.2f×", float64(fo.arbor[50])/float64(fo.floor[50])), "≤ TTL + 0.5s = 1500ms median", yes(fo.arbor[50] <= 1500*time.Millisecond)})
 	}
-	rows = append(rows, row{fmt.Sprintf("failover at TTL 1s: median (min–max of %d)", failovers),
-		fmt.Sprintf("%s (%s–%s)", ms(fo.arbor[50]), ms(fo.arbor[0]), ms(fo.arbor[100])),
-		fmt.Sprintf("%s (%s–%s)", ms(fo.floor[50]), ms(fo.floor[0]), ms(fo.floor[100])),
-		fmt.Sprintf("%.2f×", float64(fo.arbor[50])/float64(fo.floor[50])), "≤ TTL + 0.5s = 1500ms median", yes(fo.arbor[50] <= 1500*time.Millisecond)})
-
-	mem, err := memory(endpoint, children)
-	if err != nil {
-		return err
+	if want("memory") {
+		mem, err := memory(endpoint, children)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row{fmt.Sprintf("memory per keyed child, %d on one node", children),
+			kb(mem[0]), kb(mem[1]), fmt.Sprintf("%.2f×", mem[0]/mem[1]), "", ""})
 	}
-	rows = append(rows, row{fmt.Sprintf("memory per keyed child, %d on one node", children),
-		kb(mem[0]), kb(mem[1]), fmt.Sprintf("%.2f×", mem[0]/mem[1]), "", ""})
 
 	fmt.Printf("Machine: %s, %d cores; %s; etcd v3.7.3 embedded, one member, no fsync, ticks 10 ms, in its own process.\n",
 		cpu(), goruntime.NumCPU(), goruntime.Version())
@@ -503,6 +515,17 @@ func memory(endpoint string, count int) ([2]float64, error) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	perCluster := (inUse() - before) / float64(count)
+	if memProfile != "" {
+		f, err := os.Create(memProfile)
+		if err != nil {
+			return [2]float64{}, err
+		}
+		err = pprof.WriteHeapProfile(f)
+		f.Close()
+		if err != nil {
+			return [2]float64{}, err
+		}
+	}
 	stop()
 
 	before = inUse()
