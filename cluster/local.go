@@ -38,6 +38,7 @@ type localPart[K comparable, A any] struct {
 	// Owned by the loop.
 	cache   cache
 	running map[string]*keyedRun // by encoded key
+	gen     *generation          // the lease the children run under
 	candGen *generation
 	dirty   map[string]bool
 	full    bool
@@ -193,9 +194,12 @@ func (lp *localPart[K, A]) nodes() func(yield func(string) bool) {
 func (lp *localPart[K, A]) reconcile(ctx context.Context, gen *generation) {
 	s := lp.s
 	now := s.node.clock.Now()
-	for _, r := range lp.running {
-		if r.gen != gen && r.cause == nil {
-			lp.stop(r, context.Cause(r.gen.ctx))
+	if gen != lp.gen {
+		lp.gen = gen
+		for _, r := range lp.running {
+			if r.gen != gen && r.cause == nil {
+				lp.stop(r, context.Cause(r.gen.ctx))
+			}
 		}
 	}
 	if gen == nil || lp.cache.kvs == nil {

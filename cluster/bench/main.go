@@ -52,8 +52,21 @@ func main() {
 	children := flag.Int("children", 10000, "keyed children for the memory figure")
 	only := flag.String("only", "", "run only this measurement: latency, throughput, failover or memory")
 	flag.StringVar(&memProfile, "memprofile", "", "write a heap profile with the keyed children running")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*only, *claims, *concurrentClaims, *failovers, *children); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
