@@ -420,6 +420,8 @@ func (s *Supervisor[K, A]) Local() []K {
 // restart intensity, and places children whose owner is gone. When it
 // stops, it stops its children and releases them, so other nodes start
 // them at once. One node runs one local part of a supervisor at a time.
+// When etcd answers within a third of the TTL, the node is a candidate for
+// new children once Start has returned.
 func (s *Supervisor[K, A]) Start(ctx context.Context) (runtime.Service, error) {
 	dyn, err := runtime.NewDynamicSupervisor(ctx, runtime.DynamicSupervisorSpec{Name: s.spec.Name})
 	if err != nil {
@@ -432,6 +434,16 @@ func (s *Supervisor[K, A]) Start(ctx context.Context) (runtime.Service, error) {
 	defer s.mu.Unlock()
 	if s.local != nil {
 		return nil, fmt.Errorf("cluster: supervisor %q already runs on node %q", s.spec.Name, s.node.name)
+	}
+	// Stand as a candidate now, if etcd answers soon, so that children can
+	// be placed here as soon as the tree is up; otherwise the loop does it.
+	if gen, _ := s.node.current(); gen != nil {
+		cctx, cancel := context.WithTimeout(ctx, s.node.ttl/3)
+		_, err := s.node.cli.Put(cctx, s.candKey(s.node.name), "", clientv3.WithLease(gen.lease))
+		cancel()
+		if err == nil {
+			lp.candGen = gen
+		}
 	}
 	s.local = lp
 	return lp, nil

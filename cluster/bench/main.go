@@ -8,7 +8,8 @@
 //     cut off, until the application starts on the other node; the floor is
 //     a key on a lease that a watcher re-claims once the lease has expired;
 //   - memory per node with 10,000 keyed children (heap and stacks, after a
-//     GC), against 10,000 children of a plain runtime dynamic supervisor.
+//     GC), against 10,000 children of a plain runtime dynamic supervisor,
+//     each measured in a fresh process.
 //
 // etcd is a single embedded member (no fsync, ticks of 10 ms), run in a
 // process of its own, as a real one would be. Run it from the cluster
@@ -64,6 +65,14 @@ func main() {
 			os.Exit(1)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if spec := os.Getenv(memoryEnv); spec != "" {
+		what, endpoint, _ := strings.Cut(spec, " ")
+		if err := memoryIn(what, endpoint, *children); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(*only, *claims, *concurrentClaims, *failovers, *children); err != nil {
 		pprof.StopCPUProfile()
@@ -497,63 +506,103 @@ func failoverFloor(endpoint, key string) (time.Duration, error) {
 }
 
 // memory returns the heap and stacks per child of count keyed children on
-// one node, and of count children of a plain dynamic supervisor.
+// one node, and of count children of a plain dynamic supervisor, each
+// measured in a fresh process of its own (memoryIn), so that neither
+// inherits the other's freed stacks and heap.
 func memory(endpoint string, count int) ([2]float64, error) {
-	n, cli, p, err := node(endpoint, "memory", "a")
-	if err != nil {
-		return [2]float64{}, err
+	var out [2]float64
+	for i, what := range []string{"cluster", "plain"} {
+		self, err := os.Executable()
+		if err != nil {
+			return out, err
+		}
+		args := []string{"-children", fmt.Sprint(count)}
+		if what == "cluster" && memProfile != "" {
+			args = append(args, "-memprofile", memProfile)
+		}
+		cmd := exec.Command(self, args...)
+		cmd.Env = append(os.Environ(), memoryEnv+"="+what+" "+endpoint)
+		cmd.Stderr = os.Stderr
+		b, err := cmd.Output()
+		if err != nil {
+			return out, fmt.Errorf("memory of %s: %w", what, err)
+		}
+		if _, err := fmt.Sscan(string(b), &out[i]); err != nil {
+			return out, fmt.Errorf("memory of %s: %q: %w", what, b, err)
+		}
 	}
-	defer func() { n.Close(context.Background()); cli.Close(); p.Close() }()
+	return out, nil
+}
+
+// memoryEnv makes the process measure one memory figure: "cluster
+// <endpoint>" or "plain <endpoint>".
+const memoryEnv = "ARBOR_BENCH_MEMORY"
+
+// memoryIn prints the bytes per child of count children, keyed ones on a
+// cluster node or plain ones.
+func memoryIn(what, endpoint string, count int) error {
+	ctx := context.Background()
+	var n *cluster.Node
+	if what == "cluster" {
+		node, cli, p, err := node(endpoint, "memory", "a")
+		if err != nil {
+			return err
+		}
+		defer func() { node.Close(ctx); cli.Close(); p.Close() }()
+		n = node
+	}
 	before := inUse()
+	if what == "plain" {
+		d, err := runtime.StartDynamicSupervisor(runtime.WithEventHook(ctx, nil), runtime.DynamicSupervisorSpec{Name: "plain"})
+		if err != nil {
+			return err
+		}
+		defer d.Stop(ctx)
+		for range count {
+			if _, err := d.StartChild(ctx, runtime.ChildSpec{Start: func(context.Context) (runtime.Service, error) { return idle{}, nil }}); err != nil {
+				return err
+			}
+		}
+		fmt.Println((inUse() - before) / float64(count))
+		return nil
+	}
 	sup, stop, err := carts(n)
 	if err != nil {
-		return [2]float64{}, err
+		return err
 	}
-	ctx := context.Background()
+	defer stop()
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var failed atomic.Value
 	for range 16 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1)); i <= count; i = int(next.Add(1)) {
 				if _, err := sup.StartChild(ctx, fmt.Sprintf("m%d", i), struct{}{}); err != nil {
-					panic(err)
+					failed.CompareAndSwap(nil, err)
+					return
 				}
 			}
 		}()
 	}
 	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		return err
+	}
 	for len(sup.Local()) < count {
 		time.Sleep(20 * time.Millisecond)
 	}
-	perCluster := (inUse() - before) / float64(count)
+	fmt.Println((inUse() - before) / float64(count))
 	if memProfile != "" {
 		f, err := os.Create(memProfile)
 		if err != nil {
-			return [2]float64{}, err
+			return err
 		}
-		err = pprof.WriteHeapProfile(f)
-		f.Close()
-		if err != nil {
-			return [2]float64{}, err
-		}
+		defer f.Close()
+		return pprof.WriteHeapProfile(f)
 	}
-	stop()
-
-	before = inUse()
-	d, err := runtime.StartDynamicSupervisor(runtime.WithEventHook(ctx, nil), runtime.DynamicSupervisorSpec{Name: "plain"})
-	if err != nil {
-		return [2]float64{}, err
-	}
-	for range count {
-		if _, err := d.StartChild(ctx, runtime.ChildSpec{Start: func(context.Context) (runtime.Service, error) { return idle{}, nil }}); err != nil {
-			return [2]float64{}, err
-		}
-	}
-	perPlain := (inUse() - before) / float64(count)
-	d.Stop(ctx)
-	return [2]float64{perCluster, perPlain}, nil
+	return nil
 }
 
 func inUse() float64 {
