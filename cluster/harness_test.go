@@ -246,17 +246,23 @@ func dump(entries []entry) string {
 	return out
 }
 
-// worker is a service that records its start and stop in the story.
+// worker is a service that records its start and stop in the story. It
+// runs until it is stopped, unless it has an exit to return at once (or
+// finish is set: then it ends normally at once).
 type worker struct {
-	s    *story
-	node string
-	item string
+	s      *story
+	node   string
+	item   string
+	exit   error
+	finish bool
 }
 
 func (w *worker) Serve(ctx context.Context) error {
-	<-ctx.Done()
+	if w.exit == nil && !w.finish {
+		<-ctx.Done()
+	}
 	w.s.add(entry{what: "stop", node: w.node, item: w.item})
-	return nil
+	return w.exit
 }
 
 // appSpec is a distributed application whose tree is one worker that
@@ -309,7 +315,11 @@ func running(entries []entry) map[string][]string {
 // cartArgs are a test child's arguments.
 type cartArgs struct {
 	Customer string
-	Crash    bool // crash at every start
+	Crash    bool // fail at every start
+	Crashing bool // crash as soon as it runs, every time
+	// CrashOnce crashes the first run of the key only; Finish makes it end
+	// normally as soon as it runs.
+	CrashOnce, Finish bool
 }
 
 // supervisor starts the cluster supervisor "carts" on n, in a tree of its
@@ -327,7 +337,14 @@ func (c *testCluster) supervisor(t *testing.T, n *testNode, tweak ...func(*Super
 			if args.Crash {
 				return nil, fmt.Errorf("poison %s", key)
 			}
-			return &worker{s: c.story, node: n.name, item: key}, nil
+			w := &worker{s: c.story, node: n.name, item: key}
+			switch first := starts(c.story.snapshot())[key] == 1; {
+			case args.Crashing, args.CrashOnce && first:
+				w.exit = fmt.Errorf("%s crashed", key)
+			case args.Finish:
+				w.exit, w.finish = nil, true
+			}
+			return w, nil
 		},
 		MaxRestarts: 1, MaxSeconds: 5, MoveBackoff: 100 * time.Millisecond,
 	}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"github.com/arborgo/arbor/runtime"
 
 	"errors"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -81,4 +82,37 @@ func waitMembers(t *testing.T, s *Supervisor[string, cartArgs], n int) {
 		}
 	}
 	t.Fatalf("%d nodes run the supervisor; want %d", count, n)
+}
+
+// A keyed child's local crash follows the ordinary restart rules on its
+// node: it is restarted there, under the same ownership. A transient child
+// that ends normally is forgotten cluster-wide.
+func TestKeyedRestartTypes(t *testing.T) {
+	t.Parallel()
+	c := newTestCluster(t, nil)
+	a := c.node("a")
+	sa := c.supervisor(t, a, func(s *SupervisorSpec[string, cartArgs]) { s.Restart = runtime.Transient })
+	startChild(t, sa, "flaky", cartArgs{CrashOnce: true})
+	es := c.story.waitFor(t, 5*time.Second, "flaky restarted", func(es []entry) bool { return starts(es)["flaky"] == 2 })
+	var tokens []int64
+	for _, e := range es {
+		if e.what == "start" && e.item == "flaky" {
+			tokens = append(tokens, e.token)
+		}
+	}
+	if tokens[0] != tokens[1] {
+		t.Errorf("the local restart changed the token from %d to %d", tokens[0], tokens[1])
+	}
+	if owner, ok, err := sa.Lookup(context.Background(), "flaky"); err != nil || !ok || owner.Token != tokens[0] {
+		t.Errorf("Lookup(flaky) = %+v, %v, %v; want it still owned with token %d", owner, ok, err, tokens[0])
+	}
+	startChild(t, sa, "done", cartArgs{Finish: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := sa.awaitGone(ctx, sa.specKey("done"), 1); err != nil {
+		t.Fatalf("a transient child that ended normally is still known: %v", err)
+	}
+	if _, _, err := sa.Lookup(ctx, "done"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Lookup(done) = %v; want ErrNotFound", err)
+	}
 }
