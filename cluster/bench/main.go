@@ -43,8 +43,7 @@ import (
 const serveEnv = "ARBOR_BENCH_ETCD"
 
 func main() {
-	if dir := os.Getenv(serveEnv); dir != "" {
-		serveEtcd(dir)
+	if helper() {
 		return
 	}
 	claims := flag.Int("claims", 1000, "sequential claims for the latency figures")
@@ -66,19 +65,32 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if spec := os.Getenv(memoryEnv); spec != "" {
-		what, endpoint, _ := strings.Cut(spec, " ")
-		if err := memoryIn(what, endpoint, *children); err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
-		}
-		return
-	}
 	if err := run(*only, *claims, *concurrentClaims, *failovers, *children); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// helper runs this process as one of the bench's helpers, etcd or a memory
+// measurement, if the environment says so, and reports whether it did.
+func helper() bool {
+	if dir := os.Getenv(serveEnv); dir != "" {
+		serveEtcd(dir)
+		return true
+	}
+	if spec := os.Getenv(memoryEnv); spec != "" {
+		var what, endpoint, profile string
+		var count int
+		fmt.Sscan(spec, &what, &endpoint, &count, &profile)
+		memProfile = profile
+		if err := memoryIn(what, endpoint, count); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return true
+	}
+	return false
 }
 
 // serveEtcd runs the member until stdin closes, printing its endpoint.
@@ -516,12 +528,12 @@ func memory(endpoint string, count int) ([2]float64, error) {
 		if err != nil {
 			return out, err
 		}
-		args := []string{"-children", fmt.Sprint(count)}
-		if what == "cluster" && memProfile != "" {
-			args = append(args, "-memprofile", memProfile)
+		profile := ""
+		if what == "cluster" {
+			profile = memProfile
 		}
-		cmd := exec.Command(self, args...)
-		cmd.Env = append(os.Environ(), memoryEnv+"="+what+" "+endpoint)
+		cmd := exec.Command(self)
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %s %d %s", memoryEnv, what, endpoint, count, profile))
 		cmd.Stderr = os.Stderr
 		b, err := cmd.Output()
 		if err != nil {
@@ -535,7 +547,7 @@ func memory(endpoint string, count int) ([2]float64, error) {
 }
 
 // memoryEnv makes the process measure one memory figure: "cluster
-// <endpoint>" or "plain <endpoint>".
+// <endpoint> <count> [<heap profile>]" or "plain <endpoint> <count>".
 const memoryEnv = "ARBOR_BENCH_MEMORY"
 
 // memoryIn prints the bytes per child of count children, keyed ones on a
