@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
@@ -11,7 +13,7 @@ func TestMain(m *testing.M) {
 	if helper() {
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // The bench runs end to end on small counts, so that it does not rot
