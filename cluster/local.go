@@ -22,18 +22,16 @@ type localPart[K comparable, A any] struct {
 	s   *Supervisor[K, A]
 	dyn *runtime.DynamicSupervisor
 
-	// Messages to the loop.
+	// Guarded by mu: what the loop shares with the children's exits (exits,
+	// then a signal on wake) and with the API (the candidates, the keys
+	// running here).
 	mu          sync.Mutex
 	exits       []*keyedRun
 	wake        chan struct{} // capacity 1
 	cands       map[string]int64
 	candsRev    int64           // the mirror's revision when cands was taken
 	runningView map[string]bool // the keys of running, for Local
-	// ended holds, per key, the token of an ownership this node has ended
-	// in etcd (released, moved, forgotten) that the mirror may still show:
-	// it is not started again.
-	ended    map[string]int64
-	relisted int // listings after a broken watch, for tests
+	relisted    int             // listings after a broken watch, for tests
 
 	// Owned by the loop.
 	cache   cache
@@ -45,6 +43,10 @@ type localPart[K comparable, A any] struct {
 	since   map[string]time.Time // when a key was first seen without owner
 	wakeAt  time.Time
 	retryAt time.Time
+	// ended holds, per key, the token of an ownership this node has ended
+	// in etcd (released, moved, forgotten) that the mirror may still show:
+	// it is not started again.
+	ended map[string]int64
 }
 
 // keyedRun is one ownership of a keyed child on this node.
