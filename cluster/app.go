@@ -184,7 +184,7 @@ type appRun struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	sup    *runtime.DynamicSupervisor
-	tree   runtime.Handle
+	down   *runtime.Monitor // of the tree: its exit, with the reason
 }
 
 func newDistApp(n *Node, spec DistributedSpec, ctx context.Context) *distApp {
@@ -230,9 +230,9 @@ func (d *distApp) Serve(ctx context.Context) error {
 			d.leave(ctx)
 			return d.failed
 		}
-		var treeDone <-chan struct{}
+		var treeDown <-chan runtime.Down
 		if d.run != nil {
-			treeDone = d.run.tree.Done()
+			treeDown = d.run.down.C
 		}
 		var timerC <-chan time.Time
 		if wake := d.wakeAt(); !wake.IsZero() {
@@ -250,11 +250,11 @@ func (d *distApp) Serve(ctx context.Context) error {
 			d.members.apply(u)
 		case <-changed:
 		case <-timerC:
-		case <-treeDone:
+		case down := <-treeDown:
 			if d.run.ctx.Err() != nil {
 				continue // stopped by this node; reconcile sees why
 			}
-			reason, _ := d.run.tree.Reason()
+			reason := down.Reason
 			d.stopRun(reason)
 			d.leave(ctx)
 			return reason
@@ -491,7 +491,7 @@ func (d *distApp) startRun(gen *generation, token int64, st StartType) error {
 		return fmt.Errorf("application %q failed to start on node %q: %w", d.name, d.node.name, err)
 	}
 	gen.work.Add(1)
-	d.run = &appRun{gen: gen, token: token, ctx: rctx, cancel: cancel, sup: sup, tree: tree}
+	d.run = &appRun{gen: gen, token: token, ctx: rctx, cancel: cancel, sup: sup, down: tree.Monitor()}
 	d.snapMu.Lock()
 	d.snap = sup
 	d.snapMu.Unlock()

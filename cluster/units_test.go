@@ -255,14 +255,21 @@ func TestAppStartFails(t *testing.T) {
 	c := newTestCluster(t, nil)
 	a := c.node("a")
 	boom := errors.New("no database")
-	apps, err := runtime.StartApplications(runtime.WithEventHook(context.Background(), nil), a.Distributed(DistributedSpec{
+	exited := make(chan error, 1)
+	ctx := runtime.WithEventHook(context.Background(), func(e runtime.Event) {
+		if e.Kind == runtime.ApplicationExited {
+			exited <- e.Reason
+		}
+	})
+	apps, err := runtime.StartApplications(ctx, a.Distributed(DistributedSpec{
 		App:   runtime.ApplicationSpec{Name: "billing", Start: func(context.Context) (runtime.Service, error) { return nil, boom }},
 		Nodes: [][]string{{"a"}},
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := apps.Wait(); !errors.Is(err, boom) {
-		t.Errorf("applications ended with %v; want the start error", err)
+	defer apps.StopAll(context.Background())
+	if err := <-exited; !errors.Is(err, boom) {
+		t.Errorf("the application exited with %v; want the start error", err)
 	}
 }
