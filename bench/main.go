@@ -6,7 +6,7 @@
 //
 // Run it from this directory:
 //
-//	go run . [-runs 5] [-only static,dynamic] [-otp auto|off|/path/to/erl] [-gen=false]
+//	go run . [-runs 5] [-only static,dynamic,registry] [-otp auto|off|/path/to/erl] [-gen=false]
 //
 // Every measurement runs in a fresh process of its own: this program
 // started again with -worker, or a fresh Erlang VM. To profile one:
@@ -32,7 +32,12 @@ import (
 )
 
 // items are the work items, in the order they run and print.
-var items = []string{"restart-few", "restart-window", "static", "dynamic", "call", "floor", "generate"}
+var items = []string{"restart-few", "restart-window", "static", "dynamic", "call", "floor", "registry", "generate"}
+
+// supervisionItem reports whether item is one of the supervision work
+// items, which the main table and the floor table show: every item but the
+// registry's and the generator's.
+func supervisionItem(item string) bool { return item != "registry" && item != "generate" }
 
 // itemPeers are the peers that do each item. "go" and "go-ctx" are the
 // Go floor (bare goroutines), "otp-floor" the Erlang one.
@@ -43,6 +48,7 @@ var itemPeers = map[string][]string{
 	"dynamic":        {"arbor", "suture", "otp", "go", "go-ctx"},
 	"call":           {"arbor", "otp", "go"},
 	"floor":          {"otp"},
+	"registry":       {"arbor", "arbor-1p", "go"},
 }
 
 func main() {
@@ -59,6 +65,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Fill, "fill", 20_000, "restart latency, many in window: restarts made before measuring")
 	fs.IntVar(&cfg.Samples, "samples", 2_000, "restart latency, many in window: restarts measured")
 	fs.IntVar(&cfg.Calls, "calls", 100_000, "server calls")
+	fs.IntVar(&cfg.RegGoroutines, "reg-goroutines", goruntime.GOMAXPROCS(0), "registry: goroutines at work at once")
+	fs.IntVar(&cfg.RegOps, "reg-ops", 1_000_000, "registry: operations of each goroutine, per figure")
+	fs.IntVar(&cfg.RegKeys, "reg-keys", 10_000, "registry: keys held while measuring")
+	fs.IntVar(&cfg.RegPartitions, "reg-partitions", 0, "registry: partitions of the partitioned registry (0: GOMAXPROCS)")
 	runs := fs.Int("runs", 5, "runs of each measurement; the table shows medians")
 	only := fs.String("only", "", "comma-separated items to run (default all): "+strings.Join(items, ","))
 	otp := fs.String("otp", "auto", "erl to run bench/otp with: auto (erl on PATH), off, or a path")
@@ -111,7 +121,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	defer os.RemoveAll(tmp)
 	d.tmp = tmp
-	if slices.ContainsFunc(selected, func(s string) bool { return s != "generate" }) {
+	if slices.ContainsFunc(selected, supervisionItem) {
 		d.setUpOTP(*otp)
 	}
 	if slices.Contains(selected, "generate") {
@@ -196,7 +206,9 @@ func (d *driver) measure(run int, peer, item string) {
 		}
 		cmd = exec.CommandContext(ctx, self, "-worker", peer+":"+item,
 			"-n", strconv.Itoa(c.N), "-batches", strconv.Itoa(c.Batches), "-per-batch", strconv.Itoa(c.PerBatch),
-			"-fill", strconv.Itoa(c.Fill), "-samples", strconv.Itoa(c.Samples), "-calls", strconv.Itoa(c.Calls))
+			"-fill", strconv.Itoa(c.Fill), "-samples", strconv.Itoa(c.Samples), "-calls", strconv.Itoa(c.Calls),
+			"-reg-goroutines", strconv.Itoa(c.RegGoroutines), "-reg-ops", strconv.Itoa(c.RegOps),
+			"-reg-keys", strconv.Itoa(c.RegKeys), "-reg-partitions", strconv.Itoa(c.RegPartitions))
 	}
 	d.machine.sampleLoad()
 	var stdout, stderr bytes.Buffer

@@ -174,24 +174,11 @@ func (d *driver) report(w io.Writer, selected []string) {
 	fmt.Fprintf(w, "%s, %d runs, each measurement in a fresh process; medians, and ratios of figures measured in the same run.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), d.runs)
 
-	fmt.Fprintln(w, "| work | arbor | suture | OTP | arbor/suture | arbor/OTP | target | met |")
-	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|---|---|")
-	for _, r := range rows(d.cfg) {
-		if !slices.Contains(selected, r.item) {
-			continue
-		}
-		met, detail := r.check(d)
-		target := r.target
-		if detail != "" {
-			target += ": " + detail
-		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.work,
-			r.unit.format(d.median("arbor", r.key)), r.unit.format(d.median("suture", r.key)), r.unit.format(d.median("otp", r.key)),
-			formatRatio(d.ratio("arbor", r.key, "suture", r.key)), formatRatio(d.ratio("arbor", r.key, "otp", r.key)),
-			target, met)
+	if slices.ContainsFunc(selected, func(s string) bool { return s != "registry" }) {
+		d.mainTable(w, selected)
 	}
 
-	if slices.ContainsFunc(selected, func(s string) bool { return s != "generate" }) {
+	if slices.ContainsFunc(selected, supervisionItem) {
 		fmt.Fprintln(w, "\nThe floor, no supervisor at all, in the same runs:")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "| floor | Go, goroutines sharing one context | Go, goroutines with a context each | Erlang, bare processes |")
@@ -209,6 +196,9 @@ func (d *driver) report(w io.Writer, selected []string) {
 		fmt.Fprintf(w, "| message round trip | %s (channels) | — | %s |\n",
 			micro.format(d.median("go", keyCall)), micro.format(d.median("otp-floor", keyRoundTrip)))
 	}
+	if slices.Contains(selected, "registry") {
+		d.registryReport(w)
+	}
 	if slices.Contains(selected, "generate") {
 		fmt.Fprintf(w, "\nThe generator's floor, a whole `arbor version` process: %s.\n", milli.format(d.median("arbor", keyGenerate+"_0")))
 	}
@@ -217,7 +207,7 @@ func (d *driver) report(w io.Writer, selected []string) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| peer | figure | median | min–max |")
 	fmt.Fprintln(w, "|---|---|--:|--:|")
-	for _, peer := range []string{"arbor", "suture", "otp", "go", "go-ctx", "otp-floor"} {
+	for _, peer := range []string{"arbor", "arbor-1p", "suture", "otp", "go", "go-ctx", "otp-floor"} {
 		keys := map[string]bool{}
 		for _, res := range d.data[peer] {
 			for k := range res {
@@ -259,4 +249,53 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// registryReport writes the registry's table: the partitioned registry
+// against one partition and against the sync.Map floor, in the same runs.
+func (d *driver) registryReport(w io.Writer) {
+	parts := d.median("arbor", keyRegParts)
+	fmt.Fprintf(w, "\nThe registry, in the same runs: %d goroutines at once, %s keys held by 64 processes; wall time per operation (lower is more throughput):\n\n",
+		d.cfg.RegGoroutines, thousands(d.cfg.RegKeys))
+	fmt.Fprintf(w, "| work | arbor, %.0f partitions | arbor, one partition | sync.Map (floor) | partitions/one | partitions/floor | one/floor |\n", parts)
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|")
+	for _, r := range []struct{ work, key string }{
+		{"register a name and unregister it, per pair", keyRegRegister},
+		{"look up a name", keyRegLookup},
+	} {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", r.work,
+			nanos(d.median("arbor", r.key)), nanos(d.median("arbor-1p", r.key)), nanos(d.median("go", r.key)),
+			formatRatio(d.ratio("arbor", r.key, "arbor-1p", r.key)), formatRatio(d.ratio("arbor", r.key, "go", r.key)),
+			formatRatio(d.ratio("arbor-1p", r.key, "go", r.key)))
+	}
+}
+
+// nanos formats a figure in ns, for the registry's short operations.
+func nanos(v float64) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f ns", v)
+}
+
+// mainTable writes the table of the supervision work and the generator,
+// against the peers, with issue 6's targets.
+func (d *driver) mainTable(w io.Writer, selected []string) {
+	fmt.Fprintln(w, "| work | arbor | suture | OTP | arbor/suture | arbor/OTP | target | met |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|---|---|")
+	for _, r := range rows(d.cfg) {
+		if !slices.Contains(selected, r.item) {
+			continue
+		}
+
+		met, detail := r.check(d)
+		target := r.target
+		if detail != "" {
+			target += ": " + detail
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.work,
+			r.unit.format(d.median("arbor", r.key)), r.unit.format(d.median("suture", r.key)), r.unit.format(d.median("otp", r.key)),
+			formatRatio(d.ratio("arbor", r.key, "suture", r.key)), formatRatio(d.ratio("arbor", r.key, "otp", r.key)),
+			target, met)
+	}
 }

@@ -25,6 +25,11 @@ type config struct {
 	Fill     int // restart latency, many in window: restarts made first
 	Samples  int // then measured
 	Calls    int // server calls
+
+	RegGoroutines int // registry: goroutines at work at once
+	RegOps        int // registry: operations of each goroutine, per figure
+	RegKeys       int // registry: keys held while measuring
+	RegPartitions int // registry: partitions of the partitioned registry; 0 is GOMAXPROCS
 }
 
 // results are a worker's figures, by key.
@@ -84,6 +89,9 @@ var peers = map[string]peer{
 
 // runWorker runs item on the peer and prints its results to w.
 func runWorker(name, item string, cfg config, w io.Writer) error {
+	if item == "registry" {
+		return runRegistry(name, cfg, w)
+	}
 	p, ok := peers[name]
 	if !ok {
 		return fmt.Errorf("unknown peer %q", name)

@@ -507,7 +507,7 @@ func (g *generator) applications() {
 		camel := spec.CamelCase(app.Name)
 		fields := []jen.Code{
 			jen.Line().Id("Name").Op(":").Lit(app.Name),
-			jen.Line().Id("StartType").Op(":").Add(g.rt(restartName(app.StartType.Val))),
+			jen.Line().Id("StartType").Op(":").Add(g.rt("Start" + restartName(app.StartType.Val))),
 		}
 		if len(app.DependsOn) > 0 {
 			var deps []jen.Code

@@ -67,7 +67,10 @@ func (s *supervisor) StartChild(ctx context.Context, spec ChildSpec) (Handle, er
 	var err error
 	callErr := exec(ctx, &s.mbox, s.done, func() {
 		if old, ok := s.byID[spec.ID]; ok {
-			if old.proc != nil && old.proc.handle().Alive() {
+			// As OTP: a child the supervisor holds a process for is
+			// already started, even when that process's exit is still in
+			// the mailbox.
+			if old.proc != nil {
 				err = &AlreadyStartedError{Handle: old.proc.handle()}
 			} else {
 				err = ErrAlreadyPresent

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/arborgo/arbor/clock"
@@ -18,11 +20,9 @@ import (
 type ApplicationSpec struct {
 	Name string
 	// StartType says what the application's tree exiting by itself does to
-	// the others: Permanent stops them all, whatever the reason; Transient
-	// stops them all unless the reason is normal (nil); Temporary only
-	// reports it. (OTP's default is temporary; the zero value here is
-	// Permanent, so say which you mean.)
-	StartType Restart
+	// the others. The zero value is StartTemporary, OTP's default and the
+	// spec language's.
+	StartType StartType
 	// DependsOn names applications that must be started first; they are
 	// stopped after this one (OTP's applications key).
 	DependsOn []string
@@ -33,6 +33,35 @@ type ApplicationSpec struct {
 	PrepStop func(ctx context.Context)
 	// Stop, optional, is called after the tree has stopped.
 	Stop func(ctx context.Context)
+}
+
+// StartType is an application's start type (OTP's application:start/2
+// Type): what its tree exiting by itself does to the other applications.
+// The zero value is StartTemporary.
+type StartType uint8
+
+const (
+	// StartTemporary: the exit is only reported (OTP's default).
+	StartTemporary StartType = iota
+	// StartTransient: an abnormal exit stops every application; a normal
+	// one (nil) is only reported. A supervisor that gives up exits as
+	// shutdown, which is abnormal here, as in OTP.
+	StartTransient
+	// StartPermanent: any exit stops every application.
+	StartPermanent
+)
+
+// String returns OTP's name for t: temporary, transient or permanent.
+func (t StartType) String() string {
+	switch t {
+	case StartTemporary:
+		return "temporary"
+	case StartTransient:
+		return "transient"
+	case StartPermanent:
+		return "permanent"
+	}
+	return fmt.Sprintf("StartType(%d)", uint8(t))
 }
 
 // ApplicationError says which application failed and why: a failed start
@@ -46,22 +75,22 @@ type ApplicationError struct {
 
 func (e *ApplicationError) Error() string {
 	if e.Started {
-		return fmt.Sprintf("application %q exited: %v", e.Application, e.Reason)
+		return fmt.Sprintf("arbor: application %q exited: %v", e.Application, e.Reason)
 	}
-	return fmt.Sprintf("application %q failed to start: %v", e.Application, e.Reason)
+	return fmt.Sprintf("arbor: application %q failed to start: %v", e.Application, e.Reason)
 }
 
 func (e *ApplicationError) Unwrap() error { return e.Reason }
 
 // ErrStopForced is returned by RunApplications when a second signal made it
 // stop waiting for the applications to finish stopping.
-var ErrStopForced = errors.New("runtime: forced stop: a second signal arrived before the applications stopped")
+var ErrStopForced = errors.New("arbor: forced stop: a second signal arrived before the applications stopped")
 
 // Applications is a running set of applications, OTP's application
 // controller. One goroutine owns its state; its methods are safe for
 // concurrent use.
 type Applications struct {
-	events EventHook
+	events *eventRunner // nil: reports are off; owned by whoever starts or stops
 	clock  clock.Clock
 	values context.Context
 	reqs   chan appRequest
@@ -69,6 +98,9 @@ type Applications struct {
 	exits  chan appExit
 	done   chan struct{}
 	err    error // set before done is closed
+	// stopping is closed when stopping them all begins (see Stopping).
+	stopping     chan struct{}
+	stoppingOnce sync.Once
 
 	// Owned by the controller goroutine.
 	running []*runningApp // start order
@@ -144,17 +176,20 @@ func StartApplications(ctx context.Context, apps ...ApplicationSpec) (*Applicati
 		return nil, err
 	}
 	a := &Applications{
-		events: eventHookFrom(ctx),
+		events: newEventRunner(ctx),
 		clock:  clockFrom(ctx),
 		values: context.WithoutCancel(ctx),
 		reqs:   make(chan appRequest),
 		snaps:  make(chan chan []*runningApp),
 		exits:  make(chan appExit, len(order)),
 		done:   make(chan struct{}),
+
+		stopping: make(chan struct{}),
 	}
 	for _, spec := range order {
-		if err := a.start(spec); err != nil {
+		if err := a.start(ctx, spec); err != nil {
 			a.stopAll()
+			a.events.close()
 			return nil, &ApplicationError{Application: spec.Name, Reason: err}
 		}
 	}
@@ -163,33 +198,79 @@ func StartApplications(ctx context.Context, apps ...ApplicationSpec) (*Applicati
 }
 
 // start starts one application: its tree runs in a process of its own, the
-// application master.
-func (a *Applications) start(spec ApplicationSpec) error {
+// application master, whose goroutine runs the start function and then the
+// tree. A start that is still running when ctx ends is given up as killed,
+// and start returns ctx's error.
+func (a *Applications) start(ctx context.Context, spec ApplicationSpec) error {
 	if spec.Start == nil {
-		return errors.New("no start function")
+		return errors.New("no start function (missing_start)")
 	}
-	p := newRoot(a.values, nil, spec.Name)
-	svc, err := callStart(spec.Start, p)
-	if err != nil {
-		p.cancel(ErrShutdown)
-		p.exit(err)
-		return err
+	app := &runningApp{spec: spec, proc: newRoot(withApplication(a.values, spec.Name), nil, spec.Name)}
+	started := make(chan error, 1)
+	go a.master(app, started)
+	select {
+	case err := <-started:
+		if err != nil {
+			return err
+		}
+	case <-ctx.Done():
+		select {
+		case err := <-started: // it returned just then
+			if err != nil {
+				return err
+			}
+		default:
+			if app.proc.kill(a.clock.Now(), Infinity) {
+				return ctx.Err()
+			}
+			if err := <-started; err != nil { // it failed just then
+				return err
+			}
+		}
 	}
-	p.setService(svc)
-	app := &runningApp{spec: spec, proc: p}
 	a.running = append(a.running, app)
-	go func() {
-		reason := classifyExit(serve(p, svc), p.cancelCause())
-		p.exit(reason)
-		a.exits <- appExit{app: app, reason: reason}
-	}()
 	a.report(ApplicationStarted, spec.Name, nil)
 	return nil
+}
+
+// master is the body of an application master's goroutine: the start
+// function, whose outcome goes to started, then the tree's life, whose end
+// goes to the controller. A panic in either is a *PanicError, and
+// runtime.Goexit is ErrGoexit.
+func (a *Applications) master(app *runningApp, started chan<- error) {
+	p := app.proc
+	setApplicationLabels(p, app.spec.Name)
+	stage := stageStart
+	reason := ErrGoexit
+	defer func() {
+		switch stage {
+		case stageStart:
+			p.cancel(ErrShutdown)
+			p.exit(ErrGoexit)
+			started <- ErrGoexit
+		case stageServe:
+			p.exit(reason)
+			a.exits <- appExit{app: app, reason: reason}
+		}
+	}()
+	svc, err := callStart(app.spec.Start, p)
+	if err != nil {
+		stage = stageDone
+		p.cancel(ErrShutdown)
+		p.exit(err)
+		started <- err
+		return
+	}
+	p.setService(svc)
+	stage = stageServe
+	started <- nil
+	reason = classifyExit(serve(p, svc), p.cancelCause())
 }
 
 // control is the controller's loop.
 func (a *Applications) control(ctx context.Context) {
 	defer close(a.done)
+	defer a.events.close()
 	for {
 		select {
 		case <-ctx.Done():
@@ -222,11 +303,11 @@ func (a *Applications) control(ctx context.Context) {
 // reports whether that stopped everything.
 func (a *Applications) exitedByItself(ex appExit) bool {
 	a.forget(ex.app)
-	a.hook(ex.app.spec.PrepStop)
-	a.hook(ex.app.spec.Stop)
+	a.hook(ex.app.spec.Name, "PrepStop", ex.app.spec.PrepStop)
+	a.hook(ex.app.spec.Name, "Stop", ex.app.spec.Stop)
 	a.report(ApplicationExited, ex.app.spec.Name, ex.reason)
 	switch t := ex.app.spec.StartType; {
-	case t == Temporary, t == Transient && ex.reason == nil:
+	case t == StartTemporary, t == StartTransient && ex.reason == nil:
 		return false
 	}
 	a.err = &ApplicationError{Application: ex.app.spec.Name, Started: true, Reason: ex.reason}
@@ -242,6 +323,7 @@ func (a *Applications) forget(app *runningApp) {
 
 // stopAll stops the running applications in reverse start order.
 func (a *Applications) stopAll() {
+	a.stoppingOnce.Do(func() { close(a.stopping) })
 	for len(a.running) > 0 {
 		a.stopApp(a.running[len(a.running)-1])
 	}
@@ -261,13 +343,13 @@ func (a *Applications) stopOne(name string) error {
 // it however long it takes, then stop.
 func (a *Applications) stopApp(app *runningApp) {
 	a.forget(app)
-	a.hook(app.spec.PrepStop)
+	a.hook(app.spec.Name, "PrepStop", app.spec.PrepStop)
 	app.proc.cancel(ErrShutdown)
 	<-app.proc.exitedChan()
 	// Its exit message is in a.exits (buffered for every application); it
 	// is ignored there because app is no longer running.
 	a.drainExit(app)
-	a.hook(app.spec.Stop)
+	a.hook(app.spec.Name, "Stop", app.spec.Stop)
 	a.report(ApplicationExited, app.spec.Name, ErrStopped)
 }
 
@@ -290,17 +372,38 @@ func (a *Applications) drainExit(app *runningApp) {
 // (OTP's stopped).
 var ErrStopped = errors.New("stopped")
 
-func (a *Applications) hook(f func(context.Context)) {
+// hook runs an application's PrepStop or Stop, in a goroutine of its own
+// so that a panic or runtime.Goexit in it cannot end the controller, and
+// waits for it to return, however long it takes, as OTP's application
+// master does. A failed hook is logged through slog.Default, as OTP logs a
+// crashing prep_stop, and the stop goes on.
+func (a *Applications) hook(app, name string, f func(context.Context)) {
 	if f == nil {
 		return
 	}
-	defer func() { _ = recover() }() // OTP logs a crashing prep_stop and goes on
-	f(a.values)
+	done := make(chan struct{})
+	go func() {
+		returned := false
+		defer func() {
+			v := recover()
+			if v != nil || !returned {
+				what := "called runtime.Goexit"
+				if v != nil {
+					what = fmt.Sprintf("panicked: %v", v)
+				}
+				slog.Default().Error("arbor: application "+name+" "+what, slog.String("application", app))
+			}
+			close(done)
+		}()
+		f(a.values)
+		returned = true
+	}()
+	<-done
 }
 
 func (a *Applications) report(kind EventKind, app string, reason error) {
 	if a.events != nil {
-		a.events(Event{Kind: kind, Time: a.clock.Now(), Application: app, Reason: reason})
+		a.events.report(Event{Kind: kind, Time: a.clock.Now(), Application: app, Reason: reason})
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 
 // app makes an application whose top supervisor has one child named after
 // it; its hooks are logged.
-func (tr *tree) app(name string, startType runtime.Restart, deps ...string) runtime.ApplicationSpec {
+func (tr *tree) app(name string, startType runtime.StartType, deps ...string) runtime.ApplicationSpec {
 	spec := runtime.SupervisorSpec{Name: name, Children: []runtime.ChildSpec{tr.child(name)}}
 	return runtime.ApplicationSpec{
 		Name: name, StartType: startType, DependsOn: deps,
@@ -44,10 +44,10 @@ func appEvents(tr *tree) []string {
 func TestApplicationsStartOrderAndStop(t *testing.T) {
 	tr := newTree(t)
 	apps, err := runtime.StartApplications(tr.ctx,
-		tr.app("web", runtime.Permanent, "db", "cache"),
-		tr.app("db", runtime.Permanent, "log"),
-		tr.app("cache", runtime.Permanent, "log"),
-		tr.app("log", runtime.Permanent),
+		tr.app("web", runtime.StartPermanent, "db", "cache"),
+		tr.app("db", runtime.StartPermanent, "log"),
+		tr.app("cache", runtime.StartPermanent, "log"),
+		tr.app("log", runtime.StartPermanent),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func TestApplicationStartFailure(t *testing.T) {
 	boom := errors.New("boom")
 	tr.failNext("c", boom)
 	_, err := runtime.StartApplications(tr.ctx,
-		tr.app("a", runtime.Permanent), tr.app("b", runtime.Permanent), tr.app("c", runtime.Permanent), tr.app("d", runtime.Permanent))
+		tr.app("a", runtime.StartPermanent), tr.app("b", runtime.StartPermanent), tr.app("c", runtime.StartPermanent), tr.app("d", runtime.StartPermanent))
 	var ae *runtime.ApplicationError
 	if !errors.As(err, &ae) || ae.Application != "c" || ae.Started || !errors.Is(err, boom) {
 		t.Fatalf("err = %v", err)
@@ -85,15 +85,15 @@ func TestApplicationStartFailure(t *testing.T) {
 // §6: what an application's tree exiting by itself does, by start type.
 func TestApplicationExitByStartType(t *testing.T) {
 	for _, c := range []struct {
-		startType runtime.Restart
+		startType runtime.StartType
 		reason    error
 		stopsAll  bool
 	}{
-		{runtime.Permanent, nil, true},
-		{runtime.Permanent, errCrash, true},
-		{runtime.Transient, nil, false},
-		{runtime.Transient, errCrash, true},
-		{runtime.Temporary, errCrash, false},
+		{runtime.StartPermanent, nil, true},
+		{runtime.StartPermanent, errCrash, true},
+		{runtime.StartTransient, nil, false},
+		{runtime.StartTransient, errCrash, true},
+		{runtime.StartTemporary, errCrash, false},
 	} {
 		t.Run(c.startType.String()+"/"+reasonName(c.reason), func(t *testing.T) {
 			tr := newTree(t)
@@ -110,7 +110,7 @@ func TestApplicationExitByStartType(t *testing.T) {
 					}
 				}), nil
 			}
-			apps, err := runtime.StartApplications(tr.ctx, tr.app("base", runtime.Permanent), failing, tr.app("top", runtime.Permanent))
+			apps, err := runtime.StartApplications(tr.ctx, tr.app("base", runtime.StartPermanent), failing, tr.app("top", runtime.StartPermanent))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,7 +144,7 @@ func TestApplicationExitByStartType(t *testing.T) {
 // start type.
 func TestStopOneApplication(t *testing.T) {
 	tr := newTree(t)
-	apps, err := runtime.StartApplications(tr.ctx, tr.app("a", runtime.Permanent), tr.app("b", runtime.Permanent))
+	apps, err := runtime.StartApplications(tr.ctx, tr.app("a", runtime.StartPermanent), tr.app("b", runtime.StartPermanent))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,11 +172,11 @@ func TestStopOneApplication(t *testing.T) {
 // Unknown dependencies and cycles are errors that show the path.
 func TestApplicationDependencyErrors(t *testing.T) {
 	tr := newTree(t)
-	_, err := runtime.StartApplications(tr.ctx, tr.app("a", runtime.Permanent, "nope"))
+	_, err := runtime.StartApplications(tr.ctx, tr.app("a", runtime.StartPermanent, "nope"))
 	if err == nil || !strings.Contains(err.Error(), `unknown application "nope"`) {
 		t.Fatalf("unknown dep: %v", err)
 	}
-	_, err = runtime.StartApplications(tr.ctx, tr.app("a", runtime.Permanent, "b"), tr.app("b", runtime.Permanent, "c"), tr.app("c", runtime.Permanent, "a"))
+	_, err = runtime.StartApplications(tr.ctx, tr.app("a", runtime.StartPermanent, "b"), tr.app("b", runtime.StartPermanent, "c"), tr.app("c", runtime.StartPermanent, "a"))
 	if err == nil || !strings.Contains(err.Error(), "a -> b -> c -> a") {
 		t.Fatalf("cycle: %v", err)
 	}
@@ -191,7 +191,7 @@ func TestRunApplicationsSignals(t *testing.T) {
 	signals := make(chan os.Signal, 2)
 	done := make(chan error, 1)
 	go func() {
-		done <- runtime.RunApplicationsWithSignals(tr.ctx, signals, tr.app("a", runtime.Permanent), tr.app("b", runtime.Permanent, "a"))
+		done <- runtime.RunApplicationsWithSignals(tr.ctx, signals, tr.app("a", runtime.StartPermanent), tr.app("b", runtime.StartPermanent, "a"))
 	}()
 	tr.events.waitFor(t, 0, "b started", func(e runtime.Event) bool { return e.Kind == runtime.ApplicationStarted && e.Application == "b" })
 	signals <- syscall.SIGTERM
@@ -202,7 +202,7 @@ func TestRunApplicationsSignals(t *testing.T) {
 
 	// Second signal: a's tree ignores cancellation.
 	tr2 := newTree(t)
-	stuck := tr2.app("stuck", runtime.Permanent)
+	stuck := tr2.app("stuck", runtime.StartPermanent)
 	spec := runtime.SupervisorSpec{Name: "stuck", Children: []runtime.ChildSpec{tr2.child("w", stubborn(), shutdown(runtime.Infinity))}}
 	stuck.Start = func(ctx context.Context) (runtime.Service, error) { return runtime.NewSupervisor(ctx, spec) }
 	go func() { done <- runtime.RunApplicationsWithSignals(tr2.ctx, signals, stuck) }()
@@ -221,7 +221,7 @@ func TestRunApplicationsSignals(t *testing.T) {
 func TestApplicationsContextCancel(t *testing.T) {
 	tr := newTree(t)
 	ctx, cancel := context.WithCancel(tr.ctx)
-	apps, err := runtime.StartApplications(ctx, tr.app("a", runtime.Permanent))
+	apps, err := runtime.StartApplications(ctx, tr.app("a", runtime.StartPermanent))
 	if err != nil {
 		t.Fatal(err)
 	}

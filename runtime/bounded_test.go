@@ -10,7 +10,8 @@ package runtime_test
 // them all at once, so its bound is the largest. A worker that ignores
 // cancellation takes its timeout (0 for brutal_kill); a child supervisor
 // takes its own bound, capped by its timeout (0 for brutal_kill, uncapped
-// for infinity). For a tree with one child per level that is the sum of the
+// for infinity); when the cap is reached, the child supervisor and its whole
+// subtree are killed at once. For a tree with one child per level that is the sum of the
 // shutdown values along the path; in general it is this sum over siblings
 // and maximum over a dynamic supervisor's children.
 //
@@ -147,19 +148,49 @@ func (tl *boundTimeline) stopChild(c *boundNode, t time.Duration) time.Duration 
 		tl.timers = append(tl.timers, boundTimer{armed: t, ends: t + d, fires: true})
 		return t + d
 	}
-	f := tl.stopSup(c, t) // it stops on its own whether or not it is waited for
-	tl.exits = append(tl.exits, f)
+	var sub boundTimeline
+	f := sub.stopSup(c, t)
 	switch {
 	case c.shutdown == runtime.BrutalKill:
+		tl.merge(sub.killedAt(t), t) // given up at once: its whole subtree is killed
 		return t
 	case !isTimeout:
+		tl.merge(sub, f)
 		return f
 	case f < t+d:
+		tl.merge(sub, f)
 		tl.timers = append(tl.timers, boundTimer{armed: t, ends: f})
 		return f
 	}
+	tl.merge(sub.killedAt(t+d), t+d)
 	tl.timers = append(tl.timers, boundTimer{armed: t, ends: t + d, fires: true})
 	return t + d
+}
+
+// merge adds the timeline of a child supervisor that exits at exit.
+func (tl *boundTimeline) merge(sub boundTimeline, exit time.Duration) {
+	tl.cancels = append(tl.cancels, sub.cancels...)
+	tl.exits = append(append(tl.exits, sub.exits...), exit)
+	tl.timers = append(tl.timers, sub.timers...)
+}
+
+// killedAt is the timeline of a subtree given up on at g: from g on it is
+// dead, so everything not yet cancelled is cancelled at g, every supervisor
+// in it exits at g, and its timers end there.
+func (tl boundTimeline) killedAt(g time.Duration) boundTimeline {
+	var out boundTimeline
+	for _, c := range tl.cancels {
+		out.cancels = append(out.cancels, min(c, g))
+	}
+	for _, e := range tl.exits {
+		out.exits = append(out.exits, min(e, g))
+	}
+	for _, tm := range tl.timers {
+		if tm.armed < g {
+			out.timers = append(out.timers, boundTimer{armed: tm.armed, ends: min(tm.ends, g), fires: tm.fires && tm.ends <= g})
+		}
+	}
+	return out
 }
 
 // at returns what must have happened by time t, once the tree can go no
@@ -475,8 +506,8 @@ func TestBoundedShutdownExamples(t *testing.T) {
 		{"path", boundS("top", inf, boundW("w0", to(3)), boundS("s1", inf, boundW("w1", to(2)), boundS("s2", to(10), boundW("w2", to(1)), boundW("w3", to(1))))), 7 * q},
 		// Siblings stop one after the other: their waits add up.
 		{"siblings", boundS("top", inf, boundW("a", to(1)), boundW("b", to(2)), boundW("c", to(4))), 7 * q},
-		// A supervisor's timeout caps what its children may take; they go on
-		// stopping on their own after it is given up.
+		// A supervisor's timeout caps what its children may take; once it is
+		// given up, everything below it is killed at once.
 		{"capped", boundS("top", inf, boundS("s", to(2), boundW("w", to(5)), boundW("v", to(1)))), 2 * q},
 		// A dynamic supervisor waits for all its children at once.
 		{"dynamic", boundS("top", inf, boundD("d", inf, boundW("a", to(1)), boundW("b", to(4)), boundW("c", bk), boundW("e", runtime.Timeout(0)), boundW("f", to(4)))), 4 * q},
@@ -504,8 +535,8 @@ func TestBoundedShutdownBrutalKillNeverWaits(t *testing.T) {
 	if err := bt.top.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// The supervisors given up go on stopping their own children, also
-	// without waiting: all of it happens with the clock standing still.
+	// The supervisors given up are killed with everything below them: all
+	// of it happens with the clock standing still.
 	var tl boundTimeline
 	tl.stopSup(root, 0)
 	wantC, wantE, _ := tl.at(0)
@@ -597,7 +628,7 @@ func TestBoundedShutdownRealClock(t *testing.T) {
 	if took := time.Since(start); took < bound {
 		t.Fatalf("Stop took %v, less than the bound %v: a timeout did not elapse; tree %v", took, bound, root)
 	}
-	// Supervisors that were given up finish on their own.
+	// Supervisors that were given up are dead, and their goroutines return.
 	var tl boundTimeline
 	tl.stopSup(root, 0)
 	boundSettle(t, bt, len(tl.cancels), len(tl.exits), 0, false, nil, fmt.Sprintf("real clock, tree %v", root))

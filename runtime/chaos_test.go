@@ -15,7 +15,7 @@ package runtime_test
 // fake clock as the model says (only shutdown timeouts of children that
 // ignore cancellation make it move during an operation), waits for the
 // predicted reports, and compares them and the tree (WhichChildren,
-// CountChildren, Unstopped) with the model. After the storm, every
+// CountChildren, the lingering goroutines) with the model. After the storm, every
 // permanent child of a live supervisor is running unless it was stopped
 // through the API, the tree is stopped, and goleak (TestMain) checks that
 // nothing is left running.
@@ -64,6 +64,7 @@ type chaosTotals struct {
 	rounds, ops, crashes, apiCalls, advances int
 	slowStarts, injected, killed, restarts   int
 	giveUps, topExits, mismatches, children  int
+	namedGivenUp, nameChecks                 int
 }
 
 func TestChaos(t *testing.T) {
@@ -98,10 +99,12 @@ func TestChaos(t *testing.T) {
 		}
 	}
 	t.Logf("chaos: seed %d, %v: %d rounds, %d operations (%d exits injected, %d API calls, %d time steps, "+
-		"%d slow starts with %d exits queued behind them), %d restarts, %d children given up (they ignored cancellation), "+
+		"%d slow starts with %d exits queued behind them), %d restarts, %d children given up (they ignored cancellation; %d held a name), "+
+		"%d registry names checked against the model, "+
 		"%d supervisors reached max intensity (%d times the top), trees of up to %d children, %d mismatches",
 		seed, time.Since(start).Round(time.Millisecond), tot.rounds, tot.ops, tot.crashes, tot.apiCalls, tot.advances,
-		tot.slowStarts, tot.injected, tot.restarts, tot.killed, tot.giveUps, tot.topExits, tot.children, tot.mismatches)
+		tot.slowStarts, tot.injected, tot.restarts, tot.killed, tot.namedGivenUp, tot.nameChecks,
+		tot.giveUps, tot.topExits, tot.children, tot.mismatches)
 }
 
 // --- the tree ---
@@ -186,11 +189,16 @@ func chaosRestartType(rng *rand.Rand) runtime.Restart {
 	return runtime.Temporary
 }
 
-// chaosWorkerShutdown gives a worker its shutdown. Cooperative workers get
-// infinity or brutal_kill, so that the only timers ever armed are those of
-// stubborn workers (all with the same timeout), which the test fires.
+// chaosWorkerShutdown gives a worker its shutdown, and maybe a name.
+// Cooperative workers get infinity or brutal_kill, so that the only timers
+// ever armed are those of stubborn workers (all with the same timeout),
+// which the test fires. Stubborn workers, the ones given up on, are named
+// most often: a given-up incarnation must free its name at once, or its
+// restart fails with already_started.
 func chaosWorkerShutdown(rng *rand.Rand, sp *chaosSpec, stubbornTimeout time.Duration) {
-	if rng.IntN(100) < 6 {
+	stubborn := rng.IntN(100) < 6
+	sp.named = rng.IntN(4) == 0 || stubborn && rng.IntN(4) > 0
+	if stubborn {
 		sp.stubborn = true
 		switch r := rng.IntN(10); {
 		case r < 7:
@@ -244,10 +252,11 @@ func chaosExitFunc(r chaosReason) func() error {
 
 // chaosProcRT is one incarnation the runtime started.
 type chaosProcRT struct {
-	h   runtime.Handle
-	w   *chaosWorker
-	sup *runtime.Supervisor
-	dyn *runtime.DynamicSupervisor
+	h     runtime.Handle
+	w     *chaosWorker
+	sup   *runtime.Supervisor
+	dyn   *runtime.DynamicSupervisor
+	named bool // it registered its name
 }
 
 type chaosSlowStart struct {
@@ -368,6 +377,7 @@ type chaosRT struct {
 	slowCh chan chaosSlowStart
 	abort  chan struct{}
 	top    *runtime.Supervisor
+	reg    *runtime.Registry[string] // the names of named workers: their paths
 }
 
 func newChaosRT(d time.Duration) *chaosRT {
@@ -378,6 +388,7 @@ func newChaosRT(d time.Duration) *chaosRT {
 		incs: map[string]int{}, fails: map[string]int{}, slow: map[string]bool{},
 		stubborn: map[*chaosWorker]bool{},
 		slowCh:   make(chan chaosSlowStart), abort: make(chan struct{}),
+		reg: runtime.NewRegistry[string](),
 	}
 	rt.ctx = runtime.WithEventHook(runtime.WithClock(context.Background(), rt.clk), rt.log.add)
 	return rt
@@ -448,6 +459,9 @@ func (rt *chaosRT) releaseAll() {
 
 func (rt *chaosRT) childSpec(sp *chaosSpec) runtime.ChildSpec {
 	cs := runtime.ChildSpec{ID: sp.id, Restart: sp.restart, Shutdown: sp.shutdown}
+	if sp.named {
+		cs.Name = rt.reg.Name(sp.path)
+	}
 	switch sp.kind {
 	case chaosWorkerKind:
 		cs.Start = func(ctx context.Context) (runtime.Service, error) { return rt.startWorker(ctx, sp) }
@@ -510,7 +524,7 @@ func (rt *chaosRT) startWorker(ctx context.Context, sp *chaosSpec) (runtime.Serv
 		}
 	}
 	w := &chaosWorker{ctl: make(chan func() error, 1), stubborn: sp.stubborn, release: make(chan struct{})}
-	rt.register(sp.path, runtime.Self(ctx), &chaosProcRT{w: w})
+	rt.register(sp.path, runtime.Self(ctx), &chaosProcRT{w: w, named: sp.named})
 	return w, nil
 }
 
@@ -1047,12 +1061,20 @@ func (r *chaosRun) check(what string, p chaosPrediction, call func(context.Conte
 		}
 		r.rt.release(proc.w)
 		select {
-		case <-proc.h.Done():
+		case <-proc.h.Returned(): // its process may have been dead for a while: it was killed
 		case <-time.After(waitLimit):
-			return fail("%v did not exit once let go", g)
+			return fail("%v did not return once let go", g)
+		}
+		if proc.h.Alive() {
+			return fail("%v returned but is still alive", g)
 		}
 	}
 	r.tot.killed += len(p.givenUp)
+	for _, g := range p.givenUp {
+		if r.rt.proc(g).named {
+			r.tot.namedGivenUp++
+		}
+	}
 	if n := r.rt.clk.Timers(); n != 0 {
 		return fail("%d timers still armed once the tree settled", n)
 	}
@@ -1080,7 +1102,8 @@ func (r *chaosRun) check(what string, p chaosPrediction, call func(context.Conte
 
 // compare checks one live supervisor of the model against the runtime:
 // WhichChildren (ids, order, states, incarnations), CountChildren both
-// against it and against the model, and with full, Unstopped.
+// against it and against the model, and with full, the lingering
+// goroutines of a snapshot.
 func (r *chaosRun) compare(s *chaosSup, full bool) error {
 	obj := r.rt.proc(chaosProc{s.spec.path, s.inc})
 	if obj == nil {
@@ -1090,21 +1113,23 @@ func (r *chaosRun) compare(s *chaosSup, full bool) error {
 	defer cancel()
 	var infos []runtime.ChildInfo
 	var counts runtime.Counts
-	var unstopped []runtime.UnstoppedChild
+	var lingering []runtime.LingeringGoroutine
 	var err1, err2, err3 error
+	var snap runtime.SupervisorSnapshot
 	if obj.dyn != nil {
 		infos, err1 = obj.dyn.WhichChildren(ctx)
 		counts, err2 = obj.dyn.CountChildren(ctx)
 		if full {
-			unstopped, err3 = obj.dyn.Unstopped(ctx)
+			snap, err3 = obj.dyn.Snapshot(ctx)
 		}
 	} else {
 		infos, err1 = obj.sup.WhichChildren(ctx)
 		counts, err2 = obj.sup.CountChildren(ctx)
 		if full {
-			unstopped, err3 = obj.sup.Unstopped(ctx)
+			snap, err3 = obj.sup.Snapshot(ctx)
 		}
 	}
+	lingering = snap.Lingering
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return fmt.Errorf("supervisor %s#%d: %v", s.spec.path, s.inc, err)
 	}
@@ -1171,12 +1196,28 @@ func (r *chaosRun) compare(s *chaosSup, full bool) error {
 		return fmt.Errorf("supervisor %s#%d: which_children differs from the model:\n    model:   %s\n    runtime: %s",
 			s.spec.path, s.inc, strings.Join(want, " "), strings.Join(got, " "))
 	}
+	for _, c := range s.children {
+		if !c.spec.named || c.removed {
+			continue
+		}
+		r.tot.nameChecks++
+		h, ok := r.rt.reg.Lookup(c.spec.path)
+		key, known := r.rt.keyOf(h)
+		switch {
+		case c.state == chaosRunning && (!ok || !known || key != chaosProc{c.spec.path, c.inc}):
+			return fmt.Errorf("supervisor %s#%d: name %s is held by %v (alive %v), the model says by #%d",
+				s.spec.path, s.inc, c.spec.path, key, ok, c.inc)
+		case c.state != chaosRunning && ok:
+			return fmt.Errorf("supervisor %s#%d: name %s is held by %v, the model says the child is %s",
+				s.spec.path, s.inc, c.spec.path, key, c.state)
+		}
+	}
 	if counts != fromInfos || counts != fromModel {
 		return fmt.Errorf("supervisor %s#%d: count_children %+v, which_children gives %+v, the model %+v",
 			s.spec.path, s.inc, counts, fromInfos, fromModel)
 	}
-	if len(unstopped) > 0 {
-		return fmt.Errorf("supervisor %s#%d: children still listed as unstopped after they returned: %+v", s.spec.path, s.inc, unstopped)
+	if len(lingering) > 0 {
+		return fmt.Errorf("supervisor %s#%d: goroutines still listed as lingering after they returned: %+v", s.spec.path, s.inc, lingering)
 	}
 	return nil
 }
@@ -1296,6 +1337,9 @@ func (r *chaosRun) teardown() error {
 	if err := rt.top.Stop(ctx); err != nil {
 		return fmt.Errorf("stopping the tree: %v", err)
 	}
+	if n := rt.reg.Len(); n != 0 { // given up means dead: no name outlives Stop
+		return fmt.Errorf("%d names still registered once the tree stopped", n)
+	}
 	rt.releaseAll() // started while stopping
 	rt.mu.Lock()
 	procs := make([]*chaosProcRT, 0, len(rt.procs))
@@ -1305,7 +1349,7 @@ func (r *chaosRun) teardown() error {
 	rt.mu.Unlock()
 	for _, p := range procs {
 		select {
-		case <-p.h.Done():
+		case <-p.h.Returned():
 		case <-ctx.Done():
 			return fmt.Errorf("%v still running after the tree stopped", p.h)
 		}
@@ -1349,7 +1393,7 @@ func TestChaosQueuedExitKeepsItsReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantIDs(t, sup, "slow=running", "b=running", "a=running") // a's crash restarted all
-	if reason, _ := bh.Reason(); !errors.Is(reason, errCrash) {
+	if reason := bh.Reason(); !errors.Is(reason, errCrash) {
 		t.Errorf("b's handle gives the exit reason %v; b crashed with %v before its supervisor stopped it", reason, errCrash)
 	}
 	var got []string

@@ -43,6 +43,11 @@ type chaosSpec struct {
 	restart  runtime.Restart
 	shutdown runtime.ShutdownSpec // resolved: never DefaultShutdown
 	stubborn bool                 // a worker that ignores cancellation
+	// named: each incarnation of the worker registers under its path in
+	// the round's registry (ChildSpec.Name). Given up means dead, so a
+	// restarted incarnation always gets the name: the model needs no rule
+	// for names, and the test checks the registry against the model.
+	named bool
 
 	strategy    runtime.Strategy
 	maxR, maxS  int

@@ -36,6 +36,7 @@ type childExtra struct {
 	exited       bool
 	backoffDelay time.Duration
 	backoffTimer clock.Timer
+	history      *exitHistory // the restart history; made on the first exit of its own
 }
 
 func (c *child) ext() *childExtra {
@@ -49,6 +50,21 @@ func (c *child) ext() *childExtra {
 func (c *child) exited(p *process, reason error) {
 	x := c.ext()
 	x.last, x.lastExit, x.exited = p, reason, true
+}
+
+// name names c for people: its id or, for a child of a dynamic supervisor
+// without one, the handle of its latest incarnation.
+func (c *child) name() string {
+	if c.spec.ID != "" {
+		return c.spec.ID
+	}
+	if c.proc != nil {
+		return c.proc.handle().String()
+	}
+	if c.extra != nil && c.extra.last != nil {
+		return c.extra.last.handle().String()
+	}
+	return ""
 }
 
 func (c *child) offender() Offender {
@@ -90,7 +106,7 @@ type retry struct {
 
 // errNilService is the start error of a start function that returned neither
 // a service nor an error: OTP's bad_return.
-var errNilService = errors.New("bad_return: start function returned a nil service and a nil error")
+var errNilService = errors.New("arbor: the start function returned a nil service and a nil error (bad_return)")
 
 // callStart runs a start function, turning a panic into a *PanicError.
 func callStart(start StartFunc, ctx context.Context) (svc Service, err error) {
@@ -106,12 +122,76 @@ func callStart(start StartFunc, ctx context.Context) (svc Service, err error) {
 	return svc, err
 }
 
-// run is the body of a child's goroutine: Serve, then report the exit.
-func (p *process) run() {
-	p.mu.Lock()
-	svc := p.svc
-	p.mu.Unlock()
-	p.exit(classifyExit(serve(p, svc), p.cancelCause()))
+// run is the body of a child's goroutine. It runs the start function
+// first, in the new process, as OTP runs a child's init in the child's own
+// process, and tells the supervisor on its mailbox's started channel once
+// the start has returned; then, if the start succeeded, Serve.
+//
+// Every way user code can end is an exit: a return, a panic (recovered
+// into a *PanicError), and runtime.Goexit (ErrGoexit), which the deferred
+// function sees as a stage left unfinished.
+func (p *process) run(start StartFunc, name Name) {
+	setProfileLabels(p)
+	mb := p.parent.ext.mailbox
+	stage := stageStart
+	defer func() {
+		switch stage {
+		case stageStart:
+			p.startFailed(ErrGoexit)
+			p.answerStart(mb)
+		case stageServe:
+			p.exit(classifyExit(ErrGoexit, p.cancelCause()))
+		}
+	}()
+	svc, err := callStart(start, p)
+	if err == nil && name != nil {
+		err = name.register(p.handle())
+	}
+	if err != nil {
+		stage = stageDone
+		p.startFailed(err)
+		p.answerStart(mb)
+		return
+	}
+	p.setService(svc)
+	p.notify = true
+	stage = stageServe
+	p.answerStart(mb)
+	// Serve runs once the supervisor has reported the start, so that a
+	// hook sees ChildStarted before anything the child does. A start given
+	// up on (the process was killed) serves nothing.
+	if !mb.awaitServe(p) {
+		stage = stageDone
+		p.exit(ErrKilled)
+		return
+	}
+	reason := classifyExit(serve(p, svc), p.cancelCause())
+	stage = stageDone
+	p.exit(reason)
+}
+
+// The stages of a child's goroutine, for run's deferred function.
+const (
+	stageStart = iota
+	stageServe
+	stageDone
+)
+
+// startFailed ends a process whose start function failed: its context is
+// cancelled, for anything the start left running with it, and it exits with
+// the start's error, which its supervisor reads instead of an exit message.
+func (p *process) startFailed(err error) {
+	p.cancel(ErrShutdown)
+	p.exit(err)
+}
+
+// answerStart tells the supervisor that the start function has returned,
+// unless the supervisor has exited (it gave up on this start).
+func (p *process) answerStart(mb *mailbox) {
+	select {
+	case mb.started <- p:
+	case <-mb.closed:
+	}
 }
 
 func serve(p *process, svc Service) (err error) {

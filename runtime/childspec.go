@@ -13,19 +13,20 @@ import (
 //   - an error for which errors.Is(err, ErrShutdown) holds (see Shutdown) is OTP's
 //     shutdown or {shutdown, Reason};
 //   - any other error is a crash, and so is a panic, which the supervisor recovers
-//     into a *PanicError.
+//     into a *PanicError, and runtime.Goexit (as t.FailNow calls), ErrGoexit.
 //
 // The supervisor cancels ctx to ask the child to stop; whatever Serve returns
-// after that counts as shutdown, except a panic. The shape is suture's, so
-// services written for suture run under arbor unchanged.
+// after that counts as shutdown, except a panic or runtime.Goexit. The shape
+// is suture's, so services written for suture run under arbor unchanged.
 type Service interface {
 	Serve(ctx context.Context) error
 }
 
-// StartFunc is a child's start function, OTP's init. The supervisor calls it
-// synchronously, in its own goroutine, with the context of the child it is
-// starting (Self(ctx) is the child's handle), and then runs the returned
-// service's Serve in a new goroutine with the same context.
+// StartFunc is a child's start function, OTP's init. It runs in the child's
+// new goroutine, with the child's context (Self(ctx) is the child's handle),
+// while its supervisor waits for it; then the same goroutine runs the
+// returned service's Serve with the same context, once the supervisor has
+// reported the start.
 //
 // It returns the service; or an error for a failed start; or ErrIgnore, OTP's
 // ignore, for a child that has nothing to do now.
@@ -88,7 +89,13 @@ func (t ChildType) String() string {
 // Go cannot kill a goroutine, so every way of stopping starts by cancelling
 // the child's context; they differ in how long the supervisor waits for Serve
 // to return. A child still running when the supervisor stops waiting is
-// reported as killed and listed as unstopped until it returns.
+// killed: dead at once to the whole runtime (its names freed, its monitors
+// and links fired with ErrKilled, everything below it killed too), and
+// reported. Its goroutine is the one thing that lives on, listed as a
+// LingeringGoroutine until Serve returns: the hazard is that the old
+// goroutine may still act — write, call, log — while a new incarnation
+// already runs, so a service must return promptly once its context is
+// cancelled.
 type ShutdownSpec int64
 
 const (
@@ -167,8 +174,9 @@ func (s ShutdownSpec) orDefault(t ChildType) ShutdownSpec {
 // and Shutdown are OTP's defaults: permanent, worker, and 5s (Infinity for a
 // supervisor).
 type ChildSpec struct {
-	// ID names the child within its supervisor; it must be unique there.
-	// Dynamic supervisors ignore it.
+	// ID names the child within its supervisor; it must be unique there. A
+	// dynamic supervisor neither requires it nor checks that it is unique;
+	// when set, it names the child in its handle, the snapshot and reports.
 	ID string
 	// Start starts the child; it is required.
 	Start StartFunc

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,14 +17,15 @@ type core struct {
 	name   string
 	self   *process // the supervisor's own process: its context
 	clock  clock.Clock
-	events EventHook
-	epoch  time.Time // zero of the whole seconds used for intensity
+	events *eventRunner // nil: reports are off
+	epoch  time.Time    // zero of the whole seconds used for intensity
 	mbox   mailbox
 
+	metrics *supMetrics // nil: nothing is measured
+
 	// Owned by the loop.
-	restarts  intensity
-	unstopped map[*process]*child // given up on, still running
-	stopping  bool                // Stop was called
+	restarts intensity
+	stopping bool // Stop was called
 	// numberAcross numbers the handles of all children in one sequence,
 	// serial, for a dynamic supervisor whose children have no ids; otherwise
 	// each child numbers its own incarnations.
@@ -37,16 +39,24 @@ type core struct {
 	done     chan struct{} // closed when Serve has returned
 	reason   error         // Serve's result, set before done is closed
 	stopRoot func() bool   // detaches a root process from the caller's context
+
+	// stopAsked is closed by the first Stop, so that a start function that
+	// does not return cannot keep the supervisor from stopping.
+	stopAsked chan struct{}
+	stopOnce  sync.Once
+	// serveDone is the Done of Serve's context, when that is not the
+	// supervisor's own process; set before the loop runs.
+	serveDone <-chan struct{}
 }
 
 func (s *core) init(ctx context.Context, name string, maxRestarts, maxSeconds int) {
 	s.name = name
 	s.clock = clockFrom(ctx)
-	s.events = eventHookFrom(ctx)
-	s.mbox = newMailbox()
+	s.events = newEventRunner(ctx)
+	s.mbox.init()
 	s.restarts = newIntensity(maxRestarts, maxSeconds)
-	s.unstopped = make(map[*process]*child)
 	s.done = make(chan struct{})
+	s.stopAsked = make(chan struct{})
 	s.self, s.stopRoot = processOf(ctx, name)
 	s.self.mu.Lock()
 	if ext := s.self.extLocked(); ext.mailbox == nil {
@@ -66,14 +76,26 @@ func (s *core) init(ctx context.Context, name string, maxRestarts, maxSeconds in
 // parent stops it, then terminate, then records the reason.
 func (s *core) serve(ctx context.Context, handle func(any) (bool, error), terminate func()) error {
 	if !s.serving.CompareAndSwap(false, true) {
-		return errors.New("runtime: Serve called twice")
+		return errors.New("arbor: Serve called twice")
+	}
+	if ctx != context.Context(s.self) {
+		s.serveDone = ctx.Done()
 	}
 	reason := s.loop(ctx, handle)
 	terminate()
+	s.finish(reason)
+	return reason
+}
+
+// finish records the supervisor's exit reason and ends it: its root process,
+// if it made one, exits, and Done is closed.
+func (s *core) finish(reason error) {
+	s.events.close()
+	s.metricsExited(reason)
 	s.reason = reason
 	s.exitRoot(reason)
+	s.mbox.close()
 	close(s.done)
-	return reason
 }
 
 // processOf returns the process whose context ctx is. When ctx belongs to no
@@ -112,8 +134,6 @@ func (s *core) Wait() error {
 	return s.reason
 }
 
-// Done returns a channel that is closed once the supervisor has exited.
-
 func (s *core) parentShutdown() error {
 	if cause := s.self.cancelCause(); cause != nil {
 		return cause
@@ -121,11 +141,19 @@ func (s *core) parentShutdown() error {
 	return ErrShutdown
 }
 
-// startChild runs c's start function and, on success, its Serve in a new
-// goroutine. It returns the start error, or reports ignored when the start
-// function returned ErrIgnore; both leave c without a process. Any outcome
-// settles a pending restart of c.
+// startChild starts a new incarnation of c: OTP's start of a child, which
+// runs the start function in the new process and waits for its answer. The
+// process's goroutine runs the start function and, when it succeeds, Serve;
+// the supervisor waits for the start to return (see awaitStart), so start
+// functions still run one at a time, in order, as in OTP. It returns the
+// start error, or reports ignored when the start function returned
+// ErrIgnore; both leave c without a process. Any outcome settles a pending
+// restart of c.
 func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
+	if s.metrics != nil {
+		begin := s.clock.Now()
+		defer func() { s.measureStart(c, begin, err, ignored) }()
+	}
 	c.settle()
 	c.incarnation++
 	number := c.incarnation
@@ -134,35 +162,110 @@ func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 		s.serial++
 	}
 	p := newChildProcess(s.self, c, number)
-	svc, err := callStart(c.spec.Start, p)
-	if err != nil {
-		p.cancel(ErrShutdown)
-		p.exit(err)
-		if errors.Is(err, ErrIgnore) {
+	if !s.mbox.addChild(p) {
+		return ErrKilled, false // this supervisor is dead: it starts nothing
+	}
+	go p.run(c.spec.Start, c.spec.Name)
+	if !s.awaitStart(p, c.spec.Shutdown) {
+		return ErrKilled, false
+	}
+	p.mu.Lock()
+	svc, reason := p.svc, p.reason
+	p.mu.Unlock()
+	if svc == nil {
+		if errors.Is(reason, ErrIgnore) {
 			return nil, true
 		}
-		return err, false
+		return reason, false
 	}
-	if c.spec.Name != nil {
-		if err := c.spec.Name.register(p.handle()); err != nil {
-			p.cancel(ErrShutdown)
-			p.exit(err)
-			return err, false
-		}
-	}
-	p.notify = true
-	p.setService(svc)
 	c.proc = p
 	now := s.clock.Now()
 	p.started = now.UnixNano()
-	go p.run()
 	s.reportStarted(c, external, now)
+	s.mbox.letServe(p) // its Serve runs after its start is reported
 	return nil, false
 }
 
+// awaitStart waits until the start function of p, running in p's goroutine,
+// has returned, and reports whether it has. A start function blocks its
+// supervisor as in OTP, but not its stopping: when the supervisor is asked
+// to stop while it waits (its context is cancelled, Stop is called, or its
+// own process is killed), the start's context is cancelled and the start
+// gets the child's shutdown to return, as a running child would; after
+// that, p is killed and the start counts as failed with ErrKilled.
+func (s *core) awaitStart(p *process, shutdown ShutdownSpec) bool {
+	for stop, asked := s.self.Done(), s.stopAsked; ; {
+		select {
+		case q := <-s.mbox.started:
+			if q == p {
+				return true
+			}
+			continue // the late answer of a start given up on
+		case <-stop:
+		case <-asked:
+		case <-s.serveDone:
+		case <-s.mbox.dead:
+		}
+		break
+	}
+	p.cancel(ErrShutdown)
+	var timeout <-chan time.Time
+	switch shutdown {
+	case BrutalKill:
+	case Infinity:
+		timeout = make(chan time.Time) // never fires
+	default:
+		if d, _ := shutdown.IsTimeout(); d > 0 {
+			t := s.shutdownTimer(d)
+			defer t.Stop()
+			timeout = t.C()
+		}
+	}
+	if timeout == nil {
+		timeout = closedTimeChan // brutal_kill, or a timeout of 0: no wait
+	}
+	for {
+		select {
+		case q := <-s.mbox.started:
+			if q == p {
+				return true
+			}
+			continue
+		default:
+		}
+		select {
+		case q := <-s.mbox.started:
+			if q == p {
+				return true
+			}
+			continue
+		case <-timeout:
+		case <-s.mbox.dead:
+		}
+		break
+	}
+	if p.kill(s.clock.Now(), shutdown) {
+		return false
+	}
+	// The start returned just as it was given up on, or the supervisor was
+	// killed, which killed p too.
+	if p.wasKilled() {
+		return false
+	}
+	for q := range s.mbox.started {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
 // shutdown stops c's process as its Shutdown says (OTP's shutdown/1) and
-// consumes its exit, so that the exit neither restarts it nor counts.
+// consumes its exit, so that the exit neither restarts it nor counts. A
+// child that does not stop in time is killed: dead to the whole runtime at
+// once, though its goroutine runs on (see process.kill).
 func (s *core) shutdown(c *child) {
+	defer s.measureStop(c, s.metricsNow())
 	p := c.proc
 	c.proc = nil
 	p.cancel(ErrShutdown)
@@ -183,16 +286,17 @@ func (s *core) shutdown(c *child) {
 		t.Stop()
 	}
 	if !exited {
-		// Go cannot kill the goroutine: give it up, as OTP would after its
-		// kill, and keep it listed until it returns.
-		s.unstopped[p] = c
-		c.exited(p, ErrKilled)
-		if c.spec.Shutdown != BrutalKill {
-			s.reportProc(ShutdownError, c, p, ErrKilled)
+		if p.kill(s.clock.Now(), c.spec.Shutdown) || p.wasKilled() {
+			c.exited(p, ErrKilled)
+			if c.spec.Shutdown != BrutalKill && !s.mbox.isKilled() {
+				s.reportProc(ShutdownError, c, p, ErrKilled)
+			}
+			return
 		}
-		return
+		// It returned just as it was given up on: its exit is on its way.
+		s.mbox.awaitExit(p, nil)
 	}
-	reason, _ := p.handle().Reason()
+	reason := p.handle().Reason()
 	c.exited(p, reason)
 	if !expectedStopReason(reason, c.spec.Restart) {
 		s.reportProc(ShutdownError, c, p, reason)
@@ -208,7 +312,7 @@ func (s *core) second() int64 {
 // report sends a report about c to the event hook, if there is one.
 func (s *core) report(kind EventKind, c *child, reason error) {
 	if s.events != nil {
-		s.events(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: c.offender(), Reason: reason})
+		s.events.report(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: c.offender(), Reason: reason})
 	}
 }
 
@@ -217,14 +321,14 @@ func (s *core) reportProc(kind EventKind, c *child, p *process, reason error) {
 	if s.events != nil {
 		o := c.offender()
 		o.Handle = p.handle()
-		s.events(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: o, Reason: reason})
+		s.events.report(Event{Kind: kind, Time: s.clock.Now(), Supervisor: s.name, Child: o, Reason: reason})
 	}
 }
 
 // reportStarted reports c's start at now.
 func (s *core) reportStarted(c *child, external bool, now time.Time) {
 	if s.events != nil {
-		s.events(Event{Kind: ChildStarted, Time: now, Supervisor: s.name, Child: c.offender(), External: external})
+		s.events.report(Event{Kind: ChildStarted, Time: now, Supervisor: s.name, Child: c.offender(), External: external})
 	}
 }
 
@@ -244,6 +348,9 @@ func (s *core) loop(ctx context.Context, handle func(any) (bool, error)) error {
 	}
 	for {
 		for m := s.mbox.pop(); m != nil; m = s.mbox.pop() {
+			if s.mbox.isKilled() {
+				return ErrKilled
+			}
 			if ps, ok := m.(*parentStop); ok {
 				return ps.reason
 			}
@@ -251,12 +358,17 @@ func (s *core) loop(ctx context.Context, handle func(any) (bool, error)) error {
 				return reason
 			}
 		}
-		<-s.mbox.signal
+		select {
+		case <-s.mbox.signal:
+		case <-s.mbox.dead:
+			return ErrKilled
+		}
 	}
 }
 
 // Stop implements Supervisor.Stop and DynamicSupervisor.Stop.
 func (s *core) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopAsked) })
 	err := exec(ctx, &s.mbox, s.done, func() { s.stopping = true })
 	if err == ErrNoProc {
 		return nil
@@ -270,24 +382,6 @@ func (s *core) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// UnstoppedChild is a child that its supervisor gave up on (it outlived its
-// shutdown) but whose Serve has not returned yet.
-type UnstoppedChild struct {
-	ID     string
-	Handle Handle
-}
-
-// Unstopped implements Supervisor.Unstopped and DynamicSupervisor.Unstopped.
-func (s *core) Unstopped(ctx context.Context) ([]UnstoppedChild, error) {
-	var out []UnstoppedChild
-	err := exec(ctx, &s.mbox, s.done, func() {
-		for p, c := range s.unstopped {
-			out = append(out, UnstoppedChild{ID: c.spec.ID, Handle: p.handle()})
-		}
-	})
-	return out, err
 }
 
 // shutdownTimer returns the supervisor's shutdown timer, armed to fire d

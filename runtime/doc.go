@@ -6,12 +6,15 @@
 // # Children
 //
 // A child is a Service: Serve(ctx) error, the same shape as suture's. Its
-// StartFunc is OTP's init: the supervisor calls it synchronously, then runs
-// Serve in a new goroutine. What Serve returns is the exit reason: nil is
-// normal, an error matching ErrShutdown (see Shutdown) is shutdown, anything
-// else — and any panic, recovered into a *PanicError — is a crash. The
-// supervisor stops a child by cancelling its context; whatever Serve returns
-// after that counts as shutdown, except a panic.
+// StartFunc is OTP's init: it runs in the child's own new goroutine, as OTP
+// runs init in the new process, while the supervisor waits for it, so
+// starts happen one at a time and in order; then, once the supervisor has
+// reported the start, the same goroutine runs Serve. What Serve returns is
+// the exit reason: nil is normal, an error matching ErrShutdown (see
+// Shutdown) is shutdown, anything else — a panic, recovered into a
+// *PanicError, and runtime.Goexit, ErrGoexit — is a crash. The supervisor
+// stops a child by cancelling its context; whatever Serve returns after that
+// counts as shutdown, except a panic or a Goexit.
 //
 // Bind0 to Bind8 turn a constructor of the shape
 // func(ctx context.Context, args...) (S, error) into a start function, with
@@ -59,10 +62,25 @@
 // Demonitor removes it and a pending Down. Link joins two processes both
 // ways: an abnormal exit stops the other with the same reason, unless it
 // traps exits (TrapExits), in which case it receives an ExitSignal. Spawn
-// runs a service that no supervisor watches. A Registry maps unique keys to
-// live processes, forgets a process when it exits, names children through
-// ChildSpec.Name, and offers a race-free LookupOrStart. ServiceOf gives
-// typed access to what a handle's process runs.
+// runs a service that no supervisor watches. ServiceOf gives typed access
+// to what a handle's process runs.
+//
+// # Registries
+//
+// The registries are Elixir's Registry. A UniqueRegistry maps each key to
+// at most one live process, names children through ChildSpec.Name, and
+// offers a race-free LookupOrStart; Registry is one without values. A
+// DuplicateRegistry holds any number of entries under a key, a process
+// registering again included. Both forget a process's entries when it
+// exits (a killed process's at once), keep a typed value with each entry
+// (a unique one's updated by its owner only, UpdateValue), count and
+// select entries by Go predicates, Dispatch to a key's entries in the
+// caller with no lock held, keep registry-wide metadata, tell Listeners
+// (servers) of registrations and unregistrations, and split into
+// partitions so that a busy registry is not one lock. Subscribe and
+// Publish make a duplicate registry a typed pub/sub: a message published
+// on a topic is queued on every subscribed server. Snapshots list each
+// child's names.
 //
 // # Servers and tasks
 //
@@ -103,9 +121,26 @@
 // # Introspection
 //
 // Snapshot, on supervisors and on Applications, returns the live tree —
-// every child's id, type, state (running, restarting, stopped, unstopped),
-// restart count, last exit reason and uptime, recursively — as Go values
-// that marshal to JSON. The observer package serves it over HTTP.
+// every child's id, type, state (running, restarting, stopped), restart
+// count, last exit reason and uptime, recursively, and the lingering
+// goroutines of processes given up on — as Go values that marshal to JSON.
+// Each child's snapshot carries its restart history (its last HistoryLength
+// exits of its own), each supervisor's its intensity used and its mailbox.
+// Handle.Info describes one process, as Erlang's process_info: its message
+// queue (a supervisor's mailbox, a server's queue), links, monitors and
+// registered names; SupervisorOf gives a supervisor's API from its handle;
+// Stats reads a supervisor's children by state. The observer package serves
+// all of it over HTTP; package health turns it into readiness checks.
+//
+// # Profiling and metrics
+//
+// Every child's goroutine carries pprof labels with its application,
+// supervisor path, id and incarnation (LabelApplication and the others), so
+// goroutine and CPU profiles group by child; WithoutProfileLabels turns
+// them off. WithMetrics gives the supervisors and servers below a context
+// a Metrics to report restarts, starts, stops, escalations and calls to,
+// synchronously; without it nothing is measured. Module otelarbor
+// implements it with OpenTelemetry.
 //
 // # Time and reports
 //
@@ -116,15 +151,74 @@
 // progress (ChildStarted), child_terminated, start_error, shutdown
 // (ReachedMaxRestartIntensity) and shutdown_error.
 //
+// # Given up means dead
+//
+// When a supervisor gives up on a child — at once for brutal_kill, when the
+// timeout expires for a timeout shutdown — the child's process is killed,
+// as OTP's exit(Pid, kill): from that moment it is dead to every part of
+// the runtime. Its Handle is no longer Alive and its Reason is ErrKilled;
+// its monitors get their Down and its links their exit signal, with
+// ErrKilled; every registry name it held is free, so its restarted
+// incarnation can take them; it is gone from WhichChildren and the
+// snapshot. If it runs a supervisor, everything below that supervisor is
+// killed with it, as OTP's linked children die with their supervisor. When
+// Stop of a supervisor or of an application returns, every name its tree
+// held is free.
+//
+// Go cannot stop the goroutine itself: it runs on until Serve returns, and
+// may still act — write to a connection, call a server, log — though
+// nothing of what it does counts any more (its return is not an exit, and a
+// task's late result is not the task's outcome). Snapshots list such
+// goroutines as LingeringGoroutine, with how long they have outlived their
+// shutdown; Handle.Returned says when one has finally returned. A service
+// that honours its context never lingers.
+//
+// # Every user callback, every way it ends
+//
+// The runtime calls user code in many places. Whatever that code does, no
+// key, slot, caller or supervisor is left waiting for ever, and no
+// supervisor changes its behaviour except as the table says. "Crash" is an
+// abnormal exit: a permanent child, and a transient one, is restarted.
+//
+//	callback                 | returns                                      | returns an error                              | panics (error, other value, nil)              | runtime.Goexit                                | never returns
+//	-------------------------+----------------------------------------------+-----------------------------------------------+-----------------------------------------------+-----------------------------------------------+----------------------------------------------------
+//	start function (also     | the child runs; ErrIgnore is OTP's ignore;   | start error: NewSupervisor fails, StartChild  | start error *PanicError (for panic(nil), its  | start error ErrGoexit                         | blocks its supervisor (as OTP); a stop of the
+//	  a template's, and      | a nil service is bad_return                  | returns *StartChildError, a restart reports   | Value is a *runtime.PanicNilError)            |                                               | supervisor cancels it and waits the child's
+//	  NewServer's Init)      |                                              | start_error and retries                       |                                               |                                               | shutdown, then gives it up: start error ErrKilled
+//	Serve                    | exit normal                                  | crash, or shutdown for a shutdown-class error | crash with *PanicError                        | crash with ErrGoexit                          | once stopped: killed after its shutdown (at once
+//	                         |                                              | or after its context was cancelled            |                                               |                                               | for brutal_kill); infinity waits for ever
+//	server Call handler      | the caller gets the reply                    | the caller gets the error; the server goes on | server exits with *PanicError, Terminate runs | server exits with ErrGoexit, Terminate runs   | callers time out (ErrTimeout); its supervisor's
+//	                         |                                              |                                               | callers get an *ExitError                     | callers get an *ExitError                     | shutdown kills it; waiting callers get *ExitError
+//	server Cast handler,     | next message                                 | the server stops with the error (no caller)   | as a Call handler                             | as a Call handler                             | as a Call handler
+//	  Server.Monitor onDown, |                                              |                                               |                                               |                                               |
+//	  a Listener's and a     |                                              |                                               |                                               |                                               |
+//	  Subscribe handler      |                                              |                                               |                                               |                                               |
+//	registry Dispatch f,     | the next entry, or the result                | —                                             | goes on in the caller, which holds no lock;   | goes on in the caller, as a panic does        | blocks only its caller (and, for update,
+//	  Match/Select match,    |                                              |                                               | an update's value is left as it was           |                                               | other updates of the same entry)
+//	  UpdateValue's update   |                                              |                                               |                                               |                                               |
+//	server Terminate         | the exit reason stays                        | —                                             | *PanicError replaces the exit reason          | ErrGoexit replaces the exit reason            | as Serve
+//	task function            | Await returns the value                      | Await returns *ExitError with the error       | Await returns *ExitError with *PanicError     | Await returns *ExitError with ErrGoexit;      | Await times out; stopping the task kills it:
+//	                         |                                              | (a transient task is restarted on a crash)    |                                               | a transient task is restarted                 | Await returns ErrKilled, its slot is free
+//	LookupOrStart's start    | the process is registered                    | returned to that caller; waiters try again    | the key is freed; the panic goes on in the    | the key is freed; the Goexit goes on          | the key is freed when the caller's ctx ends;
+//	                         |                                              |                                               | caller                                        |                                               | waiters try again
+//	application Start        | the application runs                         | StartApplications fails, started ones stop    | as an error, with *PanicError                 | as an error, with ErrGoexit                   | StartApplications waits until its ctx ends,
+//	                         |                                              |                                               |                                               |                                               | then gives the start up (killed): ctx's error
+//	PrepStop, Stop           | the stop goes on                             | —                                             | logged through slog.Default; the stop goes on | logged through slog.Default; the stop goes on | the stop waits, as OTP's; Stop and StopAll
+//	                         |                                              |                                               |                                               |                                               | return at their ctx, RunApplications at a
+//	                         |                                              |                                               |                                               |                                               | second signal
+//	EventHook                | the supervisor goes on                       | —                                             | the event is dropped; reported once through   | the event is dropped; reported once through   | after DefaultEventHookTimeout the supervisor
+//	                         |                                              |                                               | slog.Default                                  | slog.Default                                  | goes on; events dropped until it returns;
+//	                         |                                              |                                               |                                               |                                               | reported once
+//
 // # Where Go differs from OTP
 //
 //   - Go cannot kill a goroutine. Every shutdown starts by cancelling the
 //     child's context. brutal_kill does not wait at all; a timeout waits that
-//     long and then gives the child up, reporting it killed (shutdown_error
-//     with ErrKilled); infinity waits as long as it takes. A child that
-//     outlives its shutdown never blocks its supervisor, which forgets it as
-//     OTP forgets a killed process, but its goroutine runs on until Serve
-//     returns, so a service must honour its context to really stop.
+//     long and then kills the child, reporting it (shutdown_error with
+//     ErrKilled); infinity waits as long as it takes. A killed child is dead
+//     everywhere at once (see "Given up means dead"), but its goroutine runs
+//     on until Serve returns, and may still act meanwhile: a service must
+//     honour its context to really stop.
 //   - Children are cancelled one at a time in reverse start order instead of
 //     through one shared context: a child's context is not derived from its
 //     supervisor's, so cancelling a supervisor's context does not cancel its
@@ -139,8 +233,15 @@
 //     typed closures, not pattern-matched messages; the one handle_info a
 //     server has is Server.Monitor, which queues a Down on the server's
 //     state. A task is not linked to its caller.
-//   - The registry is not a process, only a map under a lock that watches
-//     the processes it holds; it has unique keys only, and no listeners.
+//   - A registry is not a process, only maps under locks that watch the
+//     processes they hold, so it needs no place in a tree and a lookup
+//     never returns an exited process. Its listeners join with Listen,
+//     each a server whose exit removes it, instead of being named when
+//     the registry starts (arbor's registries are made before the
+//     processes that listen); the events of one partition reach them in
+//     the order of the changes, where Elixir's come from each registering
+//     process in its own order. Keys compare with Go's ==; match patterns
+//     are Go predicates.
 //   - Restart bookkeeping costs O(1) per restart and memory bounded by the
 //     window, however many restarts fall in it; OTP keeps a list that grows
 //     with them. The rule is the same.
@@ -150,4 +251,13 @@
 //     not Erlang's (1 in 5), because arbor's spec language follows Elixir.
 //   - Progress reports are logged at debug level by SlogHook (OTP logs those
 //     of init and automatic restarts at info).
+//   - An EventHook runs in a goroutine of each supervisor's own, which the
+//     supervisor waits for (up to DefaultEventHookTimeout), instead of in
+//     the supervisor itself as OTP's logger handlers run: that way no hook
+//     can end or wedge a supervisor (see the table above). The default slog
+//     sink runs in the supervisor's goroutine, with panics recovered.
+//   - A start function runs in the child's goroutine, as init does in OTP,
+//     but its supervisor's stop is not held up by one that never returns:
+//     it is cancelled and given the child's shutdown, where OTP's
+//     supervisor would wait until its own parent killed it.
 package runtime

@@ -49,7 +49,10 @@ func NewDynamicSupervisor(ctx context.Context, spec DynamicSupervisorSpec) (*Dyn
 	d := &dynamicSupervisor{maxChildren: spec.MaxChildren}
 	d.init(ctx, spec.Name, flags.MaxRestarts, flags.MaxSeconds)
 	d.numberAcross = true
-	return &DynamicSupervisor{d: d}, nil
+	d.startMetrics(ctx, d)
+	x := &DynamicSupervisor{d: d}
+	d.self.registerAPI(x)
+	return x, nil
 }
 
 // StartDynamicSupervisor starts a dynamic supervisor at the top of a tree:
@@ -99,11 +102,10 @@ func (d *dynamicSupervisor) handle(m any) (bool, error) {
 func (d *dynamicSupervisor) handleExit(p *process) (bool, error) {
 	c := p.child
 	if c == nil || c.proc != p {
-		delete(d.unstopped, p)
 		return false, nil
 	}
-	reason, _ := p.handle().Reason()
-	c.exited(p, reason)
+	reason := p.handle().Reason()
+	d.childExited(c, p, reason)
 	switch {
 	case c.spec.Restart == Permanent, c.spec.Restart == Transient && !isCleanExit(reason):
 		d.report(ChildTerminated, c, reason)
@@ -117,11 +119,11 @@ func (d *dynamicSupervisor) handleExit(p *process) (bool, error) {
 }
 
 func (d *dynamicSupervisor) restart(c *child) (bool, error) {
-	if !d.restarts.add(d.second()) {
+	if !d.countRestart(c) {
 		d.report(ReachedMaxRestartIntensity, c, ErrReachedMaxRestartIntensity)
 		c.proc = nil
 		d.remove(c)
-		return true, &IntensityError{Supervisor: d.name, MaxRestarts: d.restarts.max, MaxSeconds: int(d.restarts.period)}
+		return true, &IntensityError{Supervisor: d.name, Child: c.name(), MaxRestarts: d.restarts.max, MaxSeconds: int(d.restarts.period)}
 	}
 	c.proc = nil
 	if c.spec.Backoff != nil {
@@ -262,9 +264,7 @@ func (d *dynamicSupervisor) WhichChildren(ctx context.Context) ([]ChildInfo, err
 	err := exec(ctx, &d.mbox, d.done, func() {
 		out = make([]ChildInfo, 0, len(d.children))
 		for _, c := range d.children {
-			info := c.info()
-			info.ID = ""
-			out = append(out, info)
+			out = append(out, c.info())
 		}
 	})
 	return out, err
@@ -281,6 +281,7 @@ func (d *dynamicSupervisor) CountChildren(ctx context.Context) (Counts, error) {
 // then awaited, each up to its own shutdown (§2.3 for dynamic supervisors).
 // Children still running at their deadline are given up as killed.
 func (d *dynamicSupervisor) terminateAll() {
+	begin := d.metricsNow()
 	pending := make(map[*process]*child, len(d.children))
 	var timeouts []time.Duration
 	for _, c := range d.children {
@@ -304,22 +305,31 @@ func (d *dynamicSupervisor) terminateAll() {
 	exited := func(p *process) {
 		c := pending[p]
 		delete(pending, p)
-		reason, _ := p.handle().Reason()
+		reason := p.handle().Reason()
 		c.exited(p, reason)
+		d.measureStop(c, begin)
 		if !expectedStopReason(reason, c.spec.Restart) {
 			d.reportProc(ShutdownError, c, p, reason)
 		}
 	}
+	// giveUp kills the pending children whose shutdown is due: those with
+	// brutal_kill, or a timeout of at most limit; all of them once the
+	// supervisor itself is killed. A child that returns just then is left
+	// pending: its exit is on its way.
 	giveUp := func(limit time.Duration, brutal bool) {
+		killed := d.mbox.isKilled()
+		now := d.clock.Now()
 		for p, c := range pending {
 			t, isTimeout := c.spec.Shutdown.IsTimeout()
-			if (brutal && c.spec.Shutdown == BrutalKill) || (!brutal && isTimeout && t <= limit) {
-				delete(pending, p)
-				d.unstopped[p] = c
-				c.exited(p, ErrKilled)
-				if !brutal {
-					d.reportProc(ShutdownError, c, p, ErrKilled)
-				}
+			due := killed || (brutal && c.spec.Shutdown == BrutalKill) || (!brutal && isTimeout && t <= limit)
+			if !due || !(p.kill(now, c.spec.Shutdown) || p.wasKilled()) {
+				continue
+			}
+			delete(pending, p)
+			c.exited(p, ErrKilled)
+			d.measureStop(c, begin)
+			if c.spec.Shutdown != BrutalKill && !killed {
+				d.reportProc(ShutdownError, c, p, ErrKilled)
 			}
 		}
 	}
@@ -336,6 +346,8 @@ func (d *dynamicSupervisor) terminateAll() {
 		for fired := false; !fired && len(pending) > 0; {
 			select {
 			case <-d.mbox.signal:
+			case <-d.mbox.dead:
+				giveUp(0, true)
 			case <-t.C():
 				fired = true
 			}
@@ -345,7 +357,11 @@ func (d *dynamicSupervisor) terminateAll() {
 		giveUp(limit, false)
 	}
 	for len(pending) > 0 { // children with shutdown infinity
-		<-d.mbox.signal
+		select {
+		case <-d.mbox.signal:
+		case <-d.mbox.dead:
+			giveUp(0, true)
+		}
 		d.mbox.takeExits(isPending, exited)
 	}
 }

@@ -86,9 +86,20 @@ type Event struct {
 }
 
 // EventHook receives every report of the supervisors that run under a
-// context given to WithEventHook. It is called synchronously from the
-// supervisor's goroutine, so it must return quickly and must not call the
-// API of the supervisor that reported the event.
+// context given to WithEventHook, and of the applications started under it.
+//
+// Each supervisor calls its hook in a goroutine of its own and waits for it
+// to return before it goes on, so a hook sees a supervisor's events in
+// order, each before the supervisor acts on what the event says (a
+// ChildTerminated is seen before the restart). Hooks of different
+// supervisors run concurrently: a hook must be safe for concurrent use. A
+// hook that panics or calls runtime.Goexit loses that event, and one that
+// does not return in time (DefaultEventHookTimeout, or what
+// WithEventHookTimeout says) is left running while the
+// supervisor goes on, its events dropped until it returns; either is
+// reported once through slog.Default(), and neither changes what any
+// supervisor does. A hook must not wait for the supervisor that reported
+// the event (its API answers only after the hook returns).
 type EventHook func(Event)
 
 type eventHookKey struct{}
@@ -98,7 +109,11 @@ type clockKey struct{}
 // below them, report to hook instead of the default slog sink. A nil hook
 // turns reports off, which costs nothing.
 func WithEventHook(ctx context.Context, hook EventHook) context.Context {
-	return context.WithValue(ctx, eventHookKey{}, hook)
+	var sink *eventSink
+	if hook != nil {
+		sink = &eventSink{hook: hook}
+	}
+	return context.WithValue(ctx, eventHookKey{}, sink)
 }
 
 // WithClock returns a context whose supervisors, and every supervisor and
@@ -113,15 +128,6 @@ func clockFrom(ctx context.Context) clock.Clock {
 		return c
 	}
 	return clock.Real()
-}
-
-// eventHookFrom returns the hook of the closest WithEventHook, nil if that
-// hook is nil (no reports), or the default slog sink.
-func eventHookFrom(ctx context.Context) EventHook {
-	if h, ok := ctx.Value(eventHookKey{}).(EventHook); ok {
-		return h
-	}
-	return SlogHook(slog.Default())
 }
 
 // SlogHook returns the default sink: each report becomes one log record with

@@ -71,6 +71,6 @@ func ExampleTask_AwaitTimeout() {
 	close(proceed)
 	fmt.Println(slow.AwaitTimeout(ctx, runtime.InfiniteTimeout))
 	// Output:
-	// timeout true
+	// arbor: no answer in time (timeout) true
 	// finished <nil>
 }

@@ -101,8 +101,8 @@ func ExampleNewRef() {
 	// Output: 42 true
 }
 
-// A dynamic supervisor starts children on demand; ids are ignored and
-// children are named by their handles.
+// A dynamic supervisor starts children on demand, up to MaxChildren; they
+// are named by their handles.
 func ExampleDynamicSupervisor() {
 	ctx := runtime.WithEventHook(context.Background(), func(runtime.Event) {})
 	pool, err := runtime.StartDynamicSupervisor(ctx, runtime.DynamicSupervisorSpec{Name: "pool", MaxChildren: 2})
@@ -120,6 +120,6 @@ func ExampleDynamicSupervisor() {
 	// Output:
 	// start 0 <nil>
 	// start 1 <nil>
-	// start 2 max_children
+	// start 2 arbor: the supervisor already has its maximum number of children (max_children)
 	// {Specs:2 Active:2 Supervisors:0 Workers:2}
 }

@@ -107,12 +107,6 @@ func (x *Supervisor) Stop(ctx context.Context) error {
 	return x.s.Stop(ctx)
 }
 
-// Unstopped lists the children the supervisor gave up on whose goroutines
-// are still running. Each leaves the list when its Serve returns.
-func (x *Supervisor) Unstopped(ctx context.Context) ([]UnstoppedChild, error) {
-	return x.s.Unstopped(ctx)
-}
-
 // Serve runs the supervisor until its context is cancelled (its parent
 // stops it), Stop is called, its restart intensity is exceeded or a
 // significant child makes it shut down; in every case it first stops its
@@ -133,8 +127,10 @@ func (x *Supervisor) Serve(ctx context.Context) error {
 // goroutine (the one in Serve) owns its state, start functions run in it,
 // and its API methods are safe for concurrent use.
 //
-// Children have no order and their ids are ignored: they are named by their
-// handles. A restart reuses the child's spec, so the arguments its start
+// Children have no order, and their ids need not be unique or set: a child
+// is named by its handle, whose path ends with its id (the name a template
+// gives it, such as "kv/buckets/shopping#3") or, without one, only its
+// number ("kv/buckets/#3"). A restart reuses the child's spec, so the arguments its start
 // function was bound to — the template's extra arguments — are given again.
 // When it stops, all children are cancelled at once and then awaited, with one
 // deadline per distinct shutdown value.
@@ -147,7 +143,7 @@ func (x *DynamicSupervisor) Serve(ctx context.Context) error {
 	return x.d.Serve(ctx)
 }
 
-// StartChild starts a child from spec (its ID is ignored) and returns its
+// StartChild starts a child from spec (its ID, if any, names it) and returns its
 // handle. When the start function returns ErrIgnore, it returns the zero
 // Handle and a nil error, and keeps nothing. It returns ErrMaxChildren when
 // the supervisor is full, a *SpecError for an invalid spec, and the start
@@ -163,8 +159,8 @@ func (x *DynamicSupervisor) TerminateChild(ctx context.Context, h Handle) error 
 	return x.d.TerminateChild(ctx, h)
 }
 
-// WhichChildren lists the children in no particular order; their IDs are
-// empty.
+// WhichChildren lists the children in no particular order, each with the
+// ID its spec gave it (empty when none).
 func (x *DynamicSupervisor) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
 	return x.d.WhichChildren(ctx)
 }
@@ -198,16 +194,12 @@ func (x *DynamicSupervisor) Wait() error {
 	return x.d.Wait()
 }
 
-// Stop stops the supervisor, its children first in reverse start order, and
-// waits until it has exited (OTP's supervisor:stop). If ctx ends first, Stop
-// returns ctx's error and the supervisor still finishes stopping. Stopping a
-// supervisor that has already exited returns nil.
+// Stop stops the dynamic supervisor and waits until it has exited. Its
+// children are stopped all at once, as OTP's simple_one_for_one and
+// Elixir's DynamicSupervisor do: every one is cancelled, then each is
+// awaited up to its own shutdown. If ctx ends first, Stop returns ctx's
+// error and the supervisor still finishes stopping. Stopping a supervisor
+// that has already exited returns nil.
 func (x *DynamicSupervisor) Stop(ctx context.Context) error {
 	return x.d.Stop(ctx)
-}
-
-// Unstopped lists the children the supervisor gave up on whose goroutines
-// are still running. Each leaves the list when its Serve returns.
-func (x *DynamicSupervisor) Unstopped(ctx context.Context) ([]UnstoppedChild, error) {
-	return x.d.Unstopped(ctx)
 }

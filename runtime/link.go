@@ -16,7 +16,7 @@ type ExitSignal struct {
 // ErrNotAProcess is returned by Link, Unlink and TrapExits when their
 // context belongs to no process: only a child's start function, its Serve,
 // or a Spawned service can link.
-var ErrNotAProcess = errors.New("runtime: context belongs to no process")
+var ErrNotAProcess = errors.New("arbor: the context belongs to no process")
 
 // link joins two processes; it is a watcher of both.
 type link struct {

@@ -13,15 +13,152 @@ import (
 //
 // Messages are pointers (*process for an exit, *call, *retry), so queueing
 // one allocates nothing.
+//
+// The mailbox also keeps, under the same lock, the list of the supervisor's
+// live children, so that killing the supervisor's process can kill them too
+// (see process.kill) without asking the supervisor's goroutine; and the
+// channel on which a child's goroutine says that its start function has
+// returned (see core.startChild).
 type mailbox struct {
 	mu     sync.Mutex
 	queue  []any
 	head   int
-	signal chan struct{} // capacity 1: "the queue may be non-empty"
+	signal chan struct{} // capacity 1: "the queue may be non-empty", or "killed"
+
+	// children is a list of the live child processes, linked through
+	// process.prev and process.next.
+	children *process
+	// killed is set, and dead closed, when the supervisor's own process was
+	// killed: its children are dead, and it starts no more.
+	killed bool
+	dead   chan struct{}
+
+	// started receives each child whose start function has returned.
+	started chan *process
+	// closed is closed when the supervisor has exited, so that a child
+	// whose start was given up on does not wait to say it returned.
+	closed chan struct{}
+	// ready is signalled (under mu) when a started child may run Serve:
+	// its process's ready flag is set once its supervisor has reported its
+	// start, or it was killed, or the supervisor exited (exited).
+	ready  sync.Cond
+	exited bool
 }
 
-func newMailbox() mailbox {
-	return mailbox{signal: make(chan struct{}, 1)}
+// init makes mb ready for use; mb must not be copied after.
+func (mb *mailbox) init() {
+	mb.signal = make(chan struct{}, 1)
+	mb.dead = make(chan struct{})
+	mb.started = make(chan *process, 1)
+	mb.closed = make(chan struct{})
+	mb.ready.L = &mb.mu
+}
+
+// letServe lets the started child p run Serve.
+func (mb *mailbox) letServe(p *process) {
+	mb.mu.Lock()
+	p.serveOK = true
+	mb.mu.Unlock()
+	mb.ready.Broadcast()
+}
+
+// awaitServe waits until the started child p may run Serve, and reports
+// whether it may: false when it was killed (while its start ran) or its
+// supervisor has exited.
+func (mb *mailbox) awaitServe(p *process) bool {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	for !p.serveOK && mb.linked(p) && !mb.exited {
+		mb.ready.Wait()
+	}
+	return p.serveOK
+}
+
+// linked reports whether p is on the list of live children; mu is held.
+func (mb *mailbox) linked(p *process) bool {
+	return p.prev != nil || p.next != nil || mb.children == p
+}
+
+// close marks the supervisor exited: children waiting in awaitServe or
+// answerStart go on.
+func (mb *mailbox) close() {
+	mb.mu.Lock()
+	mb.exited = true
+	mb.mu.Unlock()
+	close(mb.closed)
+	mb.ready.Broadcast()
+}
+
+// wake tells the owner to look at the queue.
+func (mb *mailbox) wake() {
+	select {
+	case mb.signal <- struct{}{}:
+	default:
+	}
+}
+
+// addChild links p into the list of live children, unless the supervisor
+// was killed; it reports whether it did.
+func (mb *mailbox) addChild(p *process) bool {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if mb.killed {
+		return false
+	}
+	p.prev, p.next = nil, mb.children
+	if mb.children != nil {
+		mb.children.prev = p
+	}
+	mb.children = p
+	return true
+}
+
+// childExited takes p off the list of live children and, when notify is
+// set, queues its exit for the owner.
+func (mb *mailbox) childExited(p *process, notify bool) {
+	mb.mu.Lock()
+	if p.prev != nil {
+		p.prev.next = p.next
+	} else if mb.children == p {
+		mb.children = p.next
+	}
+	if p.next != nil {
+		p.next.prev = p.prev
+	}
+	p.prev, p.next = nil, nil
+	if notify {
+		mb.queue = append(mb.queue, p)
+	}
+	mb.mu.Unlock()
+	mb.ready.Broadcast() // a child killed while it waits to serve
+	if notify {
+		mb.wake()
+	}
+}
+
+// kill marks the supervisor killed and returns its live children, which the
+// caller kills; the list is then empty, and addChild refuses new ones.
+func (mb *mailbox) kill() []*process {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if mb.killed {
+		return nil
+	}
+	mb.killed = true
+	close(mb.dead)
+	defer mb.ready.Broadcast()
+	var out []*process
+	for p := mb.children; p != nil; p = p.next {
+		out = append(out, p)
+	}
+	return out
+}
+
+// isKilled reports whether the supervisor's process was killed.
+func (mb *mailbox) isKilled() bool {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	return mb.killed
 }
 
 // push appends m and wakes the owner.
@@ -29,10 +166,7 @@ func (mb *mailbox) push(m any) {
 	mb.mu.Lock()
 	mb.queue = append(mb.queue, m)
 	mb.mu.Unlock()
-	select {
-	case mb.signal <- struct{}{}:
-	default:
-	}
+	mb.wake()
 }
 
 // pop removes and returns the oldest message, or nil when the queue is empty.
@@ -72,9 +206,10 @@ func (mb *mailbox) takeExit(p *process) bool {
 }
 
 // awaitExit waits until p's exit message arrives and removes it, or until
-// timeout fires (nil waits forever). It reports whether p exited. Other
-// messages stay queued; the owner must drain the queue afterwards even if
-// no new signal comes, because this consumed the signal.
+// timeout fires (nil waits forever), or until p or the supervisor is killed.
+// It reports whether p exited. Other messages stay queued; the owner must
+// drain the queue afterwards even if no new signal comes, because this
+// consumed the signal.
 func (mb *mailbox) awaitExit(p *process, timeout <-chan time.Time) bool {
 	for {
 		if mb.takeExit(p) {
@@ -82,6 +217,8 @@ func (mb *mailbox) awaitExit(p *process, timeout <-chan time.Time) bool {
 		}
 		select {
 		case <-mb.signal:
+		case <-mb.dead:
+			return mb.takeExit(p)
 		case <-timeout:
 			return mb.takeExit(p)
 		}

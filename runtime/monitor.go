@@ -67,16 +67,20 @@ func (m *Monitor) Demonitor() bool {
 // Spawn runs svc in a new process that no supervisor watches, as Erlang's
 // spawn, and returns its handle. Its context carries ctx's values, and it
 // is cancelled (with reason shutdown) when ctx is. A panic in Serve is its
-// exit reason, as for a child. name labels the handle.
+// exit reason, as for a child, and runtime.Goexit exits it with ErrGoexit.
+// name labels the handle.
 func Spawn(ctx context.Context, name string, svc Service) Handle {
 	parent := Self(ctx).p
 	p := newRoot(ctx, parent, name)
 	p.setService(svc)
 	stop := context.AfterFunc(ctx, func() { p.cancel(Shutdown(context.Cause(ctx))) })
 	go func() {
-		reason := classifyExit(serve(p, svc), p.cancelCause())
-		stop()
-		p.exit(reason)
+		reason := ErrGoexit // unless Serve returns
+		defer func() {
+			stop()
+			p.exit(reason)
+		}()
+		reason = classifyExit(serve(p, svc), p.cancelCause())
 	}()
 	return p.handle()
 }

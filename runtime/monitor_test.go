@@ -143,7 +143,7 @@ func TestLinkPropagation(t *testing.T) {
 		}
 		dying.exit(t, errCrash)
 		waitDone(t, other.h)
-		if reason, _ := other.h.Reason(); reason != errCrash {
+		if reason := other.h.Reason(); reason != errCrash {
 			t.Fatalf("%s: linked process exited with %v, want %v", dir, reason, errCrash)
 		}
 	}
@@ -242,7 +242,7 @@ func TestSpawnStopsWithContext(t *testing.T) {
 	p := spawn(t, ctx, "p")
 	cancel()
 	waitDone(t, p.h)
-	if reason, _ := p.h.Reason(); !runtime.IsShutdown(reason) {
+	if reason := p.h.Reason(); !runtime.IsShutdown(reason) {
 		t.Fatalf("reason = %v, want shutdown", reason)
 	}
 }

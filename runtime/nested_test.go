@@ -32,7 +32,7 @@ func TestEscalation(t *testing.T) {
 			innerH := handleOf(t, sup, "inner")
 			tr.worker("leaf").ctl <- func() error { return errCrash }
 			waitDone(t, innerH)
-			reason, _ := innerH.Reason()
+			reason := innerH.Reason()
 			if !errors.Is(reason, runtime.ErrReachedMaxRestartIntensity) || !runtime.IsShutdown(reason) {
 				t.Fatalf("inner exit = %v", reason)
 			}

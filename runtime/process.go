@@ -45,18 +45,20 @@ func (h Handle) Done() <-chan struct{} {
 	return h.p.exitedChan()
 }
 
-// Reason returns the exit reason once the process has exited, and whether it
-// has. For the zero Handle it returns ErrNoProc and true.
-func (h Handle) Reason() (error, bool) {
+// Reason returns the exit reason of h's process once it has exited (see
+// Alive): nil for a normal exit, ErrKilled for a process the runtime gave up
+// on. While the process runs, it returns nil. For the zero Handle it returns
+// ErrNoProc.
+func (h Handle) Reason() error {
 	if h.p == nil {
-		return ErrNoProc, true
+		return ErrNoProc
 	}
 	h.p.mu.Lock()
 	defer h.p.mu.Unlock()
 	if !h.p.exited {
-		return nil, false
+		return nil
 	}
-	return h.p.reason, true
+	return h.p.reason
 }
 
 // ServiceOf returns the service that h's process runs, as an S, and whether
@@ -91,7 +93,12 @@ func (h Handle) String() string {
 	return h.p.path() + "#" + strconv.FormatUint(uint64(h.p.incarnation), 10)
 }
 
-var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+// closedChan and closedTimeChan are closed channels, for what has already
+// happened; they are never written to.
+var (
+	closedChan     = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+	closedTimeChan = func() <-chan time.Time { c := make(chan time.Time); close(c); return c }()
+)
 
 type selfKey struct{}
 
@@ -121,13 +128,24 @@ type process struct {
 	done    chan struct{} // made on first use; closed by cancel
 	exitedC chan struct{} // made on first use; closed by exit
 
+	// prev and next link the process into its supervisor's list of live
+	// children (mailbox.children), under that mailbox's lock.
+	prev, next *process
+
 	incarnation uint32
-	// notify is set, before the process runs, when its exit must reach its
-	// supervisor's mailbox (parent.ext.mailbox).
+	// notify is set by the process's goroutine, before Serve runs, when its
+	// exit must reach its supervisor's mailbox (parent.ext.mailbox).
 	notify    bool
 	cancelled bool // guarded by mu
-	exited    bool // guarded by mu; Serve has returned: the process is no longer alive
-	finished  bool // guarded by mu; exit has told everyone: Done is closed
+	exited    bool // guarded by mu; the process is no longer alive: Serve returned, or it was killed
+	// killed is set when the runtime gave up on the process (see kill): it
+	// is dead, although its goroutine may still run; guarded by mu.
+	killed   bool
+	finished bool // guarded by mu; everyone has been told of the exit: Done is closed
+	returned bool // guarded by mu; the goroutine has returned (exit was called)
+	// serveOK is set, under the supervisor's mailbox lock, when the child
+	// may run Serve: its start has been reported.
+	serveOK bool
 }
 
 // procExt holds what only some processes need. A root gets it when it is
@@ -135,12 +153,20 @@ type process struct {
 // use, under the process's mu, with no values or name. Everything else in
 // it is guarded by mu.
 type procExt struct {
-	values   context.Context // a root's or a spawned process's values
-	name     string          // its name, for a process that is not a child
-	mailbox  *mailbox        // the mailbox of the supervisor running in this process; set once, before it has children
-	afterFns []*afterFunc
-	watchers []watcher    // monitors, links, registries
-	trap     *signalQueue // set by TrapExits
+	values    context.Context // a root's or a spawned process's values
+	name      string          // its name, for a process that is not a child
+	mailbox   *mailbox        // the mailbox of the supervisor running in this process; set once, before it has children
+	afterFns  []*afterFunc
+	watchers  []watcher     // monitors, links, registries
+	trap      *signalQueue  // set by TrapExits
+	returnedC chan struct{} // made by Returned; closed when the goroutine has returned
+	// lingering, on a process that is no supervisor's child, lists the
+	// goroutines of the processes below it that were killed but have not
+	// returned yet; made on first use.
+	lingering *lingerSet
+	labels    *labelBase // a supervisor's process: what its children's profile labels share; made on first use
+	queue     queued     // a server's process: its queue, for Info; set by NewServer
+	api       any        // a supervisor's process: its *Supervisor or *DynamicSupervisor, for SupervisorOf
 }
 
 type afterFunc struct {
@@ -228,11 +254,7 @@ func (p *process) Value(key any) any {
 	}
 	// Children carry no values of their own: the first root up the chain
 	// has them, in the ext it was made with.
-	q := p
-	for q.child != nil {
-		q = q.parent
-	}
-	return q.ext.values.Value(key)
+	return p.rootProcess().ext.values.Value(key)
 }
 
 // AfterFunc lets context.AfterFunc and context.WithCancel hook onto the
@@ -325,27 +347,51 @@ func (p *process) exitedChanLocked() <-chan struct{} {
 
 // exit records the exit reason, wakes everyone waiting on the process, and
 // tells its owner. It is called once, by the goroutine that ran Serve (or by
-// the starter when the process never got that far).
+// the start function's goroutine when the process never got that far).
 //
-// Done is closed last: once it is, the exit is in the owner's mailbox
-// (ahead of any API call made after that), every monitor has its Down, every
-// linked process its signal, and every registry has dropped the process.
+// Watchers are told first: by the time the owner has the exit in its
+// mailbox, every monitor has its Down, every linked process its signal, and
+// every registry has dropped the process, so a supervisor that has handled
+// a child's exit (and a Stop that returned) leaves no name behind. Done is
+// closed last.
+//
+// A process that was killed is already dead to everyone: its goroutine's
+// late return only takes it off the list of lingering goroutines.
 func (p *process) exit(reason error) {
+	defer p.markReturned()
 	p.mu.Lock()
+	if p.killed {
+		p.mu.Unlock()
+		p.rootProcess().lingeringSet().remove(p)
+		return
+	}
 	p.exited = true
 	p.reason = reason
+	p.mu.Unlock()
+	p.tellWatchers(reason)
+	if p.child != nil {
+		p.parent.ext.mailbox.childExited(p, p.notify)
+	}
+	p.closeDone()
+}
+
+// tellWatchers tells every watcher of the exit of p, which has been
+// recorded.
+func (p *process) tellWatchers(reason error) {
+	p.mu.Lock()
 	var ws []watcher
 	if p.ext != nil {
 		ws = p.ext.watchers
 		p.ext.watchers = nil
 	}
 	p.mu.Unlock()
-	if p.notify {
-		p.parent.ext.mailbox.push(p)
-	}
 	for _, w := range ws {
 		w.processExited(p, reason)
 	}
+}
+
+// closeDone marks everyone told of the exit of p and closes its Done.
+func (p *process) closeDone() {
 	p.mu.Lock()
 	p.finished = true
 	exitedC := p.exitedC
@@ -353,6 +399,126 @@ func (p *process) exit(reason error) {
 	if exitedC != nil {
 		close(exitedC)
 	}
+}
+
+// markReturned records that the process's goroutine has returned.
+func (p *process) markReturned() {
+	p.mu.Lock()
+	p.returned = true
+	var c chan struct{}
+	if p.ext != nil {
+		c = p.ext.returnedC
+	}
+	p.mu.Unlock()
+	if c != nil {
+		close(c)
+	}
+}
+
+// Returned returns a channel that is closed once the goroutine of h's
+// process has returned from its start function or Serve. For most
+// processes that is when Done is closed. For a process the runtime gave up
+// on (ErrKilled: it outlived its shutdown), Done is closed at once, while
+// its goroutine runs on until Serve returns — perhaps never: Returned is
+// how a test waits for such a goroutine, before checking for leaks. For the
+// zero Handle it returns a closed channel.
+func (h Handle) Returned() <-chan struct{} {
+	p := h.p
+	if p == nil {
+		return closedChan
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.returned {
+		return closedChan
+	}
+	ext := p.extLocked()
+	if ext.returnedC == nil {
+		ext.returnedC = make(chan struct{})
+	}
+	return ext.returnedC
+}
+
+// kill gives up on the process, as OTP's exit(Pid, kill): from now on it is
+// dead to every part of the runtime, with reason ErrKilled. Its monitors get
+// their Down and its links their signal, its registry names are freed, and
+// its supervisor's mailbox gets no exit message. If it runs a supervisor,
+// that supervisor's children are killed with it, recursively, as OTP's
+// linked children die with their supervisor; the supervisor's own loop then
+// stops at its next step.
+//
+// Go cannot stop the goroutine: it runs on until Serve returns, listed as
+// lingering in the root's lingerSet, and its return then changes nothing.
+// gaveUp is when its supervisor gave up on it, by that supervisor's clock.
+//
+// kill reports false, doing nothing, when the process has already exited
+// (or was already killed).
+func (p *process) kill(gaveUp time.Time, shutdown ShutdownSpec) bool {
+	if !p.markKilled(gaveUp, shutdown) {
+		return false
+	}
+	p.cancel(ErrKilled)
+	if p.child != nil {
+		p.parent.ext.mailbox.childExited(p, false)
+	}
+	var mb *mailbox
+	p.mu.Lock()
+	if p.ext != nil {
+		mb = p.ext.mailbox
+	}
+	p.mu.Unlock()
+	if mb != nil {
+		for _, c := range mb.kill() {
+			c.kill(gaveUp, c.child.spec.Shutdown)
+		}
+	}
+	p.tellWatchers(ErrKilled)
+	p.closeDone()
+	return true
+}
+
+// markKilled records the kill, and the lingering goroutine, in one step
+// under p.mu, so that a goroutine returning at that moment finds either an
+// exit already recorded (and kill does nothing) or its entry to remove.
+func (p *process) markKilled(gaveUp time.Time, shutdown ShutdownSpec) bool {
+	set := p.rootProcess().lingeringSet()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exited {
+		return false
+	}
+	p.exited, p.killed, p.reason = true, true, ErrKilled
+	set.add(p, gaveUp, shutdown)
+	return true
+}
+
+// ifAlive calls f, holding p's lock, if p has not exited (or been killed),
+// and reports whether it did: what f does happens before any exit of p.
+func (p *process) ifAlive(f func()) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exited {
+		return false
+	}
+	f()
+	return true
+}
+
+// wasKilled reports whether the runtime gave up on p.
+func (p *process) wasKilled() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.killed
+}
+
+// rootProcess returns the closest process at or above p that is no
+// supervisor's child: the one whose values p's context carries.
+func (p *process) rootProcess() *process {
+	q := p
+	for q.child != nil {
+		q = q.parent
+	}
+	return q
 }
 
 // watch registers w to be told of the exit. It returns false, registering

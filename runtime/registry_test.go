@@ -102,11 +102,17 @@ func TestChildNames(t *testing.T) {
 }
 
 // §5.4, the seed talk's connection registry: look up or start is race-free
-// when many callers ask for the same name at once.
+// when many callers ask for the same name at once, in a registry of one
+// partition or of many.
 func TestLookupOrStartRace(t *testing.T) {
+	for _, k := range uniqueKinds {
+		t.Run(k.name, func(t *testing.T) { testLookupOrStartRace(t, runtime.NewUniqueRegistry[string, struct{}](k.opts)) })
+	}
+}
+
+func testLookupOrStartRace(t *testing.T, r *runtime.Registry[string]) {
 	tr := newTree(t)
 	pool := tr.startDynamic(runtime.DynamicSupervisorSpec{Name: "conns"})
-	r := runtime.NewRegistry[string]()
 	var starts atomic.Int32
 	start := func(ctx context.Context) (runtime.Handle, error) {
 		starts.Add(1)

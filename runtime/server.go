@@ -17,14 +17,14 @@ var (
 	// ErrTimeout is returned by Call, CallTimeout and Task.Await when no
 	// answer came in time (OTP's timeout exit). The server or task is not
 	// told and keeps running; a late answer is dropped.
-	ErrTimeout = errors.New("timeout")
+	ErrTimeout = errors.New("arbor: no answer in time (timeout)")
 
 	// ErrExited is matched by *ExitError.
-	ErrExited = errors.New("exited")
+	ErrExited = errors.New("arbor: the process exited")
 
 	// ErrCallingSelf is returned by a call from a server's own process to
 	// itself, which could never be answered (OTP's calling_self).
-	ErrCallingSelf = errors.New("calling_self")
+	ErrCallingSelf = errors.New("arbor: a server cannot call itself (calling_self)")
 )
 
 // ExitError says the process a caller was waiting on exited without
@@ -42,7 +42,7 @@ func (e *ExitError) Error() string {
 	if e.Reason != nil {
 		reason = e.Reason.Error()
 	}
-	return fmt.Sprintf("exited: %v: %s", e.Handle, reason)
+	return fmt.Sprintf("arbor: %v exited: %s", e.Handle, reason)
 }
 
 func (e *ExitError) Unwrap() error        { return e.Reason }
@@ -99,6 +99,7 @@ type ServerSpec[S any] struct {
 type Server[S any] struct {
 	proc      *process
 	terminate func(context.Context, *S, error)
+	metrics   Metrics // nil: nothing is measured
 	serving   atomic.Bool
 	timers    sync.Pool // of *callTimer
 
@@ -129,6 +130,7 @@ func NewServer[S any](ctx context.Context, spec ServerSpec[S]) (*Server[S], erro
 		}
 		srv.state = state
 	}
+	srv.startServerMetrics(ctx)
 	return srv, nil
 }
 
@@ -150,7 +152,7 @@ func StartServer[S any](ctx context.Context, name string, spec ServerSpec[S]) (*
 			return srv, nil
 		default:
 		}
-		reason, _ := h.Reason()
+		reason := h.Reason()
 		if reason == nil {
 			reason = ErrNoProc // cannot happen: Init failed without an error
 		}
@@ -234,16 +236,22 @@ func (srv *Server[S]) close() {
 // and when called twice.
 func (srv *Server[S]) Serve(ctx context.Context) error {
 	if Self(ctx).p != srv.proc {
-		return errors.New("runtime: Server served outside the process that made it")
+		return errors.New("arbor: Server served outside the process that made it")
 	}
 	if !srv.serving.CompareAndSwap(false, true) {
-		return errors.New("runtime: Server served twice")
+		return errors.New("arbor: Server served twice")
 	}
-	reason := srv.loop(ctx)
-	srv.close()
-	if srv.terminate != nil {
-		srv.terminate(context.WithoutCancel(ctx), &srv.state, reason)
-	}
+	reason := ErrGoexit // unless the loop returns: a handler called runtime.Goexit
+	defer func() {
+		srv.close()
+		if srv.terminate != nil {
+			srv.terminate(context.WithoutCancel(ctx), &srv.state, reason)
+		}
+		if srv.metrics != nil {
+			srv.metrics.ServerExited(srv)
+		}
+	}()
+	reason = srv.loop(ctx)
 	return reason
 }
 
@@ -384,11 +392,15 @@ func Call[S, R any](ctx context.Context, srv *Server[S], f func(state *S) (R, er
 // of the exit. f's own error is returned as it is, so an f that returns
 // ErrTimeout or ErrNoProc is ambiguous; check ErrExited first. A call from
 // the server's own process returns ErrCallingSelf.
-func CallTimeout[S, R any](ctx context.Context, srv *Server[S], timeout time.Duration, f func(state *S) (R, error)) (R, error) {
+func CallTimeout[S, R any](ctx context.Context, srv *Server[S], timeout time.Duration, f func(state *S) (R, error)) (val R, err error) {
 	var zero R
 	h := srv.Handle()
 	if h.IsZero() {
 		return zero, ErrNoProc
+	}
+	if srv.metrics != nil {
+		clk := clockFrom(ctx)
+		defer srv.measureCall(clk, clk.Now(), &err)
 	}
 	if Self(ctx) == h {
 		return zero, ErrCallingSelf

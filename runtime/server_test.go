@@ -306,7 +306,7 @@ func TestServerTerminate(t *testing.T) {
 			default:
 				t.Fatal("Terminate was not called before the exit")
 			}
-			if reason, _ := srv.Handle().Reason(); !c.want(reason) {
+			if reason := srv.Handle().Reason(); !c.want(reason) {
 				t.Fatalf("exit reason = %v", reason)
 			}
 		})
@@ -351,7 +351,7 @@ func TestServerPanic(t *testing.T) {
 	if reason := <-terminated; !errors.As(reason, new(*runtime.PanicError)) {
 		t.Fatalf("Terminate got %v", reason)
 	}
-	if reason, _ := srv.Handle().Reason(); !errors.As(reason, new(*runtime.PanicError)) {
+	if reason := srv.Handle().Reason(); !errors.As(reason, new(*runtime.PanicError)) {
 		t.Fatalf("exit reason = %v", reason)
 	}
 }
@@ -499,7 +499,7 @@ func TestServerSupervisedStop(t *testing.T) {
 	if reason := <-reasons; reason != runtime.ErrShutdown {
 		t.Fatalf("Terminate after TerminateChild got %v, want shutdown", reason)
 	}
-	if reason, _ := h.Reason(); reason != runtime.ErrShutdown {
+	if reason := h.Reason(); reason != runtime.ErrShutdown {
 		t.Fatalf("exit reason = %v", reason)
 	}
 	if _, err := sup.RestartChild(tr.ctx, "srv"); err != nil {
@@ -530,7 +530,7 @@ func TestServerLinkedCrash(t *testing.T) {
 	if reason := <-reasons; reason != errCrash {
 		t.Fatalf("Terminate got %v", reason)
 	}
-	if reason, _ := srv.Handle().Reason(); reason != errCrash {
+	if reason := srv.Handle().Reason(); reason != errCrash {
 		t.Fatalf("exit reason = %v", reason)
 	}
 }
@@ -625,10 +625,10 @@ func srvClosed(c <-chan struct{}) bool {
 // ExitError reads well.
 func TestExitErrorString(t *testing.T) {
 	err := &runtime.ExitError{Reason: fmt.Errorf("boom")}
-	if got := err.Error(); got != "exited: undefined: boom" {
+	if got := err.Error(); got != "arbor: undefined exited: boom" {
 		t.Fatalf("Error() = %q", got)
 	}
-	if got := (&runtime.ExitError{}).Error(); got != "exited: undefined: normal" {
+	if got := (&runtime.ExitError{}).Error(); got != "arbor: undefined exited: normal" {
 		t.Fatalf("Error() = %q", got)
 	}
 }

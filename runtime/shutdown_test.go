@@ -29,8 +29,8 @@ func waitErr(t *testing.T, c <-chan error) error {
 }
 
 // §2.3 in Go terms: a timeout cancels, waits that long, then gives the child
-// up as killed, reports it, and lists it as unstopped until it returns. It
-// never restarts it.
+// up as killed: it is dead at once to the whole runtime, is reported, and its
+// goroutine is listed as lingering until it returns. It is never restarted.
 func TestShutdownTimeoutGivesUpAsKilled(t *testing.T) {
 	tr := newTree(t)
 	sup := tr.start(runtime.SupervisorSpec{Name: "s", Children: []runtime.ChildSpec{
@@ -49,19 +49,25 @@ func TestShutdownTimeoutGivesUpAsKilled(t *testing.T) {
 	if !errors.Is(e.Reason, runtime.ErrKilled) || e.Child.Handle != h {
 		t.Fatalf("report = %+v, want killed for %v", e, h)
 	}
-	if !h.Alive() {
-		t.Fatal("the stubborn child should still be running")
+	if h.Alive() {
+		t.Fatal("the given-up child is still alive")
+	}
+	if reason := h.Reason(); h.Alive() || !errors.Is(reason, runtime.ErrKilled) {
+		t.Fatalf("Reason = %v, alive %v; want killed", reason, h.Alive())
 	}
 	wantIDs(t, sup, "slow=undefined")
-	if u, err := sup.Unstopped(tr.ctx); err != nil || len(u) != 1 || u[0].Handle != h || u[0].ID != "slow" {
-		t.Fatalf("Unstopped = %+v, %v", u, err)
+	tr.clk.Advance(3 * time.Second)
+	snap, err := sup.Snapshot(tr.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := snap.Lingering; len(l) != 1 || l[0].Handle != h.String() || l[0].ID != "slow" || l[0].Path != "s/slow" ||
+		l[0].Shutdown != "2s" || l[0].Outlived != 3*time.Second {
+		t.Fatalf("Lingering = %+v", l)
 	}
 	close(tr.worker("slow").release)
-	waitDone(t, h)
+	waitLingeringGone(t, sup, h)
 	wantIDs(t, sup, "slow=undefined")
-	if u, err := sup.Unstopped(tr.ctx); err != nil || len(u) != 0 {
-		t.Fatalf("Unstopped after it returned = %+v, %v", u, err)
-	}
 	if tr.startCount("slow") != 1 {
 		t.Fatal("the given-up child was restarted")
 	}
@@ -84,8 +90,9 @@ func TestBrutalKillDoesNotWait(t *testing.T) {
 	if got := tr.events.kinds(runtime.ShutdownError); len(got) != 0 {
 		t.Fatalf("reports = %v", got)
 	}
+	waitDone(t, h) // dead at once, though its goroutine still runs
 	close(tr.worker("slow").release)
-	waitDone(t, h)
+	waitLingeringGone(t, sup, h)
 }
 
 // infinity waits as long as the child takes.
@@ -125,7 +132,7 @@ func TestShutdownErrorClassification(t *testing.T) {
 	if err := sup.TerminateChild(tr.ctx, "erring"); err != nil {
 		t.Fatal(err)
 	}
-	if reason, _ := eh.Reason(); !runtime.IsShutdown(reason) {
+	if reason := eh.Reason(); !runtime.IsShutdown(reason) {
 		t.Fatalf("erring's reason = %v, want shutdown", reason)
 	}
 	if err := sup.TerminateChild(tr.ctx, "panicky"); err != nil {

@@ -15,9 +15,6 @@ const (
 	StateRestarting ChildState = "restarting"
 	// StateStopped: its spec is kept but it has no process (OTP's undefined).
 	StateStopped ChildState = "stopped"
-	// StateUnstopped: its supervisor gave up waiting for it to stop, but its
-	// Serve has not returned yet.
-	StateUnstopped ChildState = "unstopped"
 )
 
 // SupervisorSnapshot is the state of a live supervisor and, recursively, of
@@ -33,11 +30,25 @@ type SupervisorSnapshot struct {
 	MaxSeconds   int             `json:"max_seconds"`
 	MaxChildren  int             `json:"max_children,omitempty"`
 	Children     []ChildSnapshot `json:"children"`
+
+	// RecentRestarts counts the restarts within the current window of
+	// MaxSeconds: the intensity used, of MaxRestarts allowed.
+	RecentRestarts int `json:"recent_restarts"`
+	// MessageQueueLen counts the messages waiting in its mailbox.
+	MessageQueueLen int `json:"message_queue_len"`
+	// Process is the supervisor's own process, for Handle.Info; it is not
+	// marshalled.
+	Process Handle `json:"-"`
+
+	// Lingering lists the goroutines, anywhere below this supervisor, of
+	// processes that were given up on (killed) and have not returned yet,
+	// oldest first. Only the supervisor that Snapshot was called on has it;
+	// its subtrees' snapshots leave it empty.
+	Lingering []LingeringGoroutine `json:"lingering,omitempty"`
 }
 
 // ChildSnapshot is the state of one child. Children are listed in start
-// order (in no particular order for a dynamic supervisor), then the
-// unstopped ones.
+// order (in no particular order for a dynamic supervisor).
 type ChildSnapshot struct {
 	ID          string     `json:"id"`
 	Handle      string     `json:"handle,omitempty"`
@@ -53,8 +64,18 @@ type ChildSnapshot struct {
 	LastExit string `json:"last_exit,omitempty"`
 	// Uptime of the running incarnation.
 	Uptime time.Duration `json:"uptime_ns,omitempty"`
+	// Names are the running incarnation's names: its keys in unique
+	// registries, as "registry/key" (the key alone in a registry with no
+	// name), such as "buckets/shopping".
+	Names []string `json:"names,omitempty"`
 	// Supervisor is the child's own tree, when it is a supervisor.
 	Supervisor *SupervisorSnapshot `json:"supervisor,omitempty"`
+	// Exits is its restart history: its latest exits of its own, oldest
+	// first, at most HistoryLength; stops by its supervisor are not in it.
+	Exits []ExitRecord `json:"exits,omitempty"`
+	// Process is the running incarnation (the zero Handle when there is
+	// none), for Handle.Info and control; it is not marshalled.
+	Process Handle `json:"-"`
 }
 
 // snapshotter is implemented by Supervisor and DynamicSupervisor.
@@ -78,6 +99,7 @@ func (s *core) childSnapshot(c *child, now time.Time) ChildSnapshot {
 	}
 	if c.extra != nil && c.extra.exited {
 		snap.LastExit = reasonString(c.extra.lastExit)
+		snap.Exits = s.exitRecords(c)
 	}
 	switch {
 	case c.restarting:
@@ -85,21 +107,11 @@ func (s *core) childSnapshot(c *child, now time.Time) ChildSnapshot {
 	case c.proc != nil:
 		snap.State = StateRunning
 		snap.Handle = c.proc.handle().String()
+		snap.Process = c.proc.handle()
 		snap.Uptime = now.Sub(c.proc.startTime())
+		snap.Names = c.proc.registeredNames()
 	}
 	return snap
-}
-
-func (s *core) unstoppedSnapshots() []ChildSnapshot {
-	var out []ChildSnapshot
-	for p, c := range s.unstopped {
-		out = append(out, ChildSnapshot{
-			ID: c.spec.ID, Handle: p.handle().String(), Type: c.spec.Type.String(),
-			Restart: c.spec.Restart.String(), Shutdown: c.spec.Shutdown.String(),
-			State: StateUnstopped, LastExit: reasonString(ErrKilled),
-		})
-	}
-	return out
 }
 
 // withSubtrees fills in the trees of children that are supervisors. It runs
@@ -109,11 +121,17 @@ func withSubtrees(ctx context.Context, snap SupervisorSnapshot, handles []Handle
 	for i, h := range handles {
 		if sub, ok := ServiceOf[snapshotter](h); ok && h.Alive() {
 			if tree, err := sub.Snapshot(ctx); err == nil {
+				tree.Lingering = nil // listed once, at the top
 				snap.Children[i].Supervisor = &tree
 			}
 		}
 	}
 	return snap
+}
+
+// lingering lists the lingering goroutines below the supervisor, at now.
+func (s *core) lingering(now time.Time) []LingeringGoroutine {
+	return s.self.rootProcess().lingeringSet().under(s.self.path(), now)
 }
 
 // Snapshot implements Supervisor.Snapshot.
@@ -126,12 +144,13 @@ func (s *supervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, error) {
 			Name: s.name, Handle: s.self.handle().String(), Strategy: s.flags.Strategy.String(),
 			AutoShutdown: s.flags.AutoShutdown.String(),
 			MaxRestarts:  s.flags.MaxRestarts, MaxSeconds: s.flags.MaxSeconds,
+			RecentRestarts: s.restarts.used(s.second()), MessageQueueLen: s.mbox.len(), Process: s.self.handle(),
 		}
 		for _, c := range s.children {
 			snap.Children = append(snap.Children, s.childSnapshot(c, now))
 			handles = append(handles, c.handleOrZero())
 		}
-		snap.Children = append(snap.Children, s.unstoppedSnapshots()...)
+		snap.Lingering = s.lingering(now)
 	})
 	if err != nil {
 		return SupervisorSnapshot{}, err
@@ -148,12 +167,13 @@ func (d *dynamicSupervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, e
 		snap = SupervisorSnapshot{
 			Name: d.name, Handle: d.self.handle().String(), Dynamic: true, Strategy: OneForOne.String(),
 			MaxRestarts: d.restarts.max, MaxSeconds: int(d.restarts.period), MaxChildren: d.maxChildren,
+			RecentRestarts: d.restarts.used(d.second()), MessageQueueLen: d.mbox.len(), Process: d.self.handle(),
 		}
 		for _, c := range d.children {
 			snap.Children = append(snap.Children, d.childSnapshot(c, now))
 			handles = append(handles, c.handleOrZero())
 		}
-		snap.Children = append(snap.Children, d.unstoppedSnapshots()...)
+		snap.Lingering = d.lingering(now)
 	})
 	if err != nil {
 		return SupervisorSnapshot{}, err
@@ -183,6 +203,9 @@ type ApplicationSnapshot struct {
 	DependsOn []string            `json:"depends_on,omitempty"`
 	Handle    string              `json:"handle"`
 	Tree      *SupervisorSnapshot `json:"tree,omitempty"`
+	// Process is the application's top process, for Handle.Info; it is
+	// not marshalled.
+	Process Handle `json:"-"`
 }
 
 // Snapshot returns the running applications in start order, each with its
@@ -206,7 +229,7 @@ func (a *Applications) Snapshot(ctx context.Context) ([]ApplicationSnapshot, err
 	for _, app := range running {
 		snap := ApplicationSnapshot{
 			Name: app.spec.Name, StartType: app.spec.StartType.String(),
-			DependsOn: app.spec.DependsOn, Handle: app.proc.handle().String(),
+			DependsOn: app.spec.DependsOn, Handle: app.proc.handle().String(), Process: app.proc.handle(),
 		}
 		if sub, ok := ServiceOf[snapshotter](app.proc.handle()); ok {
 			if tree, err := sub.Snapshot(ctx); err == nil {

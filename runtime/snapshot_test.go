@@ -27,7 +27,8 @@ func TestSnapshot(t *testing.T) {
 	if err := sup.TerminateChild(tr.ctx, "b"); err != nil {
 		t.Fatal(err)
 	}
-	if err := sup.TerminateChild(tr.ctx, "slow"); err != nil { // given up at once: unstopped
+	slow := handleOf(t, sup, "slow")
+	if err := sup.TerminateChild(tr.ctx, "slow"); err != nil { // given up at once: lingering
 		t.Fatal(err)
 	}
 	tr.exitWith(sup, "stuck", errCrash) // restarts in an hour: restarting until then
@@ -45,25 +46,30 @@ func TestSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := runtime.SupervisorSnapshot{
-		Name: "top", Strategy: "one_for_one", AutoShutdown: "never", MaxRestarts: 1000, MaxSeconds: 5,
+		Name: "top", Strategy: "one_for_one", AutoShutdown: "never", MaxRestarts: 1000, MaxSeconds: 5, RecentRestarts: 2,
 		Children: []runtime.ChildSnapshot{
-			{ID: "a", Type: "worker", Restart: "permanent", Shutdown: "5s", State: runtime.StateRunning, Restarts: 1, LastExit: "crash", Uptime: time.Second},
+			{ID: "a", Type: "worker", Restart: "permanent", Shutdown: "5s", State: runtime.StateRunning, Restarts: 1, LastExit: "crash", Uptime: time.Second,
+				Exits: []runtime.ExitRecord{{Handle: "top/a#1", At: time.Unix(1_000_060, 0), Reason: "crash", Uptime: time.Minute}}},
 			{ID: "b", Type: "worker", Restart: "permanent", Shutdown: "5s", State: runtime.StateStopped, LastExit: "shutdown"},
 			{ID: "slow", Type: "worker", Restart: "permanent", Shutdown: "brutal_kill", State: runtime.StateStopped, LastExit: "killed"},
-			{ID: "stuck", Type: "worker", Restart: "permanent", Shutdown: "5s", State: runtime.StateRestarting, LastExit: "crash"},
+			{ID: "stuck", Type: "worker", Restart: "permanent", Shutdown: "5s", State: runtime.StateRestarting, LastExit: "crash",
+				Exits: []runtime.ExitRecord{{Handle: "top/stuck#1", At: time.Unix(1_000_060, 0), Reason: "crash", Uptime: time.Minute}}},
 			{ID: "pool", Type: "supervisor", Restart: "permanent", Shutdown: "infinity", State: runtime.StateRunning, Uptime: 61 * time.Second,
 				Supervisor: &runtime.SupervisorSnapshot{Name: "pool", Dynamic: true, Strategy: "one_for_one", MaxRestarts: 3, MaxSeconds: 5, MaxChildren: 5,
 					Children: []runtime.ChildSnapshot{{ID: "conn", Type: "worker", Restart: "permanent", Shutdown: "5s", State: runtime.StateRunning, Uptime: time.Second}}}},
-			{ID: "slow", Type: "worker", Restart: "permanent", Shutdown: "brutal_kill", State: runtime.StateUnstopped, LastExit: "killed"},
 		},
+		Lingering: []runtime.LingeringGoroutine{{ID: "slow", Path: "top/slow", Handle: "top/slow#1", Shutdown: "brutal_kill",
+			GaveUpAt: time.Unix(1_000_060, 0), Outlived: time.Second}},
 	}
-	ignore := cmpopts.IgnoreFields(runtime.ChildSnapshot{}, "Handle", "Restarts")
-	if diff := cmp.Diff(want, snap, ignore, cmpopts.IgnoreFields(runtime.SupervisorSnapshot{}, "Handle")); diff != "" {
+	ignore := cmpopts.IgnoreFields(runtime.ChildSnapshot{}, "Handle", "Restarts", "Process")
+	if diff := cmp.Diff(want, snap, ignore, cmpopts.IgnoreFields(runtime.SupervisorSnapshot{}, "Handle", "Process")); diff != "" {
 		t.Fatalf("snapshot (-want +got):\n%s", diff)
 	}
 	if snap.Children[0].Restarts != 1 || snap.Children[3].Restarts != 0 {
 		t.Fatalf("restart counts: %+v", snap.Children)
 	}
+	tr.releaseAll()
+	defer waitLingeringGone(t, sup, slow)
 	if h := snap.Children[0].Handle; !strings.HasPrefix(h, "top/a#") {
 		t.Fatalf("handle = %q", h)
 	}
@@ -71,7 +77,7 @@ func TestSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, frag := range []string{`"state":"restarting"`, `"last_exit":"crash"`, `"dynamic":true`, `"state":"unstopped"`} {
+	for _, frag := range []string{`"state":"restarting"`, `"last_exit":"crash"`, `"dynamic":true`, `"lingering":[{"id":"slow"`} {
 		if !strings.Contains(string(raw), frag) {
 			t.Fatalf("JSON lacks %s: %s", frag, raw)
 		}
@@ -81,7 +87,7 @@ func TestSnapshot(t *testing.T) {
 // Applications list their trees.
 func TestApplicationsSnapshot(t *testing.T) {
 	tr := newTree(t)
-	apps, err := runtime.StartApplications(tr.ctx, tr.app("db", runtime.Permanent), tr.app("web", runtime.Transient, "db"))
+	apps, err := runtime.StartApplications(tr.ctx, tr.app("db", runtime.StartPermanent), tr.app("web", runtime.StartTransient, "db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,10 +14,12 @@ type supervisor struct {
 	byID     map[string]*child
 }
 
-// NewSupervisor validates spec, then starts its children in order, each
-// start function running synchronously in the caller's goroutine: OTP's
-// supervisor init. It returns once every child has started; Serve must then
-// be called to run the supervisor.
+// NewSupervisor validates spec, then starts its children in order, waiting
+// for each start function (which runs in the child's own goroutine) before
+// the next: OTP's supervisor init. It returns once every child has started;
+// Serve must then be called to run the supervisor. If ctx ends while a start
+// function runs, that start is cancelled and given the child's shutdown to
+// return, then given up (ErrKilled), and the init fails.
 //
 // Give NewSupervisor the context its own start function received when the
 // supervisor is a child of another supervisor: that context is its process.
@@ -51,14 +53,17 @@ func NewSupervisor(ctx context.Context, spec SupervisorSpec) (*Supervisor, error
 
 	s := &supervisor{flags: flags, children: children, byID: byID}
 	s.init(ctx, spec.Name, flags.MaxRestarts, flags.MaxSeconds)
+	s.startMetrics(ctx, s)
 
 	if failed, err := s.startChildren(s.children); failed != nil {
 		s.terminateChildren(s.children)
-		s.exitRoot(ErrShutdown)
+		s.finish(ErrShutdown)
 		return nil, Shutdown(&StartChildError{ID: failed.spec.ID, Reason: err})
 	}
 	s.compact()
-	return &Supervisor{s: s}, nil
+	x := &Supervisor{s: s}
+	s.self.registerAPI(x)
+	return x, nil
 }
 
 // StartSupervisor starts a supervisor at the top of a tree: it runs
@@ -103,14 +108,12 @@ func (s *supervisor) handle(m any) (bool, error) {
 func (s *supervisor) handleExit(p *process) (bool, error) {
 	c := p.child
 	if c == nil || c.proc != p {
-		// A process the supervisor gave up on has finally returned, or an
-		// exit of no current child: ignored, as OTP ignores an EXIT from a
-		// pid that is not a child.
-		delete(s.unstopped, p)
+		// An exit of no current child: ignored, as OTP ignores an EXIT
+		// from a pid that is not a child.
 		return false, nil
 	}
-	reason, _ := p.handle().Reason()
-	c.exited(p, reason)
+	reason := p.handle().Reason()
+	s.childExited(c, p, reason)
 	switch {
 	case c.spec.Restart == Permanent:
 		s.report(ChildTerminated, c, reason)
@@ -154,7 +157,7 @@ func (s *supervisor) autoShutdown(c *child) (bool, error) {
 // restart counts a restart of c against the intensity and, if allowed,
 // restarts per the strategy (OTP's restart/2).
 func (s *supervisor) restart(c *child) (bool, error) {
-	if !s.restarts.add(s.second()) {
+	if !s.countRestart(c) {
 		s.report(ReachedMaxRestartIntensity, c, ErrReachedMaxRestartIntensity)
 		if c.spec.Restart == Temporary {
 			s.remove(c)

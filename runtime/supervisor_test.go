@@ -89,7 +89,7 @@ func TestOneForOne(t *testing.T) {
 	if h := handleOf(t, sup, "b"); h == old || !h.Alive() {
 		t.Fatalf("b's handle after restart = %v (old %v), want a new live one", h, old)
 	}
-	if reason, _ := old.Reason(); !errors.Is(reason, errCrash) {
+	if reason := old.Reason(); !errors.Is(reason, errCrash) {
 		t.Fatalf("old b reason = %v", reason)
 	}
 }

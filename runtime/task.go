@@ -90,7 +90,9 @@ func (r taskRun[T]) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.t.finish(v, nil)
+	// A run that its supervisor gave up on (killed) is dead: its late
+	// result is not the task's outcome.
+	Self(ctx).p.ifAlive(func() { r.t.finish(v, nil) })
 	return nil
 }
 
@@ -174,7 +176,7 @@ func (t *Task[T]) AwaitTimeout(ctx context.Context, timeout time.Duration) (T, e
 		if v, err, final, _ := t.outcome(); final {
 			return v, err
 		}
-		reason, _ := h.Reason()
+		reason := h.Reason()
 		if !t.transient || isCleanExit(reason) {
 			t.finish(zero, &ExitError{Handle: h, Reason: reason})
 			continue

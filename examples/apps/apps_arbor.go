@@ -76,7 +76,7 @@ func NewStoreSupervisor(ctx context.Context) (*StoreSupervisor, error) {
 func WebApplication() runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "web",
-		StartType: runtime.Permanent,
+		StartType: runtime.StartPermanent,
 		DependsOn: []string{"store"},
 		Start:     runtime.Bind0(NewWebSupervisor).Start,
 		PrepStop:  WebPrepStop,
@@ -89,7 +89,7 @@ func WebApplication() runtime.ApplicationSpec {
 func StoreApplication() runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "store",
-		StartType: runtime.Permanent,
+		StartType: runtime.StartPermanent,
 		Start:     runtime.Bind0(NewStoreSupervisor).Start,
 		Stop:      StoreStop,
 	}

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/arborgo/arbor/runtime"
+	"github.com/arborgo/arbor/runtime/arbortest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -69,5 +70,31 @@ application store: stopped
 `
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("run printed (-want +got):\n%s", diff)
+	}
+}
+
+// Under the test kit: web's http server crashes and web's supervisor
+// restarts it; store is untouched. Four crashes within web's window make
+// its supervisor give up, and web, permanent, stops both applications.
+func TestHTTPRestartsThenGivesUp(t *testing.T) {
+	tree, apps := arbortest.StartApplications(t, Applications())
+	tree.Crash("web/http", errListener)
+	tree.WaitRestart("web/http")
+	tree.AssertTree(`
+		store: running
+			db: running
+		web: running
+			http: running, restarts 1, last exit "lost its listener on :8080"
+	`)
+	for range 2 {
+		tree.Crash("web/http", errListener)
+		tree.WaitRestart("web/http")
+	}
+	tree.Crash("web/http", errListener)
+	tree.WaitEvent(0, "store stopped", func(e runtime.Event) bool {
+		return e.Kind == runtime.ApplicationExited && e.Application == "store"
+	})
+	if err := apps.Wait(); !errors.Is(err, runtime.ErrReachedMaxRestartIntensity) {
+		t.Errorf("Wait = %v; want web's supervisor giving up", err)
 	}
 }

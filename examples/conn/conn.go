@@ -82,7 +82,7 @@ func (r *ConnRegistry) LookupOrStart(ctx context.Context, node string) (*Conn, e
 				return c, nil
 			}
 			// It has exited and its Down is on its way; do not wait for it.
-			reason, _ := c.handle.Reason()
+			reason := c.handle.Reason()
 			r.down(*conns, runtime.Down{Handle: c.handle, Reason: reason})
 		}
 		sup, ok := r.conns.Get()

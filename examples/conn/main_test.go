@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/arborgo/arbor/runtime"
+	"github.com/arborgo/arbor/runtime/arbortest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -50,30 +51,21 @@ func (l lines) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// The Down alone, with no look-up after it, removes the connection.
+// The Down alone, with no look-up after it, removes the connection. The
+// tree runs under the test kit, which crashes the connection.
 func TestDownRemovesConnection(t *testing.T) {
 	out := make(lines, 100)
-	ctx := withOutput(context.Background(), out)
-	ctx = runtime.WithEventHook(ctx, func(runtime.Event) {})
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sup, err := NewConnSupervisor(ctx)
-	if err != nil {
+	tree, _ := arbortest.Start(t, NewConnSupervisor, arbortest.WithContext(withOutput(context.Background(), out)))
+	registry, _ := runtime.ServiceOf[*ConnRegistry](tree.Child("registry").Process)
+	if _, err := registry.LookupOrStart(tree.Ctx, "node-a"); err != nil {
 		t.Fatal(err)
 	}
-	served := make(chan error, 1)
-	go func() { served <- sup.Serve(ctx) }()
-	defer func() { cancel(); <-served }()
-	info, err := sup.WhichChild(ctx, "registry")
-	if err != nil {
-		t.Fatal(err)
-	}
-	registry, _ := runtime.ServiceOf[*ConnRegistry](info.Handle)
-	c, err := registry.LookupOrStart(ctx, "node-a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Drop(errors.New("gone"))
+	tree.AssertTree(`
+		conns: running
+			#0: running
+		registry: running
+	`)
+	tree.Crash("conns/#0", errors.New("gone"))
 	for line := range out {
 		if strings.HasPrefix(line, "registry: Down") {
 			if !strings.Contains(line, "(node-a): gone;") {
@@ -82,8 +74,12 @@ func TestDownRemovesConnection(t *testing.T) {
 			break
 		}
 	}
-	n, err := runtime.Call(ctx, registry.srv, func(conns *map[string]*Conn) (int, error) { return len(*conns), nil })
+	n, err := runtime.Call(tree.Ctx, registry.srv, func(conns *map[string]*Conn) (int, error) { return len(*conns), nil })
 	if err != nil || n != 0 {
 		t.Errorf("the registry holds %d connections (%v) after the Down; want 0", n, err)
 	}
+	tree.AssertTree(`
+		conns: running
+		registry: running
+	`)
 }

@@ -4,11 +4,13 @@
 //
 //	go run ./examples/kv
 //
-// With -observe, it serves the tree's observer and keeps the tree busy until
-// Ctrl-C instead:
+// With -observe, it serves the tree's observer, pprof and health checks,
+// and keeps the tree busy until Ctrl-C instead:
 //
 //	go run ./examples/kv -observe localhost:8080
 //	# open http://localhost:8080/debug/arbor/
+//	# go tool pprof -tags http://localhost:8080/debug/pprof/goroutine
+//	# curl http://localhost:8080/readyz
 package main
 
 //go:generate go run github.com/arborgo/arbor/cmd/arbor generate kv.arbor.yaml

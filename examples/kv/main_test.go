@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/arborgo/arbor/runtime"
+	"github.com/arborgo/arbor/runtime/arbortest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -47,22 +50,8 @@ stopping
 
 // Concurrent look-ups of one name start one bucket.
 func TestStoreBucketConcurrent(t *testing.T) {
-	ctx := runtime.WithEventHook(context.Background(), func(runtime.Event) {})
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sup, err := NewKvSupervisor(ctx, NewRegistries())
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- sup.Serve(ctx) }()
-	defer func() { cancel(); <-served }()
-
-	info, err := sup.WhichChild(ctx, "store")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, ok := runtime.ServiceOf[*Store](info.Handle)
+	tree, _ := arbortest.Start(t, func(ctx context.Context) (*KvSupervisor, error) { return NewKvSupervisor(ctx, NewRegistries()) })
+	store, ok := runtime.ServiceOf[*Store](tree.Child("store").Process)
 	if !ok {
 		t.Fatal("child store is not a *Store")
 	}
@@ -70,7 +59,7 @@ func TestStoreBucketConcurrent(t *testing.T) {
 	got := make(chan *Bucket, callers)
 	for range callers {
 		go func() {
-			b, _, err := store.Bucket(ctx, "shared")
+			b, _, err := store.Bucket(tree.Ctx, "shared")
 			if err != nil {
 				t.Error(err)
 			}
@@ -83,8 +72,36 @@ func TestStoreBucketConcurrent(t *testing.T) {
 			t.Errorf("two buckets for one name: %v and %v", first.Handle(), b.Handle())
 		}
 	}
-	if n, err := store.Running(ctx); err != nil || n != 1 {
+	if n, err := store.Running(tree.Ctx); err != nil || n != 1 {
 		t.Errorf("Running = %d, %v; want 1", n, err)
+	}
+}
+
+// Under the test kit: a bucket that crashes is temporary, so it is removed,
+// not restarted, and the registry forgets its name; nothing else moves.
+func TestCrashedBucketIsForgotten(t *testing.T) {
+	reg := NewRegistries()
+	tree, _ := arbortest.Start(t, func(ctx context.Context) (*KvSupervisor, error) { return NewKvSupervisor(ctx, reg) })
+	store, _ := runtime.ServiceOf[*Store](tree.Child("store").Process)
+	b, started, err := store.Bucket(tree.Ctx, "shopping")
+	if err != nil || !started {
+		t.Fatalf("Bucket: started %v, %v", started, err)
+	}
+	if h, ok := reg.Buckets.Lookup("shopping"); !ok || h != b.Handle() {
+		t.Fatalf("the registry has %v, %v for shopping; want %v", h, ok, b.Handle())
+	}
+	tree.AssertTree(`
+		buckets: running
+			#0: running
+		store: running
+	`)
+	tree.Crash("buckets/#0", errors.New("bucket corrupted"))
+	tree.AssertTree(`
+		buckets: running
+		store: running
+	`)
+	if h, ok := reg.Buckets.Lookup("shopping"); ok {
+		t.Errorf("the registry still names %v shopping", h)
 	}
 }
 
@@ -129,6 +146,28 @@ func TestObserve(t *testing.T) {
 	page.Body.Close()
 	if page.StatusCode != http.StatusOK || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("page: %s %s", page.Status, page.Header.Get("Content-Type"))
+	}
+	root := "http://" + ln.Addr().String()
+	ready, err := http.Get(root + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready.Body.Close()
+	if ready.StatusCode != http.StatusOK {
+		t.Errorf("readyz: %s", ready.Status)
+	}
+	// The buckets' goroutines carry their labels in the goroutine profile.
+	prof, err := http.Get(root + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := io.ReadAll(prof.Body)
+	prof.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"arbor.supervisor":"kv/buckets"`; !strings.Contains(string(text), want) {
+		t.Errorf("the goroutine profile lacks %s", want)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -7,14 +7,18 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/arborgo/arbor/runtime"
+	"github.com/arborgo/arbor/runtime/health"
 	"github.com/arborgo/arbor/runtime/observer"
 )
 
 // observe runs the tree of kv.arbor.yaml with its observer served on ln
-// under /debug/arbor/, and keeps it busy until ctx ends: at each tick a
+// under /debug/arbor/, pprof under /debug/pprof/ (every bucket's goroutine
+// carries its labels) and the health checks at /livez and /readyz, and
+// keeps it busy until ctx ends: at each tick a
 // bucket of five names is looked up or started and written to, and every
 // fourth tick one of them crashes, so that the page shows buckets appearing
 // and crashed ones going (they are temporary) and coming back on the next
@@ -46,8 +50,14 @@ func observe(ctx context.Context, out io.Writer, ln net.Listener, ticks <-chan t
 		return errors.New("child store is not a *Store")
 	}
 
+	checks := health.New()
+	checks.WatchSupervisors(sup)
 	mux := http.NewServeMux()
 	mux.Handle("/debug/arbor/", http.StripPrefix("/debug/arbor", observer.New(observer.Supervisors(sup))))
+	mux.Handle("/livez", checks)
+	mux.Handle("/readyz", checks)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	serving := make(chan error, 1)
 	go func() { serving <- server.Serve(ln) }()
@@ -56,6 +66,7 @@ func observe(ctx context.Context, out io.Writer, ln net.Listener, ticks <-chan t
 		<-serving
 	}()
 	fmt.Fprintf(out, "observer: http://%s/debug/arbor/ (Ctrl-C stops)\n", ln.Addr())
+	fmt.Fprintf(out, "pprof: http://%s/debug/pprof/, health: http://%s/readyz\n", ln.Addr(), ln.Addr())
 
 	for tick := 0; ; tick++ {
 		select {

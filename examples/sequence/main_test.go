@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
+
+	"github.com/arborgo/arbor/runtime/arbortest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -37,4 +40,33 @@ counter: handed 10 to the stash
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("run printed (-want +got):\n%s", diff)
 	}
+}
+
+// The tree of sequence.arbor.yaml under the test kit: a crash of the counter
+// restarts the counter alone, and restarts spread over time stay within
+// max_restarts.
+func TestCounterRestartsAlone(t *testing.T) {
+	tree, _ := arbortest.Start(t, NewSequenceSupervisor)
+	stash := tree.Child("stash").Handle
+
+	tree.Crash("counter", errors.New("bad increment"))
+	tree.WaitRestart("counter")
+	tree.AssertTree(`
+		stash: running
+		counter: running, restarts 1, last exit "bad increment"
+	`)
+	if tree.Child("stash").Handle != stash {
+		t.Error("rest_for_one restarted the stash, started before the counter")
+	}
+
+	// Three more crashes within 5 seconds exceed max_restarts 3 ...
+	tree.AdvancePastWindow("") // ... unless the window has passed.
+	for range 3 {
+		tree.Panic("counter", "boom")
+		tree.WaitRestart("counter")
+	}
+	tree.AssertTree(`
+		stash: running
+		counter: running, restarts 4, last exit "panic: boom"
+	`)
 }

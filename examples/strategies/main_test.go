@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
+
+	"github.com/arborgo/arbor/runtime/arbortest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -26,4 +29,40 @@ rest_for_one: B crashed → stopped: C → restarted: B, C
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("run printed (-want +got):\n%s", diff)
 	}
+}
+
+// Each supervisor of strategies.arbor.yaml under the test kit: B crashes,
+// and the tree shows what the strategy restarted.
+func TestStrategiesUnderTheKit(t *testing.T) {
+	boom := errors.New("boom")
+	t.Run("one_for_one", func(t *testing.T) {
+		tree, _ := arbortest.Start(t, NewOneForOneSupervisor)
+		tree.Crash("B", boom)
+		tree.WaitRestart("B")
+		tree.AssertTree(`
+			A: running
+			B: running, restarts 1, last exit "boom"
+			C: running
+		`)
+	})
+	t.Run("one_for_all", func(t *testing.T) {
+		tree, _ := arbortest.Start(t, NewOneForAllSupervisor)
+		tree.Crash("B", boom)
+		tree.WaitRestart("B")
+		tree.AssertTree(`
+			A: running, restarts 1, last exit "shutdown"
+			B: running, restarts 1, last exit "boom"
+			C: running, restarts 1, last exit "shutdown"
+		`)
+	})
+	t.Run("rest_for_one", func(t *testing.T) {
+		tree, _ := arbortest.Start(t, NewRestForOneSupervisor)
+		tree.Crash("B", boom)
+		tree.WaitRestart("B")
+		tree.AssertTree(`
+			A: running
+			B: running, restarts 1, last exit "boom"
+			C: running, restarts 1, last exit "shutdown"
+		`)
+	})
 }

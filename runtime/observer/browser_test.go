@@ -28,7 +28,7 @@ func startShop(t *testing.T, crashCache, crashSession <-chan error) (*runtime.Ap
 	t.Helper()
 	ctx := runtime.WithEventHook(context.Background(), func(runtime.Event) {})
 	var storeSup *runtime.Supervisor
-	store := runtime.ApplicationSpec{Name: "store", StartType: runtime.Permanent,
+	store := runtime.ApplicationSpec{Name: "store", StartType: runtime.StartPermanent,
 		Start: func(ctx context.Context) (runtime.Service, error) {
 			var err error
 			storeSup, err = runtime.NewSupervisor(ctx, runtime.SupervisorSpec{
@@ -42,7 +42,7 @@ func startShop(t *testing.T, crashCache, crashSession <-chan error) (*runtime.Ap
 			})
 			return storeSup, err
 		}}
-	web := runtime.ApplicationSpec{Name: "web", StartType: runtime.Transient, DependsOn: []string{"store"},
+	web := runtime.ApplicationSpec{Name: "web", StartType: runtime.StartTransient, DependsOn: []string{"store"},
 		Start: func(ctx context.Context) (runtime.Service, error) {
 			return runtime.NewSupervisor(ctx, runtime.SupervisorSpec{
 				Name:  "web",

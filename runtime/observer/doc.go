@@ -6,16 +6,25 @@
 //	mux.Handle("/debug/arbor/", http.StripPrefix("/debug/arbor", observer.New(observer.Applications(apps))))
 //	go http.ListenAndServe("localhost:6060", mux)
 //
-// The handler serves two things, relative to where it is mounted:
+// The handler serves, relative to where it is mounted:
 //
 //   - at its root, one self-contained HTML page, embedded in the binary
 //     (no CDN, no build step, nothing fetched but the JSON below), that draws
 //     the applications, supervisors and children with their type, state,
-//     restart count and uptime, polls the tree twice a second, marks each
-//     restart as it happens (a flash, a counter and a line in its event list)
-//     and shows the spec and last exit reason of the child clicked;
+//     restart count and uptime, as an indented list or as a graph, polls the
+//     tree twice a second, marks each restart as it happens (a flash, a
+//     counter and a line in its event list), shows for the node clicked its
+//     spec, its restart history and its process — message queue, links,
+//     monitors, registered names, goroutine stack — and has a panel of the
+//     Go runtime's numbers (goroutines, heap, GC, uptime);
 //   - at api/tree, the Tree as JSON: the runtime's ApplicationSnapshot and
-//     SupervisorSnapshot values, as they marshal.
+//     SupervisorSnapshot values, as they marshal;
+//   - at api/process?handle=H, a Process: runtime.Handle.Info of the
+//     process, and the stacks of the goroutines that carry its profile
+//     labels;
+//   - at api/system, a System: the Go runtime's numbers;
+//   - at api/control (POST), restart, start or stop of a child, only when
+//     Handler.Control is set.
 //
 // A Source says what to show: Applications for a *runtime.Applications,
 // Supervisors for top-level *runtime.Supervisor and *runtime.DynamicSupervisor
@@ -24,6 +33,17 @@
 // Reading a snapshot costs each supervisor one message in its mailbox. The
 // handler makes at most one Source call at a time, shared by every request
 // that arrives while it runs, and bounds it with Handler.Timeout, so a page
-// left open on a busy tree adds little to it. The observer only reads: it
-// cannot stop, restart or start anything.
+// left open on a busy tree adds little to it. A process's stacks come from
+// the goroutine profile, which walks every goroutine: the page reads it
+// only while a node is selected, every two seconds.
+//
+// # Control
+//
+// By default the observer only reads: it cannot stop, restart or start
+// anything. A program that sets Handler.Control lets the page restart and
+// stop children, through the runtime's TerminateChild and RestartChild.
+// The handler has no authentication: anyone who can reach it could then
+// stop every child of the program, so never set Control on a listener that
+// others can reach. Even then, it refuses control requests sent by a page
+// of another origin and any body but JSON.
 package observer

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -67,15 +66,25 @@ func exitedError(s Snapshotter, err error) error {
 		return err
 	}
 	handle := h.Handle()
-	if reason, exited := handle.Reason(); exited && !handle.IsZero() {
-		why := "normal"
-		if reason != nil {
-			why = reason.Error()
-		}
-		return fmt.Errorf("%w: supervisor %s has exited: %s", err, handle, why)
+	if handle.IsZero() || handle.Alive() {
+		return err
 	}
-	return err
+	why := "normal"
+	if reason := handle.Reason(); reason != nil {
+		why = reason.Error()
+	}
+	return supervisorExited{handle: handle.String(), why: why}
 }
+
+// supervisorExited says which supervisor has exited, and why; it matches
+// runtime.ErrNoProc.
+type supervisorExited struct{ handle, why string }
+
+func (e supervisorExited) Error() string {
+	return "arbor: supervisor " + e.handle + " has exited: " + e.why + " (noproc)"
+}
+
+func (e supervisorExited) Is(target error) bool { return target == runtime.ErrNoProc }
 
 // Applications returns a Source that shows the running applications of
 // apps, in start order. Once apps has stopped, the Source returns
@@ -120,9 +129,16 @@ type Handler struct {
 	// a start function or a child's shutdown runs: the page then says the
 	// tree is busy instead of waiting.
 	Timeout time.Duration
+	// Control, when set, lets the page restart, start and stop children
+	// (POST api/control). It is off unless the program sets it: anyone who
+	// can reach the handler can then stop the tree's children, so set it
+	// only on a listener that only trusted people reach (see the package
+	// documentation).
+	Control bool
 
 	mu     sync.Mutex
-	flight *flight // the Source call under way, shared by concurrent requests
+	flight *flight            // the Source call under way, shared by concurrent requests
+	procs  map[string]procRef // the processes of the latest tree, by handle
 }
 
 // flight is one call of the Source; done is closed once tree and err are set.
@@ -162,14 +178,17 @@ var pageCSP = func() string {
 // ServeHTTP serves the page and the JSON tree; see Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route := strings.TrimPrefix(r.URL.Path, "/")
+	allow, methodOK := "GET, HEAD", r.Method == http.MethodGet || r.Method == http.MethodHead
 	switch route {
-	case "", "api/tree":
+	case "", "api/tree", "api/process", "api/system":
+	case "api/control":
+		allow, methodOK = "POST", r.Method == http.MethodPost
 	default:
 		http.NotFound(w, r)
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
+	if !methodOK {
+		w.Header().Set("Allow", allow)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
@@ -178,7 +197,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.servePage(w, r)
 	case "api/tree":
 		h.serveTree(w, r)
+	case "api/process":
+		h.serveProcess(w, r)
+	case "api/system":
+		h.serveSystem(w, r)
+	case "api/control":
+		h.serveControl(w, r)
 	}
+}
+
+// timeout is Timeout, or DefaultTimeout when it is zero.
+func (h *Handler) timeout() time.Duration {
+	if h.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return h.Timeout
 }
 
 func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
@@ -224,29 +257,14 @@ func requestPath(r *http.Request) string {
 
 func (h *Handler) serveTree(w http.ResponseWriter, r *http.Request) {
 	tree, err := h.snapshot(r.Context())
-	status := http.StatusOK
-	var body []byte
-	if err == nil {
-		body, err = json.Marshal(tree)
-	}
 	if err != nil {
 		if r.Context().Err() != nil {
 			return // the client has gone
 		}
-		status = http.StatusServiceUnavailable
-		body, _ = json.Marshal(map[string]string{"error": err.Error()})
-	}
-	body = append(body, '\n')
-	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Length", fmt.Sprint(len(body)))
-	w.WriteHeader(status)
-	if r.Method == http.MethodHead {
+		writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 		return
 	}
-	w.Write(body)
+	writeJSON(w, r, http.StatusOK, tree)
 }
 
 // snapshot calls the Source, or joins the call already under way, so that
@@ -264,10 +282,7 @@ func (h *Handler) snapshot(ctx context.Context) (Tree, error) {
 	}
 	h.mu.Unlock()
 	if lead {
-		timeout := h.Timeout
-		if timeout <= 0 {
-			timeout = DefaultTimeout
-		}
+		timeout := h.timeout()
 		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		f.tree, f.err = h.call(callCtx)
 		if errors.Is(f.err, context.DeadlineExceeded) && callCtx.Err() != nil {
@@ -276,6 +291,9 @@ func (h *Handler) snapshot(ctx context.Context) (Tree, error) {
 		cancel()
 		h.mu.Lock()
 		h.flight = nil
+		if f.err == nil {
+			h.procs = index(f.tree)
+		}
 		h.mu.Unlock()
 		close(f.done)
 	}

@@ -150,7 +150,7 @@ func TestSlogReports(t *testing.T) {
 		{"level": "DEBUG", "msg": "child started", "error_context": "progress", "supervisor": "top", "offender": w1},
 		{"level": "ERROR", "msg": "child terminated", "error_context": "child_terminated", "supervisor": "top", "offender": w1, "reason": "boom"},
 		{"level": "ERROR", "msg": "child failed to start", "error_context": "start_error", "supervisor": "top", "offender": wUndefined, "reason": "database unreachable"},
-		{"level": "ERROR", "msg": "supervisor reached max restart intensity", "error_context": "shutdown", "supervisor": "top", "offender": wUndefined, "reason": "reached_max_restart_intensity"},
+		{"level": "ERROR", "msg": "supervisor reached max restart intensity", "error_context": "shutdown", "supervisor": "top", "offender": wUndefined, "reason": "arbor: too many restarts (reached_max_restart_intensity)"},
 		{"level": "DEBUG", "msg": "child started", "error_context": "progress", "supervisor": "calm", "offender": offender("calm/p#1", "p", "transient", "infinity")},
 		{"level": "ERROR", "msg": "child shut down abnormally", "error_context": "shutdown_error", "supervisor": "calm", "offender": offender("calm/p#1", "p", "transient", "infinity"), "reason": "panic: cleanup failed"},
 	}
