@@ -3,6 +3,8 @@ package cluster
 import (
 	"errors"
 	"fmt"
+
+	"github.com/arborgo/arbor/runtime"
 )
 
 // Sentinel errors; compare with errors.Is.
@@ -23,16 +25,18 @@ var (
 	// after it exhausted its restart intensity, or TerminateChild.
 	ErrReleased = errors.New("cluster: released")
 
-	// ErrAlreadyStarted is matched by *AlreadyStartedError.
-	ErrAlreadyStarted = errors.New("already_started")
+	// ErrAlreadyStarted is matched by *AlreadyStartedError, which also
+	// matches the runtime's runtime.ErrAlreadyStarted.
+	ErrAlreadyStarted = errors.New("cluster: already started (already_started)")
 
 	// ErrFailed: a keyed child was marked failed after moving between nodes
 	// as many times as its supervisor's MaxMoves allows. TerminateChild
 	// forgets it, after which StartChild may start it again.
 	ErrFailed = errors.New("cluster: child failed")
 
-	// ErrNotFound: no keyed child with that key.
-	ErrNotFound = errors.New("not_found")
+	// ErrNotFound: no keyed child with that key. It is the runtime's
+	// runtime.ErrNotFound, so one errors.Is serves both.
+	ErrNotFound = runtime.ErrNotFound
 
 	// ErrClosed: the node has been closed.
 	ErrClosed = errors.New("cluster: node closed")
@@ -49,12 +53,14 @@ type AlreadyStartedError struct {
 
 func (e *AlreadyStartedError) Error() string {
 	if e.Owner.Node == "" {
-		return fmt.Sprintf("already_started: key %q (being placed)", e.Key)
+		return fmt.Sprintf("cluster: key %q already started, being placed on a node (already_started)", e.Key)
 	}
-	return fmt.Sprintf("already_started: key %q on node %q (token %d)", e.Key, e.Owner.Node, e.Owner.Token)
+	return fmt.Sprintf("cluster: key %q already started on node %q, token %d (already_started)", e.Key, e.Owner.Node, e.Owner.Token)
 }
 
-func (e *AlreadyStartedError) Is(target error) bool { return target == ErrAlreadyStarted }
+func (e *AlreadyStartedError) Is(target error) bool {
+	return target == ErrAlreadyStarted || target == runtime.ErrAlreadyStarted
+}
 
 // unavailable wraps err, an etcd call's failure, as ErrUnavailable with what
 // was being done.
