@@ -108,7 +108,7 @@ func NewWebSupervisor(ctx context.Context) (*WebSupervisor, error) {
 func WebApplication() runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "web",
-		StartType: runtime.Permanent,
+		StartType: runtime.StartPermanent,
 		DependsOn: []string{"cache", "db"},
 		Start:     runtime.Bind0(NewWebSupervisor).Start,
 		PrepStop:  PrepStop,
@@ -121,7 +121,7 @@ func WebApplication() runtime.ApplicationSpec {
 func CacheApplication() runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "cache",
-		StartType: runtime.Transient,
+		StartType: runtime.StartTransient,
 		DependsOn: []string{"db"},
 		Start:     runtime.Bind0(NewCacheSupervisor).Start,
 	}
@@ -132,7 +132,7 @@ func CacheApplication() runtime.ApplicationSpec {
 func DbApplication() runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "db",
-		StartType: runtime.Temporary,
+		StartType: runtime.StartTemporary,
 		Start:     runtime.Bind0(NewDbSupervisor).Start,
 		Stop:      Stop,
 	}
@@ -143,7 +143,7 @@ func DbApplication() runtime.ApplicationSpec {
 func AuditApplication() runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "audit",
-		StartType: runtime.Temporary,
+		StartType: runtime.StartTemporary,
 		Start:     runtime.Bind0(NewDbSupervisor).Start,
 	}
 }

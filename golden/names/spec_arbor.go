@@ -114,7 +114,7 @@ func NewA1B2C3Supervisor(ctx context.Context) (*A1B2C3Supervisor, error) {
 func MyAppApplication() runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "my_app",
-		StartType: runtime.Temporary,
+		StartType: runtime.StartTemporary,
 		Start:     runtime.Bind0(NewHTTPServerSupervisor).Start,
 	}
 }

@@ -101,7 +101,7 @@ func (s *ConnsSupervisor) StartChild(ctx context.Context, host string) (runtime.
 func AppApplication(reg *Registries) runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "app",
-		StartType: runtime.Temporary,
+		StartType: runtime.StartTemporary,
 		Start:     runtime.Bind1(NewTopSupervisor, reg).Start,
 	}
 }

@@ -79,7 +79,7 @@ func (s *PoolSupervisor) StartChild(ctx context.Context, name string) (runtime.H
 func SequenceApplication() runtime.ApplicationSpec {
 	return runtime.ApplicationSpec{
 		Name:      "sequence",
-		StartType: runtime.Permanent,
+		StartType: runtime.StartPermanent,
 		Start:     runtime.Bind0(NewSequenceSupervisor).Start,
 	}
 }
