@@ -38,6 +38,11 @@ var (
 	// runtime.ErrNotFound, so one errors.Is serves both.
 	ErrNotFound = runtime.ErrNotFound
 
+	// ErrNoNodes: no live node runs the supervisor's local part, so a new
+	// child has nowhere to run. It passes when one does (a node that lost
+	// its lease makes a new one as soon as etcd answers).
+	ErrNoNodes = errors.New("cluster: no live node runs the supervisor")
+
 	// ErrClosed: the node has been closed.
 	ErrClosed = errors.New("cluster: node closed")
 )

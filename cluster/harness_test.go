@@ -440,8 +440,9 @@ func (c *testCluster) startChildren(t *testing.T, s *Supervisor[string, cartArgs
 
 // startChild starts key through s. A node of a loaded machine can miss its
 // renewals and lose its lease for a moment (TTL 1 s is short), in which
-// case StartChild refuses with ErrUnavailable: it is tried again, as a
-// program would, once the node has its new lease.
+// case StartChild refuses with ErrUnavailable (or ErrNoNodes, when every
+// node lost it): it is tried again, as a program would, once the nodes
+// have new leases.
 func startChild(t *testing.T, s *Supervisor[string, cartArgs], key string, args cartArgs) Owner {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); ; {
@@ -450,9 +451,12 @@ func startChild(t *testing.T, s *Supervisor[string, cartArgs], key string, args 
 		if err == nil {
 			return owner
 		}
-		if !errors.Is(err, ErrUnavailable) || time.Now().After(deadline) {
+		if !(errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNoNodes)) || time.Now().After(deadline) {
 			t.Fatal(err)
 		}
-		<-changed
+		select { // this node's new lease, or another node's
+		case <-changed:
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }

@@ -151,7 +151,7 @@ type ChildStatus[K comparable] struct {
 // keys spread over the nodes); that node starts the child as soon as it
 // sees the ownership. A key that already has a child gets an
 // *AlreadyStartedError naming its owner; a key marked failed gets
-// ErrFailed. Without a lease, or when etcd does not answer before ctx
+// ErrFailed; when no live node runs the supervisor, ErrNoNodes. Without a lease, or when etcd does not answer before ctx
 // ends, the error matches ErrUnavailable.
 func (s *Supervisor[K, A]) StartChild(ctx context.Context, key K, args A) (Owner, error) {
 	k := s.encKey(key)
@@ -184,7 +184,7 @@ func (s *Supervisor[K, A]) StartChild(ctx context.Context, key K, args A) (Owner
 				fresh = true // the mirror may lag: ask etcd
 				continue
 			}
-			return Owner{}, fmt.Errorf("cluster: supervisor %q: no live node runs it", s.spec.Name)
+			return Owner{}, fmt.Errorf("%w %q", ErrNoNodes, s.spec.Name)
 		}
 		target := rendezvous(k, names)[0]
 		// The placement holds only if no node joined since the candidates
