@@ -19,6 +19,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -280,6 +281,20 @@ func carts(n *cluster.Node) (*cluster.Supervisor[string, struct{}], func(), erro
 	return sup, func() { top.Stop(context.Background()) }, nil
 }
 
+// startChild starts key, trying again for a while when the node has lost
+// its lease for a moment (TTL 1 s is short on a loaded machine), as a
+// program would.
+func startChild(ctx context.Context, sup *cluster.Supervisor[string, struct{}], key string) (cluster.Owner, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		owner, err := sup.StartChild(ctx, key, struct{}{})
+		if err == nil || !(errors.Is(err, cluster.ErrUnavailable) || errors.Is(err, cluster.ErrNoNodes)) || time.Now().After(deadline) {
+			return owner, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func claimLatency(endpoint string, count int) (pair, error) {
 	n, cli, p, err := node(endpoint, "latency", "a")
 	if err != nil {
@@ -305,7 +320,7 @@ func claimLatency(endpoint string, count int) (pair, error) {
 	var a, f []time.Duration
 	for i := -50; i < count; i++ {
 		t0 := time.Now()
-		if _, err := sup.StartChild(ctx, fmt.Sprintf("k%d", i), struct{}{}); err != nil {
+		if _, err := startChild(ctx, sup, fmt.Sprintf("k%d", i)); err != nil {
 			return pair{}, err
 		}
 		d := time.Since(t0)
@@ -369,7 +384,7 @@ func claimThroughput(endpoint string, count int) ([2]float64, error) {
 		return float64(count) / time.Since(t0).Seconds(), nil
 	}
 	ra, err := rate(func(i int) error {
-		_, err := sup.StartChild(ctx, fmt.Sprintf("t%d", i), struct{}{})
+		_, err := startChild(ctx, sup, fmt.Sprintf("t%d", i))
 		return err
 	})
 	if err != nil {
@@ -591,7 +606,7 @@ func memoryIn(what, endpoint string, count int) error {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1)); i <= count; i = int(next.Add(1)) {
-				if _, err := sup.StartChild(ctx, fmt.Sprintf("m%d", i), struct{}{}); err != nil {
+				if _, err := startChild(ctx, sup, fmt.Sprintf("m%d", i)); err != nil {
 					failed.CompareAndSwap(nil, err)
 					return
 				}
