@@ -11,16 +11,20 @@ import (
 
 // arborPeer runs the work on arbor's runtime: Supervisor for static
 // children, DynamicSupervisor for dynamic ones, Server for calls. Reports
-// go to a hook that drops them (OTP's logger and suture's hook are
-// silenced the same way).
-type arborPeer struct{}
+// are off (a nil hook; OTP's logger and suture's hook are silenced too).
+// Profile labels are on, as by default, unless noLabels.
+type arborPeer struct{ noLabels bool }
 
 // arborFlags let a supervisor restart as often as the measurement needs,
 // with a window of an hour: every restart made stays in it.
 var arborFlags = runtime.Flags{MaxRestarts: 1 << 30, MaxSeconds: 3600}
 
-func arborCtx(ctx context.Context) context.Context {
-	return runtime.WithEventHook(ctx, func(runtime.Event) {})
+func (a arborPeer) ctx(ctx context.Context) context.Context {
+	ctx = runtime.WithEventHook(ctx, nil)
+	if a.noLabels {
+		ctx = runtime.WithoutProfileLabels(ctx)
+	}
+	return ctx
 }
 
 func crasherChild(serving chan<- struct{}, crash <-chan struct{}) runtime.ChildSpec {
@@ -29,8 +33,8 @@ func crasherChild(serving chan<- struct{}, crash <-chan struct{}) runtime.ChildS
 	}}
 }
 
-func (arborPeer) restartFew(ctx context.Context, cfg config) ([]time.Duration, error) {
-	ctx = arborCtx(ctx)
+func (a arborPeer) restartFew(ctx context.Context, cfg config) ([]time.Duration, error) {
+	ctx = a.ctx(ctx)
 	samples := make([]time.Duration, 0, cfg.Batches*cfg.PerBatch)
 	serving := make(chan struct{}, 1)
 	crash := make(chan struct{})
@@ -52,8 +56,8 @@ func (arborPeer) restartFew(ctx context.Context, cfg config) ([]time.Duration, e
 	return samples, nil
 }
 
-func (arborPeer) restartWindow(ctx context.Context, cfg config) ([]time.Duration, error) {
-	ctx = arborCtx(ctx)
+func (a arborPeer) restartWindow(ctx context.Context, cfg config) ([]time.Duration, error) {
+	ctx = a.ctx(ctx)
 	serving := make(chan struct{}, 1)
 	crash := make(chan struct{})
 	sup, err := runtime.StartSupervisor(ctx, runtime.SupervisorSpec{Name: "bench", Flags: arborFlags,
@@ -74,8 +78,8 @@ func (arborPeer) restartWindow(ctx context.Context, cfg config) ([]time.Duration
 	return samples, nil
 }
 
-func (arborPeer) static(ctx context.Context, cfg config, started *atomic.Int64) (time.Duration, time.Duration, error) {
-	ctx = arborCtx(ctx)
+func (a arborPeer) static(ctx context.Context, cfg config, started *atomic.Int64) (time.Duration, time.Duration, error) {
+	ctx = a.ctx(ctx)
 	// The spec, as generated code would hold it, is made before the clock
 	// starts; its ids are the children's names.
 	children := make([]runtime.ChildSpec, cfg.N)
@@ -98,8 +102,8 @@ func (arborPeer) static(ctx context.Context, cfg config, started *atomic.Int64) 
 	return startTime, time.Since(t1), err
 }
 
-func (arborPeer) dynamic(ctx context.Context, cfg config, started *atomic.Int64, serving func()) (time.Duration, time.Duration, error) {
-	ctx = arborCtx(ctx)
+func (a arborPeer) dynamic(ctx context.Context, cfg config, started *atomic.Int64, serving func()) (time.Duration, time.Duration, error) {
+	ctx = a.ctx(ctx)
 	d, err := runtime.StartDynamicSupervisor(ctx, runtime.DynamicSupervisorSpec{Name: "bench"})
 	if err != nil {
 		return 0, 0, err
@@ -119,8 +123,8 @@ func (arborPeer) dynamic(ctx context.Context, cfg config, started *atomic.Int64,
 	return startTime, time.Since(t1), err
 }
 
-func (arborPeer) call(ctx context.Context, cfg config) (time.Duration, error) {
-	ctx = arborCtx(ctx)
+func (a arborPeer) call(ctx context.Context, cfg config) (time.Duration, error) {
+	ctx = a.ctx(ctx)
 	srv, err := runtime.StartServer(ctx, "counter", runtime.ServerSpec[int]{})
 	if err != nil {
 		return 0, err
@@ -134,4 +138,32 @@ func (arborPeer) call(ctx context.Context, cfg config) (time.Duration, error) {
 		}
 	}
 	return time.Since(t0), nil
+}
+
+func (a arborPeer) restartSiblings(ctx context.Context, cfg config, n int) ([]time.Duration, error) {
+	ctx = a.ctx(ctx)
+	serving := make(chan struct{}, 1)
+	crash := make(chan struct{})
+	var started atomic.Int64
+	svc := idle{started: &started}
+	start := func(context.Context) (runtime.Service, error) { return svc, nil }
+	children := make([]runtime.ChildSpec, 0, n+1)
+	for i := range n / 2 {
+		children = append(children, runtime.ChildSpec{ID: fmt.Sprint("before", i), Start: start})
+	}
+	children = append(children, crasherChild(serving, crash))
+	for i := range n - n/2 {
+		children = append(children, runtime.ChildSpec{ID: fmt.Sprint("after", i), Start: start})
+	}
+	sup, err := runtime.StartSupervisor(ctx, runtime.SupervisorSpec{Name: "bench", Flags: arborFlags, Children: children})
+	if err != nil {
+		return nil, err
+	}
+	defer sup.Stop(ctx)
+	<-serving
+	samples := make([]time.Duration, 0, cfg.Samples)
+	for range cfg.Samples {
+		samples = append(samples, measureRestart(serving, crash))
+	}
+	return samples, nil
 }

@@ -12,8 +12,10 @@ import (
 // wait on a context, and its "call" is a channel round trip to a
 // goroutine. With ownCtx, each goroutine gets a context of its own
 // (context.WithCancel of Background, so that no parent keeps track of it),
-// as a supervised child needs to be stopped alone; without it, all share one.
-type floorPeer struct{ ownCtx bool }
+// as a supervised child needs to be stopped alone; without it, all share
+// one. With viaSpawner, the caller asks another goroutine to spawn each
+// child and waits for its reply, as a dynamic supervisor's caller does.
+type floorPeer struct{ ownCtx, viaSpawner bool }
 
 // restartFew is the least a restart can cost in Go: a loop that, told by a
 // child's goroutine that it returned, starts a new goroutine for it, with
@@ -64,8 +66,7 @@ func (f floorPeer) dynamic(ctx context.Context, cfg config, started *atomic.Int6
 	if f.ownCtx {
 		cancels = make([]context.CancelFunc, 0, cfg.N)
 	}
-	t0 := time.Now()
-	for range cfg.N {
+	spawn := func() {
 		c := ctx
 		if f.ownCtx {
 			var cancel context.CancelFunc
@@ -78,6 +79,27 @@ func (f floorPeer) dynamic(ctx context.Context, cfg config, started *atomic.Int6
 			started.Add(1)
 			<-c.Done()
 		}()
+	}
+	var requests chan struct{}
+	var replies chan struct{}
+	if f.viaSpawner {
+		requests, replies = make(chan struct{}), make(chan struct{})
+		go func() {
+			for range requests {
+				spawn()
+				replies <- struct{}{}
+			}
+		}()
+		defer close(requests)
+	}
+	t0 := time.Now()
+	for range cfg.N {
+		if f.viaSpawner {
+			requests <- struct{}{}
+			<-replies
+		} else {
+			spawn()
+		}
 	}
 	startTime := time.Since(t0)
 	serving()
@@ -107,4 +129,8 @@ func (floorPeer) call(ctx context.Context, cfg config) (time.Duration, error) {
 		<-resp
 	}
 	return time.Since(t0), nil
+}
+
+func (floorPeer) restartSiblings(context.Context, config, int) ([]time.Duration, error) {
+	return nil, errUnsupported
 }

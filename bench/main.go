@@ -32,7 +32,7 @@ import (
 )
 
 // items are the work items, in the order they run and print.
-var items = []string{"restart-few", "restart-window", "static", "dynamic", "call", "floor", "registry", "generate", "build"}
+var items = []string{"restart-few", "restart-window", "restart-siblings", "static", "dynamic", "call", "floor", "registry", "generate", "build"}
 
 // driverItems are the items the driver measures itself, not in a worker.
 var driverItems = []string{"generate", "build"}
@@ -47,13 +47,14 @@ func supervisionItem(item string) bool {
 // itemPeers are the peers that do each item. "go" and "go-ctx" are the
 // Go floor (bare goroutines), "otp-floor" the Erlang one.
 var itemPeers = map[string][]string{
-	"restart-few":    {"arbor", "suture", "otp", "go"},
-	"restart-window": {"arbor", "suture", "otp"},
-	"static":         {"arbor", "suture", "otp"},
-	"dynamic":        {"arbor", "suture", "otp", "go", "go-ctx"},
-	"call":           {"arbor", "otp", "go"},
-	"floor":          {"otp"},
-	"registry":       {"arbor", "arbor-1p", "go"},
+	"restart-few":      {"arbor", "arbor-nolabels", "suture", "otp", "go"},
+	"restart-window":   {"arbor", "suture", "otp"},
+	"restart-siblings": {"arbor", "suture", "otp"},
+	"static":           {"arbor", "arbor-nolabels", "suture", "otp"},
+	"dynamic":          {"arbor", "arbor-nolabels", "suture", "otp", "go", "go-ctx", "go-reply"},
+	"call":             {"arbor", "otp", "go"},
+	"floor":            {"otp"},
+	"registry":         {"arbor", "arbor-1p", "go"},
 }
 
 func main() {

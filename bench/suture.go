@@ -82,13 +82,13 @@ func (suturePeer) restartWindow(ctx context.Context, cfg config) ([]time.Duratio
 func (suturePeer) static(ctx context.Context, cfg config, started *atomic.Int64) (time.Duration, time.Duration, error) {
 	svc := idle{started: started}
 	// Adding to a supervisor that does not run yet only records the
-	// service: it is suture's spec, so it is timed as arbor's
-	// NewSupervisor is, which reads its spec.
-	t0 := time.Now()
+	// service: it is suture's spec, made before the clock starts, as
+	// arbor's spec is.
 	sup := suture.New("bench", sutureSpec())
 	for range cfg.N {
 		sup.Add(svc)
 	}
+	t0 := time.Now()
 	stop := serve(ctx, sup) // returns once Serve has started them all
 	startTime := time.Since(t0)
 	waitFor(started, cfg.N)
@@ -114,4 +114,26 @@ func (suturePeer) dynamic(ctx context.Context, cfg config, started *atomic.Int64
 
 func (suturePeer) call(context.Context, config) (time.Duration, error) {
 	return 0, errUnsupported
+}
+
+func (suturePeer) restartSiblings(ctx context.Context, cfg config, n int) ([]time.Duration, error) {
+	serving := make(chan struct{}, 1)
+	crash := make(chan struct{})
+	var started atomic.Int64
+	sup := suture.New("bench", sutureSpec())
+	for range n / 2 {
+		sup.Add(idle{started: &started})
+	}
+	sup.Add(crasher{serving: serving, crash: crash})
+	for range n - n/2 {
+		sup.Add(idle{started: &started})
+	}
+	stop := serve(ctx, sup)
+	defer stop()
+	<-serving
+	samples := make([]time.Duration, 0, cfg.Samples)
+	for range cfg.Samples {
+		samples = append(samples, measureRestart(serving, crash))
+	}
+	return samples, nil
 }

@@ -50,6 +50,9 @@ const (
 	keyMem           = "mem_bytes"
 	keyRoundTrip     = "round_trip_ns"
 	keyGenerate      = "generate_ns"
+	// keySiblings is the key of the restart latency beside n siblings:
+	// keySiblings + "_" + n.
+	keySiblings = "restart_siblings_p50_ns"
 
 	// warm ends the key of a figure measured a second time in the same
 	// process.
@@ -75,16 +78,26 @@ type peer interface {
 	dynamic(ctx context.Context, cfg config, started *atomic.Int64, serving func()) (start, stop time.Duration, err error)
 	// call makes cfg.Calls calls to a server, one after the other.
 	call(ctx context.Context, cfg config) (time.Duration, error)
+	// restartSiblings starts one supervisor of a child that crashes on
+	// demand and n idle siblings, and measures cfg.Samples restarts of
+	// the crashing child.
+	restartSiblings(ctx context.Context, cfg config, n int) ([]time.Duration, error)
 }
+
+// siblingCounts are the sizes of the restart-siblings item, up to cfg.N:
+// a restart should cost the same however many siblings the child has.
+func siblingCounts(cfg config) []int { return []int{10, 1_000, cfg.N} }
 
 var errUnsupported = errors.New("not supported by this peer")
 
 // peers are the Go peers, by name.
 var peers = map[string]peer{
-	"arbor":  arborPeer{},
-	"suture": suturePeer{},
-	"go":     floorPeer{},
-	"go-ctx": floorPeer{ownCtx: true},
+	"arbor":          arborPeer{},
+	"arbor-nolabels": arborPeer{noLabels: true},
+	"suture":         suturePeer{},
+	"go":             floorPeer{},
+	"go-ctx":         floorPeer{ownCtx: true},
+	"go-reply":       floorPeer{ownCtx: true, viaSpawner: true},
 }
 
 // runWorker runs item on the peer and prints its results to w.
@@ -152,6 +165,14 @@ func runWorker(name, item string, cfg config, w io.Writer) error {
 			return err
 		}
 		res[keyCall] = float64(d.Nanoseconds()) / float64(cfg.Calls)
+	case "restart-siblings":
+		for _, n := range siblingCounts(cfg) {
+			s, err := p.restartSiblings(ctx, cfg, n)
+			if err != nil {
+				return err
+			}
+			res[fmt.Sprintf("%s_%d", keySiblings, n)] = p50(s)
+		}
 	default:
 		return fmt.Errorf("unknown item %q", item)
 	}

@@ -173,10 +173,12 @@ func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 	if !s.awaitStart(p, c.spec.Shutdown) {
 		return ErrKilled, false
 	}
-	p.mu.Lock()
-	svc, reason := p.svc, p.reason
-	p.mu.Unlock()
-	if svc == nil {
+	// The start's goroutine wrote svc (and, when the start failed, the
+	// reason of its exit) before it answered: the answer's receive orders
+	// these reads after those writes. A started child may exit at any time
+	// after its answer, so its reason is read only when it never started.
+	if p.svc == nil {
+		reason := p.reason
 		if errors.Is(reason, ErrIgnore) {
 			return nil, true
 		}

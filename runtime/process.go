@@ -361,21 +361,41 @@ func (p *process) exitedChanLocked() <-chan struct{} {
 // A process that was killed is already dead to everyone: its goroutine's
 // late return only takes it off the list of lingering goroutines.
 func (p *process) exit(reason error) {
-	defer p.markReturned()
 	p.mu.Lock()
 	if p.killed {
 		p.mu.Unlock()
 		p.rootProcess().lingeringSet().remove(p)
+		p.markReturned()
 		return
 	}
 	p.exited = true
 	p.reason = reason
+	var ws []watcher
+	if p.ext != nil {
+		ws = p.ext.watchers
+		p.ext.watchers = nil
+	}
 	p.mu.Unlock()
-	p.tellWatchers(reason)
+	for _, w := range ws {
+		w.processExited(p, reason)
+	}
 	if p.child != nil {
 		p.parent.ext.mailbox.childExited(p, p.notify)
 	}
-	p.closeDone()
+	// Done is closed, and the goroutine has returned, in one step.
+	p.mu.Lock()
+	p.finished, p.returned = true, true
+	var exitedC, returnedC chan struct{}
+	if p.ext != nil {
+		exitedC, returnedC = p.ext.exitedC, p.ext.returnedC
+	}
+	p.mu.Unlock()
+	if exitedC != nil {
+		close(exitedC)
+	}
+	if returnedC != nil {
+		close(returnedC)
+	}
 }
 
 // tellWatchers tells every watcher of the exit of p, which has been

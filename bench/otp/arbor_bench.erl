@@ -10,7 +10,8 @@
 %% or, with no erlc step, escript bench/otp/run.escript ITEM N ... (the same
 %% arguments).
 %%
-%% ITEM is restart-few, restart-window, static, dynamic, call or floor.
+%% ITEM is restart-few, restart-window, restart-siblings, static, dynamic,
+%% call or floor.
 %% Children are plain linked processes (spawn_link), the nearest thing
 %% to a Go service's goroutine; reports are turned off, as the Go peers'
 %% hooks drop theirs.
@@ -49,6 +50,13 @@ flags() -> #{strategy => one_for_one, intensity => 1 bsl 30, period => 3600}.
 init({crasher, Bench}) ->
     {ok, {flags(), [#{id => crasher, start => {?MODULE, crasher_start, [Bench]},
                       restart => permanent, shutdown => 5000, type => worker}]}};
+init({siblings, Bench, Count}) ->
+    Idle = fun(Id) -> #{id => Id, start => {?MODULE, idle_start, []}, restart => permanent,
+                        shutdown => 5000, type => worker} end,
+    Crasher = #{id => crasher, start => {?MODULE, crasher_start, [Bench]},
+                restart => permanent, shutdown => 5000, type => worker},
+    {ok, {flags(), [Idle({before, I}) || I <- lists:seq(1, Count div 2)] ++ [Crasher] ++
+                   [Idle({'after', I}) || I <- lists:seq(1, Count - Count div 2)]}};
 init(static) ->
     %% The spec was made before the clock started, as a Go program's is.
     {ok, {flags(), persistent_term:get({?MODULE, children})}};
@@ -77,6 +85,10 @@ now_ns() -> erlang:monotonic_time(nanosecond).
 run("restart-few", #{batches := B, per_batch := K}) ->
     Samples = lists:append([restart_batch(K) || _ <- lists:seq(1, B)]),
     [{"restart_few_p50_ns", p50(Samples)}];
+run("restart-siblings", #{n := N, samples := S}) ->
+    %% A crashing child in the middle of idle siblings: 10, 1,000 and N.
+    [{"restart_siblings_p50_ns_" ++ integer_to_list(Count), siblings(Count, S)}
+     || Count <- [10, 1000, N]];
 run("restart-window", #{fill := F, samples := S}) ->
     {ok, Sup} = supervisor:start_link(?MODULE, {crasher, self()}),
     Pid0 = receive {serving, P} -> P end,
@@ -145,6 +157,14 @@ dynamic_round(N, Suffix, Mem) ->
     ok = gen_server:stop(Sup),
     T3 = now_ns(),
     {[{"start_dynamic_ns_per_child" ++ Suffix, (T1 - T0) / N}, {"stop_dynamic_ns" ++ Suffix, T3 - T2}], After}.
+
+%% siblings times S restarts of a child beside Count idle siblings.
+siblings(Count, S) ->
+    {ok, Sup} = supervisor:start_link(?MODULE, {siblings, self(), Count}),
+    Pid = receive {serving, P} -> P end,
+    {Samples, _} = measure(Pid, S, []),
+    ok = gen_server:stop(Sup),
+    p50(Samples).
 
 restart_batch(K) ->
     {ok, Sup} = supervisor:start_link(?MODULE, {crasher, self()}),
