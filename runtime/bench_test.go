@@ -71,38 +71,51 @@ func BenchmarkRestartLatency(b *testing.B) {
 	for _, inWindow := range []int{1, 20_000} {
 		b.Run(fmt.Sprintf("window=%d", inWindow), func(b *testing.B) {
 			clk := clock.NewFake(time.Unix(0, 0))
-			serving := make(chan struct{}, 1)
-			crash := make(chan struct{})
-			sup, err := runtime.StartSupervisor(benchCtx(clk), runtime.SupervisorSpec{
-				Name:     "bench",
-				Flags:    runtime.Flags{MaxRestarts: 1 << 30, MaxSeconds: 3600},
-				Children: []runtime.ChildSpec{crasherSpec("c", serving, crash)},
-			})
-			if err != nil {
-				b.Fatal(err)
+			var before func()
+			if inWindow == 1 {
+				before = func() { clk.Advance(2 * time.Hour) } // the window holds only this restart
 			}
-			defer sup.Stop(context.Background())
-			<-serving
-			// Fill the window: these restarts all fall in the same second.
-			for range inWindow - 1 {
-				crash <- struct{}{}
-				<-serving
-			}
-			samples := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for range b.N {
-				if inWindow == 1 {
-					clk.Advance(2 * time.Hour) // the window holds only this restart
-				}
-				start := time.Now()
-				crash <- struct{}{}
-				<-serving
-				samples = append(samples, time.Since(start))
-			}
-			b.StopTimer()
-			reportP50(b, samples)
+			// The fill's restarts all fall in the same second.
+			measureRestarts(b, benchCtx(clk), inWindow-1, before)
 		})
 	}
+}
+
+// measureRestarts starts a supervisor of one child that crashes on
+// demand, under ctx, makes fill restarts unmeasured, then measures b.N: a
+// crash until the replacement serves, each after before (when not nil). It
+// reports their median.
+func measureRestarts(b *testing.B, ctx context.Context, fill int, before func()) {
+	serving := make(chan struct{}, 1)
+	crash := make(chan struct{})
+	sup, err := runtime.StartSupervisor(ctx, runtime.SupervisorSpec{
+		Name:     "bench",
+		Flags:    runtime.Flags{MaxRestarts: 1 << 30, MaxSeconds: 3600},
+		Children: []runtime.ChildSpec{crasherSpec("c", serving, crash)},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sup.Stop(context.Background())
+	<-serving
+	for range fill {
+		crash <- struct{}{}
+		<-serving
+	}
+	samples := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if before != nil {
+			before()
+		}
+		start := time.Now()
+		crash <- struct{}{}
+		<-serving
+		samples = append(samples, time.Since(start))
+	}
+	b.StopTimer()
+	reportP50(b, samples)
 }
 
 // BenchmarkOneForAll100 measures a one_for_all restart of 100 siblings: one
