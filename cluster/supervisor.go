@@ -188,13 +188,15 @@ func (s *Supervisor[K, A]) StartChild(ctx context.Context, key K, args A) (Owner
 		}
 		target := rendezvous(k, names)[0]
 		// The placement holds only if no node joined since the candidates
-		// were read: every candidacy key is older than rev (a node that
-		// left is harmless unless it is the target, whose lease then fails
-		// the write).
+		// were read (every candidacy key is older than rev) and the target
+		// is still a candidate: a node whose local part left deleted its
+		// candidacy while its lease lives on, and would own a child it
+		// never runs.
 		resp, err := s.node.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.CreateRevision(s.specKey(k)), "=", 0),
 				clientv3.Compare(clientv3.CreateRevision(s.ownerKey(k)), "=", 0),
-				clientv3.Compare(clientv3.ModRevision(s.prefix+"nodes/"), "<", rev+1).WithPrefix()).
+				clientv3.Compare(clientv3.ModRevision(s.prefix+"nodes/"), "<", rev+1).WithPrefix(),
+				clientv3.Compare(clientv3.CreateRevision(s.candKey(target)), ">", 0)).
 			Then(clientv3.OpPut(s.specKey(k), string(rec)),
 				clientv3.OpPut(s.ownerKey(k), target, clientv3.WithLease(clientv3.LeaseID(cands[target])))).
 			Else(clientv3.OpGet(s.specKey(k)), clientv3.OpGet(s.ownerKey(k))).

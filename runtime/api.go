@@ -1,12 +1,29 @@
 package runtime
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // call is an API request: fn runs in the supervisor's goroutine, then done
 // is closed.
 type call struct {
 	fn   func()
 	done chan struct{}
+	// query marks a call that only reads the supervisor's state: once its
+	// caller has stopped waiting (abandoned), the loop skips it, so that a
+	// poller of a busy supervisor (an observer, a health probe) does not
+	// pile up work in its mailbox.
+	query     bool
+	abandoned atomic.Bool
+}
+
+// run runs the call in the loop, unless it is an abandoned query.
+func (c *call) run() {
+	if !c.query || !c.abandoned.Load() {
+		c.fn()
+	}
+	close(c.done)
 }
 
 // exec runs fn in the loop of the supervisor whose mailbox is mb and which
@@ -14,7 +31,16 @@ type call struct {
 // may still run later, as an OTP call that timed out is still handled), and
 // ErrNoProc if the supervisor has exited without running fn.
 func exec(ctx context.Context, mb *mailbox, exited <-chan struct{}, fn func()) error {
-	c := &call{fn: fn, done: make(chan struct{})}
+	return send(ctx, mb, exited, &call{fn: fn, done: make(chan struct{})})
+}
+
+// query is exec for a fn that only reads the supervisor's state: if ctx
+// ends first, fn does not run at all.
+func query(ctx context.Context, mb *mailbox, exited <-chan struct{}, fn func()) error {
+	return send(ctx, mb, exited, &call{fn: fn, done: make(chan struct{}), query: true})
+}
+
+func send(ctx context.Context, mb *mailbox, exited <-chan struct{}, c *call) error {
 	mb.push(c)
 	select {
 	case <-c.done:
@@ -27,7 +53,13 @@ func exec(ctx context.Context, mb *mailbox, exited <-chan struct{}, fn func()) e
 			return ErrNoProc
 		}
 	case <-ctx.Done():
-		return ctx.Err()
+		c.abandoned.Store(true)
+		select {
+		case <-c.done: // it ran as ctx ended
+			return nil
+		default:
+			return ctx.Err()
+		}
 	}
 }
 
@@ -176,7 +208,7 @@ func (s *supervisor) DeleteChild(ctx context.Context, id string) error {
 // WhichChildren implements Supervisor.WhichChildren.
 func (s *supervisor) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
 	var out []ChildInfo
-	err := exec(ctx, &s.mbox, s.done, func() {
+	err := query(ctx, &s.mbox, s.done, func() {
 		out = make([]ChildInfo, 0, len(s.children))
 		for i := len(s.children) - 1; i >= 0; i-- {
 			out = append(out, s.children[i].info())
@@ -189,7 +221,7 @@ func (s *supervisor) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
 func (s *supervisor) WhichChild(ctx context.Context, id string) (ChildInfo, error) {
 	var out ChildInfo
 	var err error
-	callErr := exec(ctx, &s.mbox, s.done, func() {
+	callErr := query(ctx, &s.mbox, s.done, func() {
 		c, ok := s.byID[id]
 		if !ok {
 			err = ErrNotFound
@@ -206,7 +238,7 @@ func (s *supervisor) WhichChild(ctx context.Context, id string) (ChildInfo, erro
 // CountChildren implements Supervisor.CountChildren.
 func (s *supervisor) CountChildren(ctx context.Context) (Counts, error) {
 	var n Counts
-	err := exec(ctx, &s.mbox, s.done, func() { n = countChildren(s.children) })
+	err := query(ctx, &s.mbox, s.done, func() { n = countChildren(s.children) })
 	return n, err
 }
 
@@ -232,7 +264,7 @@ func countChildren(children []*child) Counts {
 func (s *supervisor) GetChildSpec(ctx context.Context, id string) (ChildSpec, error) {
 	var out ChildSpec
 	var err error
-	callErr := exec(ctx, &s.mbox, s.done, func() {
+	callErr := query(ctx, &s.mbox, s.done, func() {
 		c, ok := s.byID[id]
 		if !ok {
 			err = ErrNotFound

@@ -59,15 +59,28 @@ func (s *core) init(ctx context.Context, name string, maxRestarts, maxSeconds in
 	s.stopAsked = make(chan struct{})
 	s.self, s.stopRoot = processOf(ctx, name)
 	s.self.mu.Lock()
-	if ext := s.self.extLocked(); ext.mailbox == nil {
+	if ext := s.self.extLocked(); ext.mailbox == nil || ext.mailbox.hasExited() {
+		// The process runs no supervisor, or one that has exited (a start
+		// function making one again after a failed start): it is this one's.
+		// Every child of an exited supervisor has exited, so none reads the
+		// old mailbox again.
 		ext.mailbox = &s.mbox
 		s.self.mu.Unlock()
 	} else {
 		// Another supervisor already runs in this process: give this one a
-		// process of its own below it.
+		// process of its own below it, which ends with the outer one — it
+		// is cancelled when the outer is, and killed with it.
 		s.self.mu.Unlock()
-		s.self = newRoot(ctx, s.self, name)
-		s.self.ext.mailbox = &s.mbox
+		outer := s.self
+		inner := newRoot(ctx, outer, name)
+		inner.ext.mailbox = &s.mbox
+		stopCancel := outer.AfterFunc(func() { inner.cancel(Shutdown(outer.cancelCause())) })
+		outer.addSubRoot(inner)
+		s.self = inner
+		s.stopRoot = func() bool {
+			outer.removeSubRoot(inner)
+			return stopCancel()
+		}
 	}
 	s.epoch = s.clock.Now()
 	s.self.AfterFunc(s.interruptStart)

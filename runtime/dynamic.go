@@ -78,8 +78,7 @@ func (d *dynamicSupervisor) handle(m any) (bool, error) {
 	case *startRequest:
 		d.start(m)
 	case *call:
-		m.fn()
-		close(m.done)
+		m.run()
 		if d.stopping {
 			return true, nil
 		}
@@ -247,8 +246,8 @@ func (d *dynamicSupervisor) TerminateChild(ctx context.Context, h Handle) error 
 
 // childOf returns the child whose current or latest process is h's, or nil.
 func (d *dynamicSupervisor) childOf(h Handle) *child {
-	if h.p == nil || h.p.child == nil {
-		return nil
+	if h.p == nil || h.p.child == nil || h.p.parent != d.self {
+		return nil // no child of this supervisor: its record belongs to another loop
 	}
 	c := h.p.child
 	if c.removed || int(c.slot) >= len(d.children) || d.children[c.slot] != c ||
@@ -261,7 +260,7 @@ func (d *dynamicSupervisor) childOf(h Handle) *child {
 // WhichChildren implements DynamicSupervisor.WhichChildren.
 func (d *dynamicSupervisor) WhichChildren(ctx context.Context) ([]ChildInfo, error) {
 	var out []ChildInfo
-	err := exec(ctx, &d.mbox, d.done, func() {
+	err := query(ctx, &d.mbox, d.done, func() {
 		out = make([]ChildInfo, 0, len(d.children))
 		for _, c := range d.children {
 			out = append(out, c.info())
@@ -273,7 +272,7 @@ func (d *dynamicSupervisor) WhichChildren(ctx context.Context) ([]ChildInfo, err
 // CountChildren implements DynamicSupervisor.CountChildren.
 func (d *dynamicSupervisor) CountChildren(ctx context.Context) (Counts, error) {
 	var n Counts
-	err := exec(ctx, &d.mbox, d.done, func() { n = countChildren(d.children) })
+	err := query(ctx, &d.mbox, d.done, func() { n = countChildren(d.children) })
 	return n, err
 }
 

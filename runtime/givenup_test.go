@@ -318,3 +318,76 @@ func TestGivenUpServerAnswersItsCallers(t *testing.T) {
 		}
 	}
 }
+
+// A server's monitors end with it, as a dead process's do: the process it
+// watched no longer holds them.
+func TestServerMonitorsEndWithTheServer(t *testing.T) {
+	tr := newTree(t)
+	db := startServer(t, tr, runtime.ServerSpec[int]{})
+	for range 50 {
+		s, err := runtime.StartServer(tr.ctx, "session", runtime.ServerSpec[int]{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Monitor(db.Handle(), func(*int, runtime.Down) error { return nil })
+		if err := s.Stop(tr.ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if by := db.Handle().Info().MonitoredBy; len(by) != 0 {
+		t.Fatalf("db is still monitored by %d dead servers", len(by))
+	}
+}
+
+// A second supervisor started in a process that already runs one ends with
+// that process: stopped with it, and killed with it.
+func TestSecondSupervisorInAProcessEndsWithIt(t *testing.T) {
+	tr := newTree(t)
+	inner := make(chan *runtime.Supervisor, 2)
+	host := runtime.ChildSpec{ID: "host", Type: runtime.TypeSupervisor, Start: func(ctx context.Context) (runtime.Service, error) {
+		a, err := runtime.NewSupervisor(ctx, runtime.SupervisorSpec{Name: "a", Children: []runtime.ChildSpec{tr.child("wa")}})
+		if err != nil {
+			return nil, err
+		}
+		b, err := runtime.StartSupervisor(ctx, runtime.SupervisorSpec{Name: "b", Children: []runtime.ChildSpec{tr.child("wb")}})
+		if err != nil {
+			return nil, err
+		}
+		inner <- a
+		inner <- b
+		return a, nil
+	}}
+	sup, err := runtime.StartSupervisor(tr.ctx, runtime.SupervisorSpec{Name: "top", Children: []runtime.ChildSpec{host}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-inner
+	b := <-inner
+	if err := sup.Stop(tr.ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-b.Done():
+	case <-time.After(waitLimit):
+		t.Fatal("the second supervisor in the host's process still runs after its host stopped")
+	}
+}
+
+// TerminateChild given the handle of another supervisor's child finds no
+// child, and reads nothing of the other supervisor's records.
+func TestTerminateChildOfAnotherSupervisor(t *testing.T) {
+	tr := newTree(t)
+	d1 := startDynamic(t, tr)
+	d2, err := runtime.StartDynamicSupervisor(tr.ctx, runtime.DynamicSupervisorSpec{Name: "d2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Stop(context.Background())
+	h, err := d2.StartChild(tr.ctx, tr.child("other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d1.TerminateChild(tr.ctx, h); !errors.Is(err, runtime.ErrNotFound) {
+		t.Fatalf("TerminateChild of another supervisor's child = %v", err)
+	}
+}

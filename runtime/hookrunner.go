@@ -36,8 +36,9 @@ type eventSink struct {
 	// inline is set for the default sink, which runs in the reporting
 	// goroutine (with panics recovered): it is arbor's own code.
 	inline bool
-	// stuck is set while a call of the hook has outlived EventHookTimeout.
-	stuck atomic.Bool
+	// stuck counts the calls of the hook that have outlived their timeout
+	// and not returned yet.
+	stuck atomic.Int32
 	// failed and slow are set once a failure of the hook, or a stuck call,
 	// has been reported through slog.Default: each is reported once.
 	failed, slow atomic.Bool
@@ -52,9 +53,11 @@ type eventSink struct {
 type eventRunner struct {
 	sink    *eventSink
 	timeout time.Duration
-	calls   chan Event    // to the hook's goroutine; nil until it is started
-	ended   chan bool     // from it: true when the hook returned, false when it died
-	quit    chan struct{} // closed to end the hook's goroutine
+	event   Event          // the event of the call under way, read by the hook's goroutine
+	state   *atomic.Uint32 // the call's state (callRunning...), shared with the hook's goroutine
+	calls   chan bool      // to the hook's goroutine; nil until it is started
+	ended   chan bool      // from it: true when the hook returned, false when it died
+	quit    chan struct{}  // closed to end the hook's goroutine
 	timer   *time.Timer
 }
 
@@ -81,14 +84,17 @@ func (r *eventRunner) report(e Event) {
 		r.sink.callInline(e)
 		return
 	}
-	if r.sink.stuck.Load() {
+	if r.sink.stuck.Load() > 0 {
 		return // a call is stuck: drop until it returns
 	}
 	if r.calls == nil {
-		r.calls, r.ended, r.quit = make(chan Event), make(chan bool, 1), make(chan struct{})
-		go r.sink.run(r.calls, r.ended, r.quit)
+		r.calls, r.ended, r.quit = make(chan bool), make(chan bool, 1), make(chan struct{})
+		r.state = new(atomic.Uint32)
+		go r.sink.run(r.calls, r.ended, r.quit, r.state, &r.event)
 	}
-	r.calls <- e
+	r.event = e
+	r.state.Store(callRunning)
+	r.calls <- true
 	if r.timer == nil {
 		r.timer = time.NewTimer(r.timeout)
 	} else {
@@ -101,7 +107,14 @@ func (r *eventRunner) report(e Event) {
 			r.calls = nil
 		}
 	case <-r.timer.C:
-		r.sink.stuck.Store(true)
+		if !r.state.CompareAndSwap(callRunning, callAbandoned) {
+			// It returned just as the time ran out: its answer is coming.
+			if ok := <-r.ended; !ok {
+				r.calls = nil
+			}
+			return
+		}
+		r.sink.stuck.Add(1)
 		if !r.sink.slow.Swap(true) {
 			slog.Default().Error("arbor: an event hook did not return in time; its events are dropped until it does",
 				slog.Duration("timeout", r.timeout), slog.String("event", e.Kind.String()))
@@ -111,6 +124,15 @@ func (r *eventRunner) report(e Event) {
 	}
 }
 
+// The states of a hook call, between the reporting goroutine, which gives
+// up on it (abandoned), and the hook's goroutine, which finishes it
+// (returned): whichever comes first decides.
+const (
+	callRunning = iota
+	callReturned
+	callAbandoned
+)
+
 // close ends the hook's goroutine, if one runs; it does not wait for it.
 func (r *eventRunner) close() {
 	if r != nil && r.calls != nil {
@@ -119,25 +141,31 @@ func (r *eventRunner) close() {
 	}
 }
 
-// run is the hook's goroutine: it calls the hook for each event it is given
-// and says how the call ended, until quit is closed.
-func (sink *eventSink) run(calls <-chan Event, ended chan<- bool, quit <-chan struct{}) {
+// run is the hook's goroutine: it calls the hook with *event each time it
+// is told to on calls, and says on ended how the call ended, until quit is
+// closed. A call the reporter has given up on (state abandoned) counts
+// among the sink's stuck calls until it returns.
+func (sink *eventSink) run(calls <-chan bool, ended chan<- bool, quit <-chan struct{}, state *atomic.Uint32, event *Event) {
+	finish := func(ok bool) (abandoned bool) {
+		if state.CompareAndSwap(callRunning, callReturned) {
+			ended <- ok // capacity 1: the reporter waits for it
+			return false
+		}
+		sink.stuck.Add(-1)
+		return true
+	}
 	returned := false
 	defer func() {
 		if !returned { // runtime.Goexit in the hook
 			sink.reportFailure("called runtime.Goexit", nil)
-			sink.stuck.Store(false)
-			ended <- false
+			finish(false)
 		}
 	}()
 	for {
 		select {
-		case e := <-calls:
-			sink.call(e)
-			sink.stuck.Store(false)
-			select {
-			case ended <- true:
-			case <-quit: // it was given up on while stuck
+		case <-calls:
+			sink.call(*event)
+			if finish(true) {
 				returned = true
 				return
 			}

@@ -79,11 +79,20 @@ func (mb *mailbox) linked(p *process) bool {
 	return p.prev != nil || p.next != nil || mb.children == p
 }
 
+// hasExited reports whether the supervisor has exited (see close).
+func (mb *mailbox) hasExited() bool {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	return mb.exited
+}
+
 // close marks the supervisor exited: children waiting in awaitServe or
 // answerStart go on.
 func (mb *mailbox) close() {
 	mb.mu.Lock()
 	mb.exited = true
+	clear(mb.queue) // what is left will never be handled
+	mb.queue, mb.head = nil, 0
 	mb.mu.Unlock()
 	close(mb.closed)
 	mb.ready.Broadcast()
@@ -126,6 +135,7 @@ func (mb *mailbox) childExited(p *process, notify bool) {
 		p.next.prev = p.prev
 	}
 	p.prev, p.next = nil, nil
+	notify = notify && !mb.exited
 	if notify {
 		mb.queue = append(mb.queue, p)
 	}
@@ -167,9 +177,15 @@ func (mb *mailbox) isKilled() bool {
 	return mb.killed
 }
 
-// push appends m and wakes the owner.
+// push appends m and wakes the owner. Once the supervisor has exited,
+// messages are dropped: nothing would ever take them (its callers learn of
+// the exit from its done channel).
 func (mb *mailbox) push(m any) {
 	mb.mu.Lock()
+	if mb.exited {
+		mb.mu.Unlock()
+		return
+	}
 	mb.queue = append(mb.queue, m)
 	mb.mu.Unlock()
 	mb.wake()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	goruntime "runtime"
 	"testing"
+	"time"
 )
 
 type blockService struct{ exit chan error }
@@ -60,5 +61,47 @@ func TestStartChildWithExitQueuedIsAlreadyStarted(t *testing.T) {
 	var ase *AlreadyStartedError
 	if err := <-result; !errors.As(err, &ase) || ase.Handle != old {
 		t.Fatalf("StartChild = %v, want already_started naming %v", err, old)
+	}
+}
+
+// A context derived from a process and cancelled is not kept by the
+// process: a service that makes one per request does not grow.
+func TestDerivedContextsAreDropped(t *testing.T) {
+	p := newRoot(context.Background(), nil, "p")
+	defer p.cancel(ErrShutdown)
+	for range 1000 {
+		c, cancel := context.WithTimeout(p, time.Hour)
+		cancel()
+		_ = c
+	}
+	p.mu.Lock()
+	n := len(p.ext.afterFns)
+	p.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d cancelled derived contexts still kept by the process", n)
+	}
+}
+
+// Calls to a supervisor that has exited are not queued: nothing would take
+// them.
+func TestMessagesToAnExitedSupervisorAreDropped(t *testing.T) {
+	ctx := WithEventHook(context.Background(), nil)
+	d, err := StartDynamicSupervisor(ctx, DynamicSupervisorSpec{Name: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		if _, err := d.StartChild(ctx, ChildSpec{Start: func(context.Context) (Service, error) { return blockService{}, nil }}); err != ErrNoProc {
+			t.Fatalf("StartChild = %v", err)
+		}
+		if _, err := d.CountChildren(ctx); err != ErrNoProc {
+			t.Fatalf("CountChildren = %v", err)
+		}
+	}
+	if n := d.d.mbox.queued(); n != 0 {
+		t.Fatalf("%d messages queued in an exited supervisor's mailbox", n)
 	}
 }

@@ -209,14 +209,14 @@ func (s *core) stats(children []*child) SupervisorStats {
 // Stats implements Supervisor.Stats.
 func (s *supervisor) Stats(ctx context.Context) (SupervisorStats, error) {
 	var st SupervisorStats
-	err := exec(ctx, &s.mbox, s.done, func() { st = s.stats(s.children) })
+	err := query(ctx, &s.mbox, s.done, func() { st = s.stats(s.children) })
 	return st, err
 }
 
 // Stats implements DynamicSupervisor.Stats.
 func (d *dynamicSupervisor) Stats(ctx context.Context) (SupervisorStats, error) {
 	var st SupervisorStats
-	err := exec(ctx, &d.mbox, d.done, func() { st = d.stats(d.children) })
+	err := query(ctx, &d.mbox, d.done, func() { st = d.stats(d.children) })
 	return st, err
 }
 

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -165,6 +166,9 @@ type procExt struct {
 	trap      *signalQueue  // set by TrapExits
 	exitedC   chan struct{} // made by Handle.Done; closed once everyone has been told of the exit
 	returnedC chan struct{} // made by Returned; closed when the goroutine has returned
+	// subRoots are the processes of further supervisors that run in this
+	// process (see core.init): they are killed with it.
+	subRoots []*process
 	// lingering, on a process that is no supervisor's child, lists the
 	// goroutines of the processes below it that were killed but have not
 	// returned yet; made on first use.
@@ -177,6 +181,7 @@ type procExt struct {
 type afterFunc struct {
 	f    func()
 	done bool
+	at   int // its index in procExt.afterFns while it is there
 }
 
 // watcher is told once when the process exits.
@@ -271,6 +276,7 @@ func (p *process) AfterFunc(f func()) (stop func() bool) {
 		return func() bool { return false }
 	}
 	ext := p.extLocked()
+	a.at = len(ext.afterFns)
 	ext.afterFns = append(ext.afterFns, a)
 	p.mu.Unlock()
 	return func() bool {
@@ -280,6 +286,16 @@ func (p *process) AfterFunc(f func()) (stop func() bool) {
 			return false
 		}
 		a.done = true
+		// Drop it, so that a context derived from the process and
+		// cancelled (WithTimeout per request, say) is not kept until the
+		// process exits: the last entry takes its place.
+		fns := p.ext.afterFns
+		if a.at < len(fns) && fns[a.at] == a {
+			last := fns[len(fns)-1]
+			fns[a.at], last.at = last, a.at
+			fns[len(fns)-1] = nil
+			p.ext.afterFns = fns[:len(fns)-1]
+		}
 		return true
 	}
 }
@@ -488,15 +504,19 @@ func (p *process) kill(gaveUp time.Time, shutdown ShutdownSpec) bool {
 		p.parent.ext.mailbox.childExited(p, false)
 	}
 	var mb *mailbox
+	var subRoots []*process
 	p.mu.Lock()
 	if p.ext != nil {
-		mb = p.ext.mailbox
+		mb, subRoots = p.ext.mailbox, slices.Clone(p.ext.subRoots)
 	}
 	p.mu.Unlock()
 	if mb != nil {
 		for _, c := range mb.kill() {
 			c.kill(gaveUp, c.child.spec.Shutdown)
 		}
+	}
+	for _, r := range subRoots {
+		r.kill(gaveUp, Infinity)
 	}
 	p.tellWatchers(ErrKilled)
 	p.closeDone()
@@ -528,6 +548,23 @@ func (p *process) ifAlive(f func()) bool {
 	}
 	f()
 	return true
+}
+
+// addSubRoot records r, the process of another supervisor running in p.
+func (p *process) addSubRoot(r *process) {
+	p.mu.Lock()
+	ext := p.extLocked()
+	ext.subRoots = append(ext.subRoots, r)
+	p.mu.Unlock()
+}
+
+// removeSubRoot forgets r once its supervisor has exited.
+func (p *process) removeSubRoot(r *process) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if i := slices.Index(p.ext.subRoots, r); i >= 0 {
+		p.ext.subRoots = slices.Delete(p.ext.subRoots, i, i+1)
+	}
 }
 
 // wasKilled reports whether the runtime gave up on p.

@@ -119,6 +119,9 @@ type Server[S any] struct {
 	signal   chan struct{} // capacity 1: the queue may be non-empty
 	expiry   clock.Timer   // nil until the first call with a deadline
 	armedFor time.Duration // the deadline expiry is armed for; 0 when it is not armed
+	// monitors are the server's Monitors still on: they end with it, as a
+	// dead process's monitors do.
+	monitors map[*serverMonitor[S]]struct{}
 
 	state S // owned by the goroutine in Serve
 }
@@ -161,7 +164,12 @@ func (w serverExit[S]) processExited(p *process, reason error) {
 		srv.expiry.Stop()
 		srv.armedFor = 0
 	}
+	monitors := srv.monitors
+	srv.monitors = nil
 	srv.mu.Unlock()
+	for m := range monitors {
+		m.stop()
+	}
 	h := p.handle()
 	if inflight != nil {
 		inflight.fail(h, reason)
@@ -732,6 +740,16 @@ func (srv *Server[S]) releaseTimer(ct *callTimer) {
 // Down had not been queued yet.
 func (srv *Server[S]) Monitor(h Handle, onDown func(state *S, d Down) error) (demonitor func() bool) {
 	m := &serverMonitor[S]{srv: srv, handle: h, onDown: onDown}
+	srv.mu.Lock()
+	if srv.closed { // the server has stopped: its monitors have ended
+		srv.mu.Unlock()
+		return func() bool { return false }
+	}
+	if srv.monitors == nil {
+		srv.monitors = make(map[*serverMonitor[S]]struct{})
+	}
+	srv.monitors[m] = struct{}{}
+	srv.mu.Unlock()
 	if h.p == nil || !h.p.watch(m) {
 		m.deliver(ErrNoProc)
 	}
@@ -758,6 +776,9 @@ func (m *serverMonitor[S]) deliver(reason error) {
 	}
 	m.sent = true
 	m.mu.Unlock()
+	m.srv.mu.Lock()
+	delete(m.srv.monitors, m) // it has fired: the server holds it no more
+	m.srv.mu.Unlock()
 	m.srv.push(castMsg[S](func(state *S) error {
 		m.mu.Lock()
 		off := m.off
@@ -770,6 +791,15 @@ func (m *serverMonitor[S]) deliver(reason error) {
 }
 
 func (m *serverMonitor[S]) demonitor() bool {
+	active := m.stop()
+	m.srv.mu.Lock()
+	delete(m.srv.monitors, m)
+	m.srv.mu.Unlock()
+	return active
+}
+
+// stop ends the monitor and reports whether its Down had not been queued.
+func (m *serverMonitor[S]) stop() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.off {

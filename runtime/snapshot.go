@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -68,6 +69,9 @@ type ChildSnapshot struct {
 	// registries, as "registry/key" (the key alone in a registry with no
 	// name), such as "buckets/shopping".
 	Names []string `json:"names,omitempty"`
+	// TreeError says why the tree of a child supervisor is missing: it
+	// did not answer (it is busy, or the snapshot's ctx ended first).
+	TreeError string `json:"tree_error,omitempty"`
 	// Supervisor is the child's own tree, when it is a supervisor.
 	Supervisor *SupervisorSnapshot `json:"supervisor,omitempty"`
 	// Exits is its restart history: its latest exits of its own, oldest
@@ -121,9 +125,13 @@ func (s *core) childSnapshot(c *child, now time.Duration) ChildSnapshot {
 func withSubtrees(ctx context.Context, snap SupervisorSnapshot, handles []Handle) SupervisorSnapshot {
 	for i, h := range handles {
 		if sub, ok := ServiceOf[snapshotter](h); ok && h.Alive() {
-			if tree, err := sub.Snapshot(ctx); err == nil {
+			tree, err := sub.Snapshot(ctx)
+			switch {
+			case err == nil:
 				tree.Lingering = nil // listed once, at the top
 				snap.Children[i].Supervisor = &tree
+			case !errors.Is(err, ErrNoProc): // busy, or ctx ended: say so; one that just exited is no news
+				snap.Children[i].TreeError = err.Error()
 			}
 		}
 	}
@@ -139,7 +147,7 @@ func (s *core) lingering(now time.Duration) []LingeringGoroutine {
 func (s *supervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, error) {
 	var snap SupervisorSnapshot
 	var handles []Handle
-	err := exec(ctx, &s.mbox, s.done, func() {
+	err := query(ctx, &s.mbox, s.done, func() {
 		now := s.since()
 		snap = SupervisorSnapshot{
 			Name: s.name, Handle: s.self.handle().String(), Strategy: s.flags.Strategy.String(),
@@ -163,7 +171,7 @@ func (s *supervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, error) {
 func (d *dynamicSupervisor) Snapshot(ctx context.Context) (SupervisorSnapshot, error) {
 	var snap SupervisorSnapshot
 	var handles []Handle
-	err := exec(ctx, &d.mbox, d.done, func() {
+	err := query(ctx, &d.mbox, d.done, func() {
 		now := d.since()
 		snap = SupervisorSnapshot{
 			Name: d.name, Handle: d.self.handle().String(), Dynamic: true, Strategy: OneForOne.String(),
@@ -204,6 +212,9 @@ type ApplicationSnapshot struct {
 	DependsOn []string            `json:"depends_on,omitempty"`
 	Handle    string              `json:"handle"`
 	Tree      *SupervisorSnapshot `json:"tree,omitempty"`
+	// TreeError says why Tree is missing when the top supervisor did not
+	// answer (it is busy, or the snapshot's ctx ended first).
+	TreeError string `json:"tree_error,omitempty"`
 	// Process is the application's top process, for Handle.Info; it is
 	// not marshalled.
 	Process Handle `json:"-"`
@@ -233,8 +244,12 @@ func (a *Applications) Snapshot(ctx context.Context) ([]ApplicationSnapshot, err
 			DependsOn: app.spec.DependsOn, Handle: app.proc.handle().String(), Process: app.proc.handle(),
 		}
 		if sub, ok := ServiceOf[snapshotter](app.proc.handle()); ok {
-			if tree, err := sub.Snapshot(ctx); err == nil {
+			tree, err := sub.Snapshot(ctx)
+			switch {
+			case err == nil:
 				snap.Tree = &tree
+			case !errors.Is(err, ErrNoProc):
+				snap.TreeError = err.Error()
 			}
 		}
 		out = append(out, snap)

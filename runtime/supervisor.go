@@ -93,8 +93,7 @@ func (s *supervisor) handle(m any) (bool, error) {
 	case *process:
 		return s.handleExit(m)
 	case *call:
-		m.fn()
-		close(m.done)
+		m.run()
 		if s.stopping {
 			return true, nil
 		}

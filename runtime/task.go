@@ -185,7 +185,7 @@ func (t *Task[T]) AwaitTimeout(ctx context.Context, timeout time.Duration) (T, e
 		// (once Done is closed, its owner has been told), so once the
 		// supervisor has answered a message sent now, it has restarted the
 		// task, or it never will.
-		switch err := exec(wctx, &t.sup.d.mbox, t.sup.d.done, func() {}); err {
+		switch err := query(wctx, &t.sup.d.mbox, t.sup.d.done, func() {}); err {
 		case nil, ErrNoProc:
 		default:
 			return ended()

@@ -118,9 +118,9 @@ ending in /... checks those below it too, as the go command walks packages:
 it skips testdata, directories whose name starts with . or _, and other
 modules (directories with their own go.mod).
 
-The package of the generated code is the spec's package: key, else that of
-the existing generated file, else $GOPACKAGE, else that of the other Go
-files beside it.
+The package of the generated code is found as generate finds it: the
+spec's package: key, else that of the other Go files beside the generated
+file, else that of the existing generated file, else $GOPACKAGE.
 
 Exit status: 0 when every generated file is up to date, 1 when one is stale
 or missing, 2 on an error (a spec with errors, printed as file:line:col:

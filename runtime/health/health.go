@@ -302,7 +302,10 @@ func (h *Handler) applicationChecks(ctx context.Context, apps *runtime.Applicati
 			c.OK, c.Reason = false, "not running: it was stopped, or it exited"
 		}
 		checks = append(checks, c)
-		if ok && got.Tree != nil {
+		switch {
+		case ok && got.TreeError != "":
+			checks = append(checks, Check{Name: "supervisor " + want.Name, Reason: "its tree did not answer: " + got.TreeError})
+		case ok && got.Tree != nil:
 			checks = append(checks, h.treeChecks(*got.Tree, want.Name)...)
 		}
 	}
@@ -323,7 +326,10 @@ func (h *Handler) treeChecks(snap runtime.SupervisorSnapshot, path string) []Che
 			snap.RecentRestarts, snap.MaxSeconds, snap.MaxRestarts, threshold)})
 	}
 	for _, c := range snap.Children {
-		if c.Supervisor != nil {
+		switch {
+		case c.TreeError != "":
+			checks = append(checks, Check{Name: "supervisor " + path + "/" + c.ID, Reason: "its tree did not answer: " + c.TreeError})
+		case c.Supervisor != nil:
 			checks = append(checks, h.treeChecks(*c.Supervisor, path+"/"+c.ID)...)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -298,5 +299,33 @@ func TestSupervisorsAndDrain(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("HEAD readyz: %s", resp.Status)
+	}
+}
+
+// A busy supervisor below the watched one makes the program not ready too:
+// its tree did not answer, so it cannot say it is well.
+func TestBusySubtreeIsNotReady(t *testing.T) {
+	b := &busy{crasher: crasher{crash: make(chan error)}, entered: make(chan struct{}), release: make(chan struct{})}
+	ctx := runtime.WithEventHook(context.Background(), nil)
+	sub := runtime.ChildSpec{ID: "sub", Type: runtime.TypeSupervisor, Start: func(ctx context.Context) (runtime.Service, error) {
+		return runtime.NewSupervisor(ctx, runtime.SupervisorSpec{Name: "sub", Children: []runtime.ChildSpec{{ID: "w", Start: b.start}}})
+	}}
+	sup, err := runtime.StartSupervisor(ctx, runtime.SupervisorSpec{Name: "top", Children: []runtime.ChildSpec{sub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sup.Stop(context.Background())
+	h := health.New()
+	h.Timeout = 50 * time.Millisecond
+	h.WatchSupervisors(sup)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	expect(t, srv.URL+"/readyz", http.StatusOK, health.Report{Status: "ready", Checks: []health.Check{{Name: "shutdown", OK: true}}})
+	b.crash <- errors.New("crash") // sub's restart of w blocks sub's loop
+	<-b.entered
+	defer close(b.release)
+	code, rep := get(t, srv.URL+"/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(fmt.Sprint(rep.Checks), "top/sub") {
+		t.Fatalf("readyz with a busy subtree: %d %+v", code, rep)
 	}
 }

@@ -133,8 +133,15 @@ type Handler struct {
 	// (POST api/control). It is off unless the program sets it: anyone who
 	// can reach the handler can then stop the tree's children, so set it
 	// only on a listener that only trusted people reach (see the package
-	// documentation).
+	// documentation). Control requests are taken only when the request's
+	// Host is a loopback name or address (localhost, 127.0.0.1, [::1]) or
+	// one of ControlHosts, so that a page of another site that rebinds its
+	// name to the program's address (DNS rebinding) cannot use it.
 	Control bool
+	// ControlHosts are the further Host names (without the port) under
+	// which control requests are taken, for a private listener reached by
+	// name.
+	ControlHosts []string
 
 	mu     sync.Mutex
 	flight *flight            // the Source call under way, shared by concurrent requests

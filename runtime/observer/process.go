@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"time"
 
@@ -280,6 +282,10 @@ func (h *Handler) serveControl(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, http.StatusForbidden, map[string]string{"error": "control is off: the program has not set observer.Handler.Control"})
 		return
 	}
+	if err := controlHost(r, h.ControlHosts); err != nil {
+		writeJSON(w, r, http.StatusForbidden, map[string]string{"error": err.Error()})
+		return
+	}
 	if err := sameOrigin(r); err != nil {
 		writeJSON(w, r, http.StatusForbidden, map[string]string{"error": err.Error()})
 		return
@@ -354,6 +360,24 @@ func (h *Handler) control(ctx context.Context, req ControlRequest) (string, erro
 		return "started " + nh.String(), nil
 	}
 	return "", badRequest(fmt.Sprintf("unknown action %q: restart, start or stop", req.Action))
+}
+
+// controlHost refuses a control request whose Host is neither a loopback
+// name or address nor one of allowed: behind a rebound name, a page of
+// another site is "same origin" to the browser, but its Host gives it away.
+func controlHost(r *http.Request, allowed []string) error {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") || slices.Contains(allowed, host) {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("a control request must come to a loopback address or to one of Handler.ControlHosts (Host %q)", r.Host)
 }
 
 // sameOrigin refuses a request that a page of another origin sent: only

@@ -113,6 +113,14 @@ func TestControl(t *testing.T) {
 	}
 
 	h.Control = true
+	// A page of another site whose name is rebound to the program's
+	// address is same-origin to the browser: its Host gives it away.
+	rebound := controlRequest(restart, map[string]string{"Origin": "http://rebind.attacker.example:6060", "Sec-Fetch-Site": "same-origin"})
+	rebound.Host = "rebind.attacker.example:6060"
+	if resp := do(t, h, rebound, &e); resp.StatusCode != http.StatusForbidden || !strings.Contains(e["error"], "loopback") {
+		t.Errorf("control through a rebound name: %s %v", resp.Status, e)
+	}
+	h.ControlHosts = []string{"example.com"} // the name the test requests use
 	for _, tc := range []struct {
 		header map[string]string
 		status int
