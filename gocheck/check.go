@@ -28,7 +28,7 @@ func Check(ctx context.Context, s *spec.Spec, opts Options) (spec.ErrorList, err
 		return nil, err
 	}
 	c := &checker{spec: s, l: l, opts: opts, services: map[*spec.Child]types.Type{},
-		depTypes: map[string]types.Type{}, regTypes: map[string]*registryTypes{}}
+		depTypes: map[string]types.Type{}, regTypes: map[string]*registryTypes{}, enc: newEncodings()}
 	u, err := c.universe()
 	if err != nil {
 		return nil, err
@@ -76,10 +76,14 @@ func importPaths(s *spec.Spec) []string {
 				typ(x.Type)
 			}
 		}
+		typ(sup.Key.Val)
 	}
 	for _, app := range s.Applications {
 		fn(app.PrepStop.Val)
 		fn(app.Stop.Val)
+		if app.Distributed != nil {
+			fn(app.Distributed.Handoff.Val)
+		}
 	}
 	for _, d := range s.Deps {
 		typ(d.Type.Val)
@@ -104,6 +108,8 @@ type checker struct {
 	// regTypes the types of each registry whose types resolved.
 	depTypes map[string]types.Type
 	regTypes map[string]*registryTypes
+	// enc holds the interfaces by which keys and arguments are encoded.
+	enc *encodings
 }
 
 // registryTypes are the Go types of a registry of the spec.
@@ -266,7 +272,12 @@ func (c *checker) run(u *universe) {
 				c.services[ch] = t
 			}
 		}
-		if t := sup.Template; t != nil {
+		if t := sup.Template; t != nil && sup.Cluster {
+			// The key is the first of the extra arguments.
+			extra := append([]spec.ExtraArg{c.clusterKey(sup)}, t.ExtraArgs...)
+			c.checkStart(u, t.Start, t.Pos, "the template of cluster "+what, t.Args, extra, sup)
+			c.checkClusterArgs(sup)
+		} else if t != nil {
 			c.checkStart(u, t.Start, t.Pos, "the template of "+what, t.Args, t.ExtraArgs, sup)
 		}
 	}
@@ -282,6 +293,9 @@ func (c *checker) run(u *universe) {
 		what := fmt.Sprintf("application %q", app.Name)
 		c.checkCallback(u, app.PrepStop, app.PrepStopArgs, app.Pos, "prep_stop", what)
 		c.checkCallback(u, app.Stop, app.StopArgs, app.Pos, "stop", what)
+		if app.Distributed != nil {
+			c.checkHandoff(u, app)
+		}
 	}
 	c.checkCycles()
 }
@@ -401,6 +415,8 @@ func declarations(s *spec.Spec) []declaration {
 		}
 	}
 	switch {
+	case s.Cluster != nil:
+		add(s.Cluster.Pos, "the cluster", "Deps", "NewDeps", "NewNode")
 	case len(s.Deps) > 0:
 		add(s.Deps[0].Pos, "the deps", "Deps", "NewDeps")
 	case len(s.Registries) > 0:
@@ -410,6 +426,9 @@ func declarations(s *spec.Spec) []declaration {
 		by := fmt.Sprintf("supervisor %q", sup.Name)
 		camel := spec.CamelCase(sup.Name)
 		add(sup.Pos, by, camel+"Supervisor", camel+"SupervisorSpec", "New"+camel+"Supervisor")
+		if sup.Cluster {
+			add(sup.Pos, by, spec.ClusterArgs(sup.Name))
+		}
 		if sup.Dynamic.Val {
 			continue
 		}
@@ -719,6 +738,8 @@ func kind(a spec.Arg) string {
 		return fmt.Sprintf("registry %q", a.Name)
 	case spec.DepArg:
 		return fmt.Sprintf("dependency %q", a.Name)
+	case spec.SupervisorArg:
+		return fmt.Sprintf("cluster supervisor %q", a.Name)
 	}
 	return "an argument"
 }
@@ -787,6 +808,10 @@ func (c *checker) checkValue(u *universe, a spec.Arg, t types.Type, subject, tar
 		if !types.AssignableTo(rt.ptr, t) {
 			return bad("is a %s, but %s is %s", c.typeString(rt.ptr), target, an(c.typeString(t)))
 		}
+	case spec.SupervisorArg:
+		// A type of the generated file, which the check cannot see: the
+		// compiler checks it.
+		return true
 	case spec.DepArg:
 		dt := c.depTypes[a.Name]
 		if dt == nil || dt == types.Typ[types.Invalid] {
@@ -909,7 +934,7 @@ func isGenerated(s *spec.Spec, name string) bool {
 		return true
 	}
 	for _, sup := range s.Supervisors {
-		if spec.CamelCase(sup.Name)+"Supervisor" == name {
+		if spec.CamelCase(sup.Name)+"Supervisor" == name || sup.Cluster && spec.ClusterArgs(sup.Name) == name {
 			return true
 		}
 	}
