@@ -602,7 +602,11 @@ func (c *checker) checkStart(u *universe, f spec.Value[spec.Func], p spec.Pos, o
 	for i, x := range extra {
 		xt, why := c.resolveType(x.Type)
 		if xt == nil {
-			c.add(at(x.Pos, fp), "extra argument %s of %s has the type %s, %s", x.Name, owner, x.Type, why)
+			name := "extra argument " + x.Name
+			if i == 0 && sup != nil && sup.Cluster {
+				name = "the key"
+			}
+			c.add(at(x.Pos, fp), "%s of %s has the type %s, %s", name, owner, x.Type, why)
 			ok = false
 		}
 		extraTypes[i] = xt
@@ -619,7 +623,7 @@ func (c *checker) checkStart(u *universe, f spec.Value[spec.Func], p spec.Pos, o
 				ep = at(extra[want-len(args)].Pos, fp)
 			}
 		}
-		c.add(ep, "%s takes %s: %s after ctx; the spec passes %s", what, c.params(sig), count(want, "argument"), c.passed(args, extra))
+		c.add(ep, "%s takes %s: %s after ctx; the spec passes %s", what, c.params(sig), count(want, "argument"), c.passed(args, extra, sup))
 		ok = false
 	default:
 		for i, a := range args {
@@ -628,7 +632,7 @@ func (c *checker) checkStart(u *universe, f spec.Value[spec.Func], p spec.Pos, o
 			}
 		}
 		for i, x := range extra {
-			if extraTypes[i] != nil && !c.checkExtra(x, extraTypes[i], paramAt(sig, len(args)+i+1), fp, owner, f.Val.Name) {
+			if extraTypes[i] != nil && !c.checkExtra(x, extraWhat(x, i, sup), extraTypes[i], paramAt(sig, len(args)+i+1), fp, owner, f.Val.Name) {
 				ok = false
 			}
 		}
@@ -702,7 +706,7 @@ func count(n int, what string) string {
 }
 
 // passed describes the arguments a spec passes.
-func (c *checker) passed(args []spec.Arg, extra []spec.ExtraArg) string {
+func (c *checker) passed(args []spec.Arg, extra []spec.ExtraArg, sup *spec.Supervisor) string {
 	n := len(args) + len(extra)
 	if n == 0 {
 		return "none"
@@ -711,10 +715,19 @@ func (c *checker) passed(args []spec.Arg, extra []spec.ExtraArg) string {
 	for _, a := range args {
 		parts = append(parts, kind(a))
 	}
-	for _, x := range extra {
-		parts = append(parts, fmt.Sprintf("the extra argument %s %s", x.Name, x.Type))
+	for i, x := range extra {
+		parts = append(parts, "the "+extraWhat(x, i, sup))
 	}
 	return strconv.Itoa(n) + ": " + strings.Join(parts, ", ")
+}
+
+// extraWhat names the i-th extra argument x of the template of sup: the
+// first of a cluster supervisor's is its key.
+func extraWhat(x spec.ExtraArg, i int, sup *spec.Supervisor) string {
+	if i == 0 && sup != nil && sup.Cluster {
+		return fmt.Sprintf("key %s", x.Type)
+	}
+	return fmt.Sprintf("extra argument %s %s", x.Name, x.Type)
 }
 
 // kind names the kind of an argument in words.
@@ -849,14 +862,14 @@ func (c *checker) checkValue(u *universe, a spec.Arg, t types.Type, subject, tar
 
 // checkExtra checks a template's extra argument, of type xt, against its
 // parameter.
-func (c *checker) checkExtra(x spec.ExtraArg, xt types.Type, param *types.Var, fp spec.Pos, owner, fn string) bool {
+func (c *checker) checkExtra(x spec.ExtraArg, what string, xt types.Type, param *types.Var, fp spec.Pos, owner, fn string) bool {
 	t := param.Type()
 	xp := at(x.Pos, fp)
 	switch {
 	case t == types.Typ[types.Invalid] || xt == types.Typ[types.Invalid]:
 		return true
 	case !types.AssignableTo(xt, t):
-		c.add(xp, "extra argument %s %s of %s is %s, but %s is %s", x.Name, x.Type, owner, an(c.typeString(xt)), paramName(param, 0, fn), an(c.typeString(t)))
+		c.add(xp, "%s of %s is %s, but %s is %s", what, owner, an(c.typeString(xt)), paramName(param, 0, fn), an(c.typeString(t)))
 		return false
 	}
 	return true
@@ -965,7 +978,7 @@ func (c *checker) checkCallback(u *universe, f spec.Value[spec.Func], args []spe
 	case params.Len() == 0 || !types.AssignableTo(u.ctx, params.At(0).Type()):
 		c.add(fp, "%s takes %s; its first parameter must be a context.Context", what, c.params(sig))
 	case sig.Variadic() && want < params.Len()-2, !sig.Variadic() && want != params.Len()-1:
-		c.add(fp, "%s takes %s: %s after ctx; the spec passes %s", what, c.params(sig), count(params.Len()-1, "argument"), c.passed(args, nil))
+		c.add(fp, "%s takes %s: %s after ctx; the spec passes %s", what, c.params(sig), count(params.Len()-1, "argument"), c.passed(args, nil, nil))
 	case sig.Results().Len() > 0:
 		c.add(fp, "%s returns %s; a callback returns nothing", what, c.results(sig))
 	default:

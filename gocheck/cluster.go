@@ -81,9 +81,6 @@ func (e *encodings) argsProblem(c *checker, t types.Type, path string, seen map[
 		return ""
 	}
 	bad := func(why string) string {
-		if path == "" {
-			return why
-		}
 		return fmt.Sprintf("%s (%s) %s", path, c.typeString(t), why)
 	}
 	switch u := t.Underlying().(type) {
@@ -98,7 +95,7 @@ func (e *encodings) argsProblem(c *checker, t types.Type, path string, seen map[
 		}
 		return bad("cannot be encoded")
 	case *types.Pointer:
-		return e.argsProblem(c, u.Elem(), path+"*", seen)
+		return e.argsProblem(c, u.Elem(), path, seen)
 	case *types.Slice:
 		return e.argsProblem(c, u.Elem(), path+"[]", seen)
 	case *types.Array:
@@ -190,7 +187,7 @@ func (c *checker) checkClusterArgs(sup *spec.Supervisor) {
 		if xt == nil || xt == types.Typ[types.Invalid] {
 			continue // reported with the start function
 		}
-		if why := c.enc.argsProblem(c, xt, "", map[types.Type]bool{}); why != "" {
+		if why := c.enc.argsProblem(c, xt, x.Name, map[types.Type]bool{}); why != "" {
 			c.add(at(x.Pos, sup.Template.Pos), "extra argument %s %s of cluster supervisor %q cannot travel through etcd to the node that runs the child: %s",
 				x.Name, x.Type, sup.Name, why)
 		}
@@ -219,7 +216,7 @@ func (c *checker) checkHandoff(u *universe, app *spec.Application) {
 	case params.Len() == 0 || !types.AssignableTo(u.ctx, params.At(0).Type()):
 		c.add(fp, "%s takes %s; its first parameter must be a context.Context", what, c.params(sig))
 	case sig.Variadic() && want < params.Len()-2, !sig.Variadic() && want != params.Len()-1:
-		c.add(fp, "%s takes %s: %s after ctx; the spec passes %s", what, c.params(sig), count(params.Len()-1, "argument"), c.passed(ds.HandoffArgs, nil))
+		c.add(fp, "%s takes %s: %s after ctx; the spec passes %s", what, c.params(sig), count(params.Len()-1, "argument"), c.passed(ds.HandoffArgs, nil, nil))
 	case res.Len() != 2 || !types.AssignableTo(res.At(0).Type(), bytes) || !types.AssignableTo(res.At(1).Type(), u.errorT):
 		c.add(fp, "%s returns %s; a handoff returns ([]byte, error): the payload the new node's start gets", what, c.results(sig))
 	default:
