@@ -22,4 +22,6 @@ func args(ctx context.Context, key string, node string, cfg int, err error_, dep
 
 func key(ctx context.Context, k int, args []string) (*W, error) { return &W{}, errors.Join() }
 
-func NewUser(ctx context.Context, n int, carts *ArgsSupervisor, cfg any) (*W, error) { return &W{}, nil }
+func NewUser(ctx context.Context, n int, carts *ArgsSupervisor, cfg any) (*W, error) {
+	return &W{}, nil
+}
