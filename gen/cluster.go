@@ -69,8 +69,12 @@ func (g *generator) newNode() {
 			cfg.Clone().Dot(field).Op("=").Add(value),
 		))
 	}
+	ttl := cl.TTL.Val
+	if ttl == 0 {
+		ttl = spec.DefaultClusterTTL // a model built in Go
+	}
 	set("Cluster", jen.Lit(""), quote(cl.Name.Val))
-	set("TTL", jen.Lit(0), g.duration(cl.TTL.Val, false))
+	set("TTL", jen.Lit(0), g.duration(ttl, false))
 	var waits string
 	if len(cl.SyncNodesMandatory) > 0 {
 		var nodes []jen.Code
@@ -92,10 +96,10 @@ func (g *generator) newNode() {
 	g.f.Comment("through cfg.Endpoints or cfg.Client: the program says where etcd is and")
 	g.f.Comment("which node this is. The spec gives what cfg leaves zero: the cluster's")
 	if waits != "" {
-		g.f.Commentf("name, the TTL of the node's lease (%s) and the nodes it waits for, %s", cl.TTL.Val, timeout)
+		g.f.Commentf("name, the TTL of the node's lease (%s) and the nodes it waits for, %s", ttl, timeout)
 		g.f.Commentf("(OTP's sync_nodes_mandatory): %s.", waits)
 	} else {
-		g.f.Commentf("name and the TTL of the node's lease (%s).", cl.TTL.Val)
+		g.f.Commentf("name and the TTL of the node's lease (%s).", ttl)
 	}
 	g.f.Comment("It returns once the node holds a lease. Close the node after the")
 	g.f.Comment("applications that use it have stopped, so that other nodes take over its")
