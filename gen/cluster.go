@@ -96,8 +96,8 @@ func (g *generator) newNode() {
 	g.f.Comment("through cfg.Endpoints or cfg.Client: the program says where etcd is and")
 	g.f.Comment("which node this is. The spec gives what cfg leaves zero: the cluster's")
 	if waits != "" {
-		g.f.Commentf("name, the TTL of the node's lease (%s) and the nodes it waits for, %s", ttl, timeout)
-		g.f.Commentf("(OTP's sync_nodes_mandatory): %s.", waits)
+		g.f.Commentf("name, the TTL of the node's lease (%s) and the nodes to wait for, OTP's", ttl)
+		g.f.Commentf("sync_nodes_mandatory (%s, %s).", waits, timeout)
 	} else {
 		g.f.Commentf("name and the TTL of the node's lease (%s).", ttl)
 	}

@@ -50,8 +50,8 @@ func NewDeps(node *cluster.Node) (*Deps, error) {
 // NewNode joins cluster "keys.example-1" of spec.arbor.yaml:7:3 as the node cfg.Node,
 // through cfg.Endpoints or cfg.Client: the program says where etcd is and
 // which node this is. The spec gives what cfg leaves zero: the cluster's
-// name, the TTL of the node's lease (2s) and the nodes it waits for, as long as ctx allows
-// (OTP's sync_nodes_mandatory): a.
+// name, the TTL of the node's lease (2s) and the nodes to wait for, OTP's
+// sync_nodes_mandatory (a, as long as ctx allows).
 // It returns once the node holds a lease. Close the node after the
 // applications that use it have stopped, so that other nodes take over its
 // work at once.
