@@ -48,8 +48,8 @@ func NewDeps(node *cluster.Node, out *lineWriter, self string) (*Deps, error) {
 // NewNode joins cluster "replicas" of replicas.arbor.yaml:8:3 as the node cfg.Node,
 // through cfg.Endpoints or cfg.Client: the program says where etcd is and
 // which node this is. The spec gives what cfg leaves zero: the cluster's
-// name, the TTL of the node's lease (2s) and the nodes it waits for, up to 30s
-// (OTP's sync_nodes_mandatory): node-a, node-b, node-c.
+// name, the TTL of the node's lease (2s) and the nodes to wait for, OTP's
+// sync_nodes_mandatory (node-a, node-b, node-c, up to 30s).
 // It returns once the node holds a lease. Close the node after the
 // applications that use it have stopped, so that other nodes take over its
 // work at once.
