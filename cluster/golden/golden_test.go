@@ -29,6 +29,9 @@ func TestGolden(t *testing.T) {
 // check ./... at the root of the repository does not reach this module.
 func TestExamplesUpToDate(t *testing.T) { goldentest.CheckFresh(t, filepath.Join("..", "examples")) }
 
+// The go-check tests run one go command at a time, not in parallel: the
+// module's proofs run beside them and are sensitive to a loaded machine.
+
 // goCheckCases hold a spec, the user's Go file with mistakes the spec
 // meets, and the errors arbor generate gives; under testdata, so that the
 // module's ./... leaves them out.
@@ -48,7 +51,6 @@ func TestGoCheckGolden(t *testing.T) {
 	for _, p := range dirs {
 		dir := filepath.Dir(p)
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			t.Parallel()
 			goldentest.Check(t, filepath.Join(dir, goldentest.ErrorsFile), []byte(goldentest.GoCheckErrors(t, dir)+"\n"), *update)
 		})
 	}
@@ -67,7 +69,6 @@ func TestGoCheckAcceptsWhatCompiles(t *testing.T) {
 	examples, _ := filepath.Glob(filepath.Join("..", "examples", "*", "*.arbor.yaml"))
 	for _, p := range append(cases, examples...) {
 		t.Run(p, func(t *testing.T) {
-			t.Parallel()
 			goldentest.GoCheckAccepts(t, p)
 		})
 	}
