@@ -2,12 +2,7 @@ package arbor_test
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"flag"
-	"go/parser"
-	"go/token"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,8 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/arborgo/arbor/gen"
-	"github.com/arborgo/arbor/gocheck"
 	"github.com/arborgo/arbor/graph"
+	"github.com/arborgo/arbor/internal/goldentest"
 	"github.com/arborgo/arbor/spec"
 )
 
@@ -26,95 +21,25 @@ var update = flag.Bool("update", false, "rewrite the expected files of the golde
 
 // The files of a golden case, golden/<case>/.
 const (
-	specFile    = "spec.arbor.yaml"
-	codeFile    = "spec_arbor.go"
-	errorsFile  = "errors.txt"
-	mermaidFile = "spec.mmd" // arbor graph --format mermaid
-	dotFile     = "spec.dot" // arbor graph --format dot
+	specFile   = goldentest.SpecFile
+	codeFile   = goldentest.CodeFile
+	errorsFile = goldentest.ErrorsFile
 )
 
 // goldenCases returns the folders of golden/ that hold a spec.
-func goldenCases(t *testing.T) []string {
-	t.Helper()
-	matches, err := filepath.Glob(filepath.Join("golden", "*", specFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(matches) == 0 {
-		t.Fatal("no golden cases found")
-	}
-	var dirs []string
-	for _, m := range matches {
-		dirs = append(dirs, filepath.Dir(m))
-	}
-	return dirs
-}
+func goldenCases(t *testing.T) []string { return goldentest.Cases(t, "golden") }
 
 // TestGolden regenerates or revalidates every golden case and compares the
 // result with the expected files: spec_arbor.go and the drawings spec.mmd and
 // spec.dot for a valid spec, errors.txt for an invalid one. With -update it
-// rewrites them.
+// rewrites them. (The cases of the spec's cluster section, whose code
+// imports the cluster module, are in cluster/golden, which the cluster
+// module's tests run.)
 func TestGolden(t *testing.T) {
 	for _, dir := range goldenCases(t) {
-		name := filepath.Base(dir)
-		t.Run(name, func(t *testing.T) {
-			src, err := os.ReadFile(filepath.Join(dir, specFile))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := map[string][]byte{}
-			s, err := spec.Parse(specFile, src)
-			if err != nil {
-				want[errorsFile] = []byte(err.Error() + "\n")
-			} else {
-				want[codeFile], err = gen.Generate(s, gen.Options{Package: name, Source: specFile})
-				if err != nil {
-					t.Fatalf("generate: %v", err)
-				}
-				for file, f := range map[string]graph.Format{mermaidFile: graph.Mermaid, dotFile: graph.DOT} {
-					if want[file], err = graph.Draw(s, f); err != nil {
-						t.Fatalf("graph: %v", err)
-					}
-				}
-			}
-			for _, file := range []string{codeFile, errorsFile, mermaidFile, dotFile} {
-				got, ok := want[file]
-				if ok {
-					check(t, filepath.Join(dir, file), got)
-					continue
-				}
-				if _, err := os.Stat(filepath.Join(dir, file)); err == nil {
-					if *update {
-						if err := os.Remove(filepath.Join(dir, file)); err != nil {
-							t.Fatal(err)
-						}
-					} else {
-						t.Errorf("%s exists, but the spec does not give it", file)
-					}
-				}
-			}
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			goldentest.Run(t, dir, filepath.Base(dir), *update)
 		})
-	}
-}
-
-// check compares got with the file at path, or rewrites it with -update.
-func check(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("%s is missing; got:\n%s\n(run go test -run TestGolden -update to write it)", path, got)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s\n(run go test -run TestGolden -update to accept)", path, diff)
 	}
 }
 
@@ -163,51 +88,7 @@ func TestGoldenModule(t *testing.T) {
 
 // TestExamplesUpToDate fails when a generated file under examples/ is not
 // what arbor generate would write from the spec beside it.
-func TestExamplesUpToDate(t *testing.T) {
-	err := filepath.WalkDir("examples", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && path == "examples" {
-				return filepath.SkipDir
-			}
-			return err
-		}
-		if d.IsDir() || !strings.HasSuffix(path, ".arbor.yaml") {
-			return nil
-		}
-		out := gen.OutputPath(path)
-		want, err := os.ReadFile(out)
-		if err != nil {
-			t.Errorf("%s: the generated file %s is missing: run go generate ./... (%v)", path, out, err)
-			return nil
-		}
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		s, err := spec.Parse(path, src)
-		if err != nil {
-			t.Errorf("%s is invalid:\n%v", path, err)
-			return nil
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), out, want, parser.PackageClauseOnly)
-		if err != nil {
-			t.Errorf("%s: %v", out, err)
-			return nil
-		}
-		got, err := gen.Generate(s, gen.Options{Package: f.Name.Name, Source: filepath.Base(path)})
-		if err != nil {
-			t.Errorf("%s: %v", path, err)
-			return nil
-		}
-		if diff := cmp.Diff(string(want), string(got)); diff != "" {
-			t.Errorf("%s is stale: run go generate ./... (-have +want):\n%s", out, diff)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+func TestExamplesUpToDate(t *testing.T) { goldentest.CheckFresh(t, "examples") }
 
 // usedKeys lists the keys of the language a spec writes, each with what holds
 // it, and the kinds of arguments it uses.
@@ -388,36 +269,9 @@ func TestGoCheckGolden(t *testing.T) {
 		dir := filepath.Dir(p)
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			t.Parallel()
-			check(t, filepath.Join(dir, errorsFile), []byte(goCheckErrors(t, dir)+"\n"))
+			goldentest.Check(t, filepath.Join(dir, errorsFile), []byte(goldentest.GoCheckErrors(t, dir)+"\n"), *update)
 		})
 	}
-}
-
-// goCheckErrors returns what arbor generate says of the case in dir.
-func goCheckErrors(t *testing.T, dir string) string {
-	t.Helper()
-	src, err := os.ReadFile(filepath.Join(dir, specFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := spec.Parse(specFile, src)
-	if err != nil {
-		return err.Error()
-	}
-	if _, err := gen.Generate(s, gen.Options{Source: specFile}); err != nil {
-		t.Fatalf("generate: %v", err)
-	}
-	env := append(os.Environ(), "GOWORK=off", "GOPROXY=off", "GOFLAGS=")
-	mistakes, err := gocheck.Check(context.Background(), s, gocheck.Options{
-		Dir: dir, Output: filepath.Join(dir, codeFile), Package: s.Package.Val, Env: env,
-	})
-	if err != nil {
-		t.Fatalf("gocheck: %v", err)
-	}
-	if mistakes == nil {
-		t.Fatal("gocheck found no mistake")
-	}
-	return mistakes.Error()
 }
 
 // TestGoCheckCasesFailToCompile generates the code of every go-check case
@@ -493,32 +347,7 @@ func TestGoCheckAcceptsWhatCompiles(t *testing.T) {
 	for _, p := range append(golden, examples...) {
 		t.Run(p, func(t *testing.T) {
 			t.Parallel()
-			src, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := spec.Parse(p, src)
-			if err != nil {
-				return // an invalid case
-			}
-			out := gen.OutputPath(p)
-			pkg := s.Package.Val
-			if pkg == "" {
-				have, err := os.ReadFile(out)
-				if err != nil {
-					t.Fatal(err)
-				}
-				f, err := parser.ParseFile(token.NewFileSet(), out, have, parser.PackageClauseOnly)
-				if err != nil {
-					t.Fatal(err)
-				}
-				pkg = f.Name.Name
-			}
-			env := append(os.Environ(), "GOWORK=off", "GOPROXY=off")
-			mistakes, err := gocheck.Check(context.Background(), s, gocheck.Options{Dir: filepath.Dir(p), Output: out, Package: pkg, Env: env})
-			if err != nil || mistakes != nil {
-				t.Errorf("gocheck: %v\n%v", err, mistakes)
-			}
+			goldentest.GoCheckAccepts(t, p)
 		})
 	}
 }

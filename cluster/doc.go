@@ -7,6 +7,14 @@
 // It is a module of its own (github.com/arborgo/arbor/cluster), so that
 // programs that do not cluster pull in nothing of etcd.
 //
+// A spec declares all of it: a cluster section, distributed on an
+// application, dynamic: cluster on a supervisor; arbor generate writes the
+// calls of this package, typed (NewNode, a Deps that holds the node and the
+// cluster supervisors, a StartChild per cluster supervisor that takes the
+// key and the extra arguments), and imports this package only for a spec
+// that has a cluster section. docs/spec.md and docs/generated-code.md show
+// how.
+//
 // # Node
 //
 // NewNode joins a cluster: one etcd client, one lease, and arbor's own
@@ -54,6 +62,12 @@
 // conditional on the ownership, and an external store can refuse tokens
 // smaller than the largest it has seen. That is the guarantee against a
 // paused or cut-off owner; the local deadline makes such an owner rare.
+//
+// # Observer
+//
+// Node.Observe is an observer.ClusterSource: with observer.WithCluster, the
+// observer's page shows which node runs each distributed application and
+// keyed child, under which fencing token.
 //
 // # Consistency over availability
 //

@@ -482,7 +482,7 @@ func (lp *localPart[K, A]) start(ctx context.Context, gen *generation, k string,
 			Name:  s.spec.Name + "[" + k + "]",
 			Flags: flags,
 			Children: []runtime.ChildSpec{{
-				ID: k, Restart: s.spec.Restart, Shutdown: s.spec.Shutdown, Significant: significant,
+				ID: k, Restart: s.spec.Restart, Shutdown: s.spec.Shutdown, Type: s.spec.Type, Backoff: s.spec.Backoff, Significant: significant,
 				Start: func(cctx context.Context) (runtime.Service, error) { return s.spec.Start(cctx, key, args) },
 			}},
 		})

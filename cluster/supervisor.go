@@ -45,6 +45,12 @@ type SupervisorSpec[K comparable, A any] struct {
 	// Shutdown is how each child is stopped (the runtime's default when
 	// zero).
 	Shutdown runtime.ShutdownSpec
+	// Type is each child's type: runtime.TypeWorker (the zero value) or
+	// runtime.TypeSupervisor, for a child that is a supervisor.
+	Type runtime.ChildType
+	// Backoff, when set, delays each child's local restarts (see
+	// runtime.Backoff); the move to another node has MoveBackoff.
+	Backoff *runtime.Backoff
 	// MaxRestarts and MaxSeconds are each child's own restart intensity on
 	// its node, with runtime.Flags' defaults. A child that exceeds it, or
 	// fails to start, is released by its node and started on another.
@@ -95,6 +101,9 @@ func NewSupervisor[K comparable, A any](n *Node, spec SupervisorSpec[K, A]) (*Su
 	}
 	if spec.Restart > runtime.Temporary {
 		return nil, fmt.Errorf("cluster: supervisor %q: invalid restart type %v", spec.Name, spec.Restart)
+	}
+	if spec.Type > runtime.TypeSupervisor {
+		return nil, fmt.Errorf("cluster: supervisor %q: invalid child type %v", spec.Name, spec.Type)
 	}
 	if spec.MaxRestarts < 0 || spec.MaxSeconds < 0 {
 		return nil, fmt.Errorf("cluster: supervisor %q: invalid intensity %d in %ds", spec.Name, spec.MaxRestarts, spec.MaxSeconds)

@@ -18,6 +18,12 @@
 // every generated function takes; a child's registered name is a method of
 // it, so that the tables stay constant data whatever the registry's types.
 //
+// A spec with a cluster section gets code that imports the cluster module
+// (ClusterPath), and that module only then: NewNode, the node and the
+// cluster supervisors in Deps, a type per cluster supervisor around the
+// module's generic one with a typed StartChild, distributed applications
+// wrapped by the node, and a Run that joins the cluster first.
+//
 // docs/generated-code.md shows what is generated and how to call it. The
 // package holds no state; Generate is safe for concurrent use.
 package gen

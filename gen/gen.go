@@ -67,7 +67,7 @@ func Generate(s *spec.Spec, opts Options) ([]byte, error) {
 	g.names.nameImports()
 	for _, path := range g.names.order {
 		name := g.names.imports[path]
-		if path == RuntimePath && name == "runtime" || path == name {
+		if path == RuntimePath && name == "runtime" || path == ClusterPath && name == "cluster" || path == name {
 			g.f.ImportName(path, name)
 		} else {
 			g.f.ImportAlias(path, name)
@@ -153,10 +153,16 @@ func (g *generator) file() {
 	if g.hasDeps {
 		g.deps()
 	}
+	if g.spec.Cluster != nil {
+		g.newNode()
+	}
 	for _, sup := range g.spec.Supervisors {
-		if sup.Dynamic.Val {
+		switch {
+		case sup.Cluster:
+			g.clusterSupervisor(sup)
+		case sup.Dynamic.Val:
 			g.dynamicSupervisor(sup)
-		} else {
+		default:
 			g.staticSupervisor(sup)
 		}
 	}
@@ -169,6 +175,15 @@ func (g *generator) file() {
 // outside, and NewDeps.
 func (g *generator) deps() {
 	var fields, params, values []jen.Code
+	cl := g.spec.Cluster
+	if cl != nil {
+		fields = append(fields,
+			jen.Commentf("Node is this program's node of cluster %s (%s), on which", strconv.Quote(cl.Name.Val), g.pos(cl.Pos)),
+			jen.Comment("its distributed applications and cluster supervisors run."),
+			jen.Id("Node").Op("*").Add(g.cl("Node")))
+		params = append(params, jen.Id(nodeName).Op("*").Add(g.cl("Node")))
+		values = append(values, jen.Line().Id("Node").Op(":").Id(nodeName))
+	}
 	for _, d := range g.spec.Deps {
 		field := spec.CamelCase(d.Name)
 		fields = append(fields,
@@ -184,8 +199,18 @@ func (g *generator) deps() {
 			jen.Id(field).Op("*").Add(g.registryType(r)))
 		values = append(values, jen.Line().Id(field).Op(":").Add(g.newRegistry(r)))
 	}
+	for _, sup := range g.clusterSupervisors() {
+		field := spec.CamelCase(sup.Name)
+		fields = append(fields,
+			jen.Commentf("%s is cluster supervisor %q (%s).", field, sup.Name, g.pos(sup.Pos)),
+			jen.Id(field).Op("*").Id(field+"Supervisor"))
+	}
 	values = append(values, jen.Line())
 	switch {
+	case cl != nil:
+		g.f.Comment("Deps is what the tree needs from outside: this program's node of the")
+		g.f.Comment("cluster, which the program gives NewDeps with the dependencies of the spec,")
+		g.f.Comment("and the spec's cluster supervisors and registries, which NewDeps makes.")
 	case len(g.spec.Deps) > 0 && len(g.spec.Registries) > 0:
 		g.f.Comment("Deps is what the tree needs from outside: the dependencies of the spec,")
 		g.f.Comment("which the program gives NewDeps, and its registries, which NewDeps makes.")
@@ -198,20 +223,28 @@ func (g *generator) deps() {
 	}
 	g.f.Comment("Every generated supervisor and application function takes it, and passes")
 	g.f.Comment("its fields to the start functions whose arguments say {dep: name} or")
-	g.f.Comment("{registry: name}.")
+	if cl != nil {
+		g.f.Comment("{registry: name}, or {supervisor: name} for a cluster supervisor.")
+	} else {
+		g.f.Comment("{registry: name}.")
+	}
 	g.f.Type().Id("Deps").Struct(fields...)
 	g.f.Line()
-	if len(g.spec.Deps) > 0 {
+	if cl != nil {
+		g.clusterDeps(params, values)
+	} else if len(g.spec.Deps) > 0 {
 		g.f.Comment("NewDeps returns the dependencies of the tree, with new registries: make")
 		g.f.Comment("one per tree, and keep it to reach the registries.")
 	} else {
 		g.f.Comment("NewDeps returns new registries for a tree: make one per tree, and keep")
 		g.f.Comment("it to reach them.")
 	}
-	g.f.Func().Id("NewDeps").Params(params...).Op("*").Id("Deps").Block(
-		jen.Return(jen.Op("&").Id("Deps").Values(values...)),
-	)
-	g.f.Line()
+	if cl == nil {
+		g.f.Func().Id("NewDeps").Params(params...).Op("*").Id("Deps").Block(
+			jen.Return(jen.Op("&").Id("Deps").Values(values...)),
+		)
+		g.f.Line()
+	}
 	fast := map[*spec.Registry]bool{} // registries that name a child by Registry and Key
 	for _, sup := range g.spec.Supervisors {
 		for _, c := range sup.Children {
@@ -719,6 +752,10 @@ func (g *generator) backoff(b *spec.Backoff) *jen.Statement {
 // supervisor when nested is not "", which takes the registries, if any.
 func (g *generator) callee(f spec.Func, nested string, args []spec.Arg, inTemplate bool) (jen.Code, []jen.Code) {
 	if nested != "" {
+		if sup := g.spec.Supervisor(nested); sup != nil && sup.Cluster {
+			// Its node's part: the supervisor itself is in Deps.
+			return jen.Id(depsName).Dot(spec.CamelCase(nested)).Dot("Start"), nil
+		}
 		return jen.Id("New" + spec.CamelCase(nested) + "Supervisor"), g.depsArg()
 	}
 	var vals []jen.Code
@@ -768,7 +805,7 @@ func (g *generator) arg(a spec.Arg, inTemplate bool) jen.Code {
 		return jen.Nil()
 	case spec.DurationArg:
 		return g.duration(a.Duration, true)
-	case spec.RegistryArg, spec.DepArg:
+	case spec.RegistryArg, spec.DepArg, spec.SupervisorArg:
 		if inTemplate {
 			return jen.Id(recvName).Dot(depsName).Dot(spec.CamelCase(a.Name))
 		}
@@ -930,8 +967,13 @@ func (g *generator) applications() {
 		fields = append(fields, jen.Line())
 		g.f.Commentf("%sApplication returns the spec of application %q", camel, app.Name)
 		g.f.Commentf("of %s, whose top supervisor is %q.", g.pos(app.Pos), app.Supervisor.Val)
+		result := g.rt("ApplicationSpec").Values(fields...)
+		if app.Distributed != nil {
+			g.f.Comment("It is distributed: it runs on one node of the cluster at a time.")
+			result = g.distributed(app, result)
+		}
 		g.f.Func().Id(camel + "Application").Params(g.depsParam()...).Add(g.rt("ApplicationSpec")).Block(
-			jen.Return(g.rt("ApplicationSpec").Values(fields...)),
+			jen.Return(result),
 		)
 		g.f.Line()
 	}
@@ -962,17 +1004,28 @@ func (g *generator) applications() {
 		jen.Return(jen.Id("specs")),
 	)
 	g.f.Line()
-	g.f.Comment("Run starts the applications in dependency order, as OTP's")
-	g.f.Comment("application:ensure_all_started does, and runs them until ctx is cancelled, a")
-	g.f.Comment("signal arrives or a permanent application fails; then it stops them in")
-	g.f.Comment("reverse order.")
-	g.f.Func().Id("Run").Params(append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.depsParam()...)...).Error().Block(
-		jen.Return(g.rt("RunApplications").Call(jen.Id(ctxName), jen.Id("Applications").Call(g.depsArg()...).Op("..."))),
-	)
+	if g.spec.Cluster != nil {
+		g.clusterRun()
+	} else {
+		g.f.Comment("Run starts the applications in dependency order, as OTP's")
+		g.f.Comment("application:ensure_all_started does, and runs them until ctx is cancelled, a")
+		g.f.Comment("signal arrives or a permanent application fails; then it stops them in")
+		g.f.Comment("reverse order.")
+		g.f.Func().Id("Run").Params(append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.depsParam()...)...).Error().Block(
+			jen.Return(g.rt("RunApplications").Call(jen.Id(ctxName), jen.Id("Applications").Call(g.depsArg()...).Op("..."))),
+		)
+	}
 	g.f.Line()
-	g.f.Comment("StartApplications starts the applications as Run does and returns them")
-	g.f.Comment("running, for a program that needs them: to stop one, to take a snapshot")
-	g.f.Comment("or mount the observer. Their Run method then waits for SIGINT or SIGTERM.")
+	if g.spec.Cluster != nil {
+		g.f.Comment("StartApplications starts the applications on deps.Node as Run does once it")
+		g.f.Comment("has joined the cluster, and returns them running, for a program that needs")
+		g.f.Comment("them: to stop one, to take a snapshot or mount the observer. Their Run")
+		g.f.Comment("method then waits for SIGINT or SIGTERM; close the node after it returns.")
+	} else {
+		g.f.Comment("StartApplications starts the applications as Run does and returns them")
+		g.f.Comment("running, for a program that needs them: to stop one, to take a snapshot")
+		g.f.Comment("or mount the observer. Their Run method then waits for SIGINT or SIGTERM.")
+	}
 	g.f.Func().Id("StartApplications").Params(append([]jen.Code{jen.Id(ctxName).Add(g.ctxType())}, g.depsParam()...)...).Params(jen.Op("*").Add(g.rt("Applications")), jen.Error()).Block(
 		jen.Return(g.rt("StartApplications").Call(jen.Id(ctxName), jen.Id("Applications").Call(g.depsArg()...).Op("..."))),
 	)

@@ -131,6 +131,9 @@ func declared(s *spec.Spec) map[string]bool {
 	for _, sup := range s.Supervisors {
 		c := spec.CamelCase(sup.Name)
 		names[c+"Supervisor"], names[c+"SupervisorSpec"], names["New"+c+"Supervisor"] = true, true, true
+		if sup.Cluster {
+			names[spec.ClusterArgs(sup.Name)] = true
+		}
 		if sup.Dynamic.Val {
 			continue
 		}
@@ -153,6 +156,9 @@ func declared(s *spec.Spec) map[string]bool {
 	if s.HasDeps() {
 		names["Deps"], names["NewDeps"] = true, true
 	}
+	if s.Cluster != nil {
+		names["NewNode"] = true
+	}
 	for _, app := range s.Applications {
 		names[spec.CamelCase(app.Name)+"Application"] = true
 	}
@@ -169,7 +175,8 @@ func declared(s *spec.Spec) map[string]bool {
 // only ever be the content of a string literal, never code.
 func FuzzGenerate(f *testing.F) {
 	paths, _ := filepath.Glob(filepath.Join("..", "golden", "*", "spec.arbor.yaml"))
-	for _, p := range paths {
+	cluster, _ := filepath.Glob(filepath.Join("..", "cluster", "golden", "*", "spec.arbor.yaml"))
+	for _, p := range append(paths, cluster...) {
 		src, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)

@@ -112,6 +112,22 @@ func newNamer(s *spec.Spec) *namer {
 	for _, id := range []string{"Deps", "NewDeps", "Applications", "Run", "StartApplications"} {
 		locals[id] = true
 	}
+	if s.Cluster != nil {
+		n.addImport(ClusterPath)
+		locals["NewNode"] = true
+		n.taken[nodeName], n.taken[cfgName] = true, true
+		for _, sup := range s.Supervisors {
+			if sup.Cluster {
+				locals[spec.ClusterArgs(sup.Name)] = true
+				useType(sup.Key.Val)
+			}
+		}
+		for _, app := range s.Applications {
+			if app.Distributed != nil {
+				useFunc(app.Distributed.Handoff.Val)
+			}
+		}
+	}
 	for name := range locals {
 		n.taken[name] = true
 	}

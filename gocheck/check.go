@@ -28,7 +28,7 @@ func Check(ctx context.Context, s *spec.Spec, opts Options) (spec.ErrorList, err
 		return nil, err
 	}
 	c := &checker{spec: s, l: l, opts: opts, services: map[*spec.Child]types.Type{},
-		depTypes: map[string]types.Type{}, regTypes: map[string]*registryTypes{}}
+		depTypes: map[string]types.Type{}, regTypes: map[string]*registryTypes{}, enc: newEncodings()}
 	u, err := c.universe()
 	if err != nil {
 		return nil, err
@@ -76,10 +76,14 @@ func importPaths(s *spec.Spec) []string {
 				typ(x.Type)
 			}
 		}
+		typ(sup.Key.Val)
 	}
 	for _, app := range s.Applications {
 		fn(app.PrepStop.Val)
 		fn(app.Stop.Val)
+		if app.Distributed != nil {
+			fn(app.Distributed.Handoff.Val)
+		}
 	}
 	for _, d := range s.Deps {
 		typ(d.Type.Val)
@@ -104,6 +108,8 @@ type checker struct {
 	// regTypes the types of each registry whose types resolved.
 	depTypes map[string]types.Type
 	regTypes map[string]*registryTypes
+	// enc holds the interfaces by which keys and arguments are encoded.
+	enc *encodings
 }
 
 // registryTypes are the Go types of a registry of the spec.
@@ -266,7 +272,12 @@ func (c *checker) run(u *universe) {
 				c.services[ch] = t
 			}
 		}
-		if t := sup.Template; t != nil {
+		if t := sup.Template; t != nil && sup.Cluster {
+			// The key is the first of the extra arguments.
+			extra := append([]spec.ExtraArg{c.clusterKey(sup)}, t.ExtraArgs...)
+			c.checkStart(u, t.Start, t.Pos, "the template of cluster "+what, t.Args, extra, sup)
+			c.checkClusterArgs(sup)
+		} else if t != nil {
 			c.checkStart(u, t.Start, t.Pos, "the template of "+what, t.Args, t.ExtraArgs, sup)
 		}
 	}
@@ -282,6 +293,9 @@ func (c *checker) run(u *universe) {
 		what := fmt.Sprintf("application %q", app.Name)
 		c.checkCallback(u, app.PrepStop, app.PrepStopArgs, app.Pos, "prep_stop", what)
 		c.checkCallback(u, app.Stop, app.StopArgs, app.Pos, "stop", what)
+		if app.Distributed != nil {
+			c.checkHandoff(u, app)
+		}
 	}
 	c.checkCycles()
 }
@@ -401,6 +415,8 @@ func declarations(s *spec.Spec) []declaration {
 		}
 	}
 	switch {
+	case s.Cluster != nil:
+		add(s.Cluster.Pos, "the cluster", "Deps", "NewDeps", "NewNode")
 	case len(s.Deps) > 0:
 		add(s.Deps[0].Pos, "the deps", "Deps", "NewDeps")
 	case len(s.Registries) > 0:
@@ -410,6 +426,9 @@ func declarations(s *spec.Spec) []declaration {
 		by := fmt.Sprintf("supervisor %q", sup.Name)
 		camel := spec.CamelCase(sup.Name)
 		add(sup.Pos, by, camel+"Supervisor", camel+"SupervisorSpec", "New"+camel+"Supervisor")
+		if sup.Cluster {
+			add(sup.Pos, by, spec.ClusterArgs(sup.Name))
+		}
 		if sup.Dynamic.Val {
 			continue
 		}
@@ -583,7 +602,11 @@ func (c *checker) checkStart(u *universe, f spec.Value[spec.Func], p spec.Pos, o
 	for i, x := range extra {
 		xt, why := c.resolveType(x.Type)
 		if xt == nil {
-			c.add(at(x.Pos, fp), "extra argument %s of %s has the type %s, %s", x.Name, owner, x.Type, why)
+			name := "extra argument " + x.Name
+			if i == 0 && sup != nil && sup.Cluster {
+				name = "the key"
+			}
+			c.add(at(x.Pos, fp), "%s of %s has the type %s, %s", name, owner, x.Type, why)
 			ok = false
 		}
 		extraTypes[i] = xt
@@ -600,7 +623,7 @@ func (c *checker) checkStart(u *universe, f spec.Value[spec.Func], p spec.Pos, o
 				ep = at(extra[want-len(args)].Pos, fp)
 			}
 		}
-		c.add(ep, "%s takes %s: %s after ctx; the spec passes %s", what, c.params(sig), count(want, "argument"), c.passed(args, extra))
+		c.add(ep, "%s takes %s: %s after ctx; the spec passes %s", what, c.params(sig), count(want, "argument"), c.passed(args, extra, sup))
 		ok = false
 	default:
 		for i, a := range args {
@@ -609,7 +632,7 @@ func (c *checker) checkStart(u *universe, f spec.Value[spec.Func], p spec.Pos, o
 			}
 		}
 		for i, x := range extra {
-			if extraTypes[i] != nil && !c.checkExtra(x, extraTypes[i], paramAt(sig, len(args)+i+1), fp, owner, f.Val.Name) {
+			if extraTypes[i] != nil && !c.checkExtra(x, extraWhat(x, i, sup), extraTypes[i], paramAt(sig, len(args)+i+1), fp, owner, f.Val.Name) {
 				ok = false
 			}
 		}
@@ -683,7 +706,7 @@ func count(n int, what string) string {
 }
 
 // passed describes the arguments a spec passes.
-func (c *checker) passed(args []spec.Arg, extra []spec.ExtraArg) string {
+func (c *checker) passed(args []spec.Arg, extra []spec.ExtraArg, sup *spec.Supervisor) string {
 	n := len(args) + len(extra)
 	if n == 0 {
 		return "none"
@@ -692,10 +715,19 @@ func (c *checker) passed(args []spec.Arg, extra []spec.ExtraArg) string {
 	for _, a := range args {
 		parts = append(parts, kind(a))
 	}
-	for _, x := range extra {
-		parts = append(parts, fmt.Sprintf("the extra argument %s %s", x.Name, x.Type))
+	for i, x := range extra {
+		parts = append(parts, "the "+extraWhat(x, i, sup))
 	}
 	return strconv.Itoa(n) + ": " + strings.Join(parts, ", ")
+}
+
+// extraWhat names the i-th extra argument x of the template of sup: the
+// first of a cluster supervisor's is its key.
+func extraWhat(x spec.ExtraArg, i int, sup *spec.Supervisor) string {
+	if i == 0 && sup != nil && sup.Cluster {
+		return fmt.Sprintf("key %s", x.Type)
+	}
+	return fmt.Sprintf("extra argument %s %s", x.Name, x.Type)
 }
 
 // kind names the kind of an argument in words.
@@ -719,6 +751,8 @@ func kind(a spec.Arg) string {
 		return fmt.Sprintf("registry %q", a.Name)
 	case spec.DepArg:
 		return fmt.Sprintf("dependency %q", a.Name)
+	case spec.SupervisorArg:
+		return fmt.Sprintf("cluster supervisor %q", a.Name)
 	}
 	return "an argument"
 }
@@ -787,6 +821,10 @@ func (c *checker) checkValue(u *universe, a spec.Arg, t types.Type, subject, tar
 		if !types.AssignableTo(rt.ptr, t) {
 			return bad("is a %s, but %s is %s", c.typeString(rt.ptr), target, an(c.typeString(t)))
 		}
+	case spec.SupervisorArg:
+		// A type of the generated file, which the check cannot see: the
+		// compiler checks it.
+		return true
 	case spec.DepArg:
 		dt := c.depTypes[a.Name]
 		if dt == nil || dt == types.Typ[types.Invalid] {
@@ -824,14 +862,14 @@ func (c *checker) checkValue(u *universe, a spec.Arg, t types.Type, subject, tar
 
 // checkExtra checks a template's extra argument, of type xt, against its
 // parameter.
-func (c *checker) checkExtra(x spec.ExtraArg, xt types.Type, param *types.Var, fp spec.Pos, owner, fn string) bool {
+func (c *checker) checkExtra(x spec.ExtraArg, what string, xt types.Type, param *types.Var, fp spec.Pos, owner, fn string) bool {
 	t := param.Type()
 	xp := at(x.Pos, fp)
 	switch {
 	case t == types.Typ[types.Invalid] || xt == types.Typ[types.Invalid]:
 		return true
 	case !types.AssignableTo(xt, t):
-		c.add(xp, "extra argument %s %s of %s is %s, but %s is %s", x.Name, x.Type, owner, an(c.typeString(xt)), paramName(param, 0, fn), an(c.typeString(t)))
+		c.add(xp, "%s of %s is %s, but %s is %s", what, owner, an(c.typeString(xt)), paramName(param, 0, fn), an(c.typeString(t)))
 		return false
 	}
 	return true
@@ -909,7 +947,7 @@ func isGenerated(s *spec.Spec, name string) bool {
 		return true
 	}
 	for _, sup := range s.Supervisors {
-		if spec.CamelCase(sup.Name)+"Supervisor" == name {
+		if spec.CamelCase(sup.Name)+"Supervisor" == name || sup.Cluster && spec.ClusterArgs(sup.Name) == name {
 			return true
 		}
 	}
@@ -940,7 +978,7 @@ func (c *checker) checkCallback(u *universe, f spec.Value[spec.Func], args []spe
 	case params.Len() == 0 || !types.AssignableTo(u.ctx, params.At(0).Type()):
 		c.add(fp, "%s takes %s; its first parameter must be a context.Context", what, c.params(sig))
 	case sig.Variadic() && want < params.Len()-2, !sig.Variadic() && want != params.Len()-1:
-		c.add(fp, "%s takes %s: %s after ctx; the spec passes %s", what, c.params(sig), count(params.Len()-1, "argument"), c.passed(args, nil))
+		c.add(fp, "%s takes %s: %s after ctx; the spec passes %s", what, c.params(sig), count(params.Len()-1, "argument"), c.passed(args, nil, nil))
 	case sig.Results().Len() > 0:
 		c.add(fp, "%s returns %s; a callback returns nothing", what, c.results(sig))
 	default:

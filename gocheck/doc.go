@@ -5,7 +5,11 @@
 // exist; that the keys and values children register with fit their
 // registries, and each listener has the method that makes it one; that an
 // application's callbacks take what the spec passes; that the generated
-// file's names are free in its package. Each mistake is a spec.Error at the
+// file's names are free in its package; in a cluster, that each cluster
+// supervisor's key type can be a key and its extra arguments can travel
+// through etcd (the rules of the cluster module's CheckArgs, on the Go
+// types), that its template's start function takes the key, and that a
+// distributed application's handoff returns ([]byte, error). Each mistake is a spec.Error at the
 // position in the spec of what is wrong, in plain words:
 //
 //	tree.arbor.yaml:12:16: start NewTicker of child "ticker" takes (ctx, time.Duration, string): 2 arguments after ctx; the spec passes 1: an integer

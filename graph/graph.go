@@ -11,7 +11,11 @@
 // supervisor points, dotted, to its template. Every node shows its name and
 // its OTP values: strategy and intensity for a supervisor; start function,
 // refs to earlier siblings, dependencies, restart and shutdown, registered
-// name and the registries it listens to for a child; a template's id.
+// name and the registries it listens to for a child; a template's id. A
+// spec's cluster section is a node of its own, with its TTL and mandatory
+// nodes, to which each distributed application (with its priority list of
+// nodes) and each cluster supervisor (with its key type and moves) points,
+// dotted.
 //
 // The output is deterministic: it follows the order of the spec, and node
 // names are numbered, never taken from the spec. Text from the spec is
@@ -63,6 +67,7 @@ const (
 	worker
 	nestedChild // a child that runs a supervisor of the spec, or a hand-written one
 	template
+	cluster // the spec's cluster section
 )
 
 // node is one box of the drawing: lines of plain text, escaped when
@@ -112,6 +117,22 @@ func build(s *spec.Spec) *graph {
 	for i, app := range s.Applications {
 		appID[app.Name] = "app" + strconv.Itoa(i+1)
 	}
+	const clusterID = "cluster"
+	if c := s.Cluster; c != nil {
+		lines := []string{"cluster " + c.Name.Val, "ttl " + c.TTL.Val.String()}
+		if len(c.SyncNodesMandatory) > 0 {
+			var nodes []string
+			for _, n := range c.SyncNodesMandatory {
+				nodes = append(nodes, n.Val)
+			}
+			wait := "sync_nodes_mandatory " + strings.Join(nodes, ", ")
+			if t := c.SyncNodesTimeout.Val; t > 0 {
+				wait += ", within " + t.String()
+			}
+			lines = append(lines, wait)
+		}
+		g.node(clusterID, cluster, lines...)
+	}
 	for _, app := range s.Applications {
 		id := appID[app.Name]
 		lines := []string{"application " + app.Name, "start_type " + string(app.StartType.Val)}
@@ -121,7 +142,13 @@ func build(s *spec.Spec) *graph {
 		if f := app.Stop.Val; !f.IsZero() {
 			lines = append(lines, "stop "+f.String()+depsOf(app.StopArgs))
 		}
+		if d := app.Distributed; d != nil {
+			lines = append(lines, distributed(d)...)
+		}
 		g.node(id, application, lines...)
+		if app.Distributed != nil && s.Cluster != nil {
+			g.edge(id, clusterID, "distributed", dotted)
+		}
 		if to, ok := supID[app.Supervisor.Val]; ok {
 			g.edge(id, to, "", thick)
 		}
@@ -147,15 +174,30 @@ func build(s *spec.Spec) *graph {
 			if m := sup.MaxChildren.Val; m != spec.Infinity {
 				limit = "max_children " + strconv.Itoa(m)
 			}
-			g.node(id, dynamicSupervisor, "dynamic supervisor "+sup.Name, string(sup.Strategy.Val), intensity, limit)
+			if sup.Cluster {
+				key := "key string"
+				if k := sup.Key.Val; k != nil {
+					key = "key " + k.String()
+				}
+				moves := fmt.Sprintf("max_moves %d, move_backoff %s", sup.MaxMoves.Val, sup.MoveBackoff.Val)
+				g.node(id, dynamicSupervisor, "cluster supervisor "+sup.Name, key, intensity+" per child", moves)
+				if s.Cluster != nil {
+					g.edge(id, clusterID, "cluster-wide", dotted)
+				}
+			} else {
+				g.node(id, dynamicSupervisor, "dynamic supervisor "+sup.Name, string(sup.Strategy.Val), intensity, limit)
+			}
 			if t := sup.Template; t != nil {
 				tid := id + "_template"
 				call := "start " + t.Start.Val.String()
-				if len(t.ExtraArgs) > 0 {
-					params := make([]string, len(t.ExtraArgs))
-					for i, x := range t.ExtraArgs {
-						params[i] = x.Name + " " + x.Type.String()
-					}
+				var params []string
+				if sup.Cluster {
+					params = append(params, "key")
+				}
+				for _, x := range t.ExtraArgs {
+					params = append(params, x.Name+" "+x.Type.String())
+				}
+				if len(params) > 0 {
 					call += "(" + strings.Join(params, ", ") + ")"
 				}
 				lines := []string{"template", call}
@@ -164,6 +206,9 @@ func build(s *spec.Spec) *graph {
 				}
 				if deps := argsOf(t.Args, spec.DepArg); deps != "" {
 					lines = append(lines, "dep "+deps)
+				}
+				if sups := argsOf(t.Args, spec.SupervisorArg); sups != "" {
+					lines = append(lines, "cluster supervisor "+sups)
 				}
 				lines = append(lines, childValues(t.Restart.Val, t.Shutdown.Val))
 				if t.Type.Val == spec.SupervisorType {
@@ -202,6 +247,9 @@ func build(s *spec.Spec) *graph {
 			if deps := argsOf(c.Args, spec.DepArg); deps != "" {
 				lines = append(lines, "dep "+deps)
 			}
+			if sups := argsOf(c.Args, spec.SupervisorArg); sups != "" {
+				lines = append(lines, "cluster supervisor "+sups)
+			}
 			lines = append(lines, childValues(c.Restart.Val, c.Shutdown.Val))
 			if c.Significant.Val {
 				lines = append(lines, "significant")
@@ -229,12 +277,48 @@ func build(s *spec.Spec) *graph {
 	return g
 }
 
-// depsOf says which dependencies args pass, after a callback.
+// depsOf says which dependencies and cluster supervisors args pass, after
+// a callback.
 func depsOf(args []spec.Arg) string {
+	var s string
 	if deps := argsOf(args, spec.DepArg); deps != "" {
-		return ", dep " + deps
+		s += ", dep " + deps
 	}
-	return ""
+	if sups := argsOf(args, spec.SupervisorArg); sups != "" {
+		s += ", cluster supervisor " + sups
+	}
+	return s
+}
+
+// distributed describes a distributed application's entry: its nodes by
+// priority as the spec writes them, a group of equals in brackets, its
+// failover delay, takeover and handoff.
+func distributed(d *spec.Distributed) []string {
+	var groups []string
+	for _, g := range d.Nodes {
+		var nodes []string
+		for _, n := range g {
+			nodes = append(nodes, n.Val)
+		}
+		if len(nodes) == 1 {
+			groups = append(groups, nodes[0])
+		} else {
+			groups = append(groups, "["+strings.Join(nodes, ", ")+"]")
+		}
+	}
+	lines := []string{"distributed " + strings.Join(groups, ", ")}
+	how := "takeover"
+	if !d.Takeover.Val {
+		how = "no takeover"
+	}
+	if f := d.FailoverDelay.Val; f > 0 {
+		how = "failover_delay " + f.String() + ", " + how
+	}
+	lines = append(lines, how)
+	if f := d.Handoff.Val; !f.IsZero() {
+		lines = append(lines, "handoff "+f.String()+depsOf(d.HandoffArgs))
+	}
+	return lines
 }
 
 // argsOf lists the names that the arguments of kind k pass, for a line.
@@ -287,6 +371,9 @@ func (g *graph) mermaid() []byte {
 	b.WriteString("    classDef worker fill:#f3f4f6,stroke:#374151,color:#111\n")
 	b.WriteString("    classDef nested fill:#fde68a,stroke:#92400e,color:#111\n")
 	b.WriteString("    classDef template fill:#ffffff,stroke:#374151,color:#111,stroke-dasharray:5 3\n")
+	if g.hasCluster() {
+		b.WriteString("    classDef cluster fill:#dcfce7,stroke:#166534,color:#111\n")
+	}
 	return []byte(b.String())
 }
 
@@ -300,13 +387,15 @@ func mermaidShape(k kind) (string, string) {
 		return "{{", "}}" // hexagon
 	case template:
 		return "[/", "/]" // parallelogram
+	case cluster:
+		return "[(", ")]" // cylinder: a store, etcd
 	}
 	return "[", "]" // rectangle
 }
 
 func className(k kind) string {
 	return [...]string{application: "application", supervisor: "supervisor", dynamicSupervisor: "dynamic",
-		worker: "worker", nestedChild: "nested", template: "template"}[k]
+		worker: "worker", nestedChild: "nested", template: "template", cluster: "cluster"}[k]
 }
 
 // mermaidText escapes text for a quoted Mermaid label: the characters that
@@ -378,8 +467,20 @@ func dotStyle(k kind) string {
 		return ", fillcolor=\"#fde68a\""
 	case template:
 		return ", shape=parallelogram, style=dashed"
+	case cluster:
+		return ", shape=cylinder, style=filled, fillcolor=\"#dcfce7\""
 	}
 	return ""
+}
+
+// hasCluster reports whether g draws a cluster section.
+func (g *graph) hasCluster() bool {
+	for _, n := range g.nodes {
+		if n.kind == cluster {
+			return true
+		}
+	}
+	return false
 }
 
 // dotText escapes text for a quoted DOT string: quotes and backslashes are

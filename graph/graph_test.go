@@ -14,13 +14,19 @@ import (
 	"github.com/arborgo/arbor/spec"
 )
 
-// goldenSpecs returns the valid specs of the golden cases, by case.
+// goldenSpecs returns the specs of the golden cases, by case: the root
+// module's and the cluster module's (cluster/golden).
 func goldenSpecs(t testing.TB) map[string][]byte {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join("..", "golden", "*", "spec.arbor.yaml"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no golden specs: %v", err)
 	}
+	cluster, err := filepath.Glob(filepath.Join("..", "cluster", "golden", "*", "spec.arbor.yaml"))
+	if err != nil || len(cluster) == 0 {
+		t.Fatalf("no golden specs of the cluster: %v", err)
+	}
+	paths = append(paths, cluster...)
 	out := map[string][]byte{}
 	for _, p := range paths {
 		src, err := os.ReadFile(p)
@@ -35,11 +41,11 @@ func goldenSpecs(t testing.TB) map[string][]byte {
 // The statements a drawing may hold, one per line. Labels are quoted and
 // hold no quote; node names are the package's own (app1, sup2_c3, ...).
 var (
-	mermaidID    = `(?:app|sup)[0-9]+(?:_c[0-9]+|_template)?`
+	mermaidID    = `(?:(?:app|sup)[0-9]+(?:_c[0-9]+|_template)?|cluster)`
 	mermaidLabel = `"[^"]*"`
 	mermaidLine  = regexp.MustCompile(`^(?:flowchart TD` +
-		`|    (` + mermaidID + `)(?:\(\[` + mermaidLabel + `\]\)|\[\[` + mermaidLabel + `\]\]|\{\{` + mermaidLabel + `\}\}|\[/` + mermaidLabel + `/\]|\[` + mermaidLabel + `\]):::[a-z]+` +
-		`|    (` + mermaidID + `) (?:-->|==>|-\.->)(?:\|[a-z0-9 ]+\|)? (` + mermaidID + `)` +
+		`|    (` + mermaidID + `)(?:\(\[` + mermaidLabel + `\]\)|\[\[` + mermaidLabel + `\]\]|\{\{` + mermaidLabel + `\}\}|\[/` + mermaidLabel + `/\]|\[\(` + mermaidLabel + `\)\]|\[` + mermaidLabel + `\]):::[a-z]+` +
+		`|    (` + mermaidID + `) (?:-->|==>|-\.->)(?:\|[a-z0-9 -]+\|)? (` + mermaidID + `)` +
 		`|    classDef [a-z]+ [a-z:#0-9, -]+)$`)
 	dotID   = mermaidID
 	dotText = `"(?:[^"\\]|\\.)*"`

@@ -64,6 +64,21 @@ var semantic = map[string]string{
 	"invalid_tagged_float":       "!!float 1, a YAML float, is the number 1 in JSON",
 	"invalid_main_in_main":       "main in package main, and a New function that the spec generates",
 	"invalid_uncompilable_names": "names that Go or the generated code keeps, some of them generated from the spec",
+	"invalid_cluster_missing":    "a distributed application and a cluster supervisor in a spec without a cluster section",
+}
+
+// goldenSpecs returns the specs of the golden cases: the root module's, and
+// the cluster module's (cluster/golden), whose code compiles there.
+func goldenSpecs(t testing.TB) []string {
+	var paths []string
+	for _, dir := range []string{filepath.Join("..", "golden"), filepath.Join("..", "cluster", "golden")} {
+		m, err := filepath.Glob(filepath.Join(dir, "*", "spec.arbor.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, m...)
+	}
+	return paths
 }
 
 // TestGoldenSpecs checks every golden spec against the schema: valid ones
@@ -71,9 +86,9 @@ var semantic = map[string]string{
 // must pass, so that the list above stays true).
 func TestGoldenSpecs(t *testing.T) {
 	s := compile(t)
-	paths, err := filepath.Glob(filepath.Join("..", "golden", "*", "spec.arbor.yaml"))
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no golden specs: %v", err)
+	paths := goldenSpecs(t)
+	if len(paths) == 0 {
+		t.Fatal("no golden specs")
 	}
 	seen := map[string]bool{}
 	for _, p := range paths {
@@ -215,8 +230,7 @@ func TestKeysDocumented(t *testing.T) {
 // FuzzSchema checks that the schema accepts every spec the parser accepts,
 // so that an editor never marks a good spec as wrong.
 func FuzzSchema(f *testing.F) {
-	paths, _ := filepath.Glob(filepath.Join("..", "golden", "*", "spec.arbor.yaml"))
-	for _, p := range paths {
+	for _, p := range goldenSpecs(f) {
 		src, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)

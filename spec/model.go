@@ -49,7 +49,54 @@ type Spec struct {
 	Registries   []*Registry
 	Supervisors  []*Supervisor
 	Applications []*Application
+	// Cluster is the spec's cluster section, or nil when it has none: the
+	// cluster of etcd that the program's replicas join, on which its
+	// distributed applications and cluster supervisors run. Only a spec
+	// with one generates code that imports the cluster module.
+	Cluster *Cluster
 }
+
+// Values of a cluster section and of cluster supervisors, as the cluster
+// module (github.com/arborgo/arbor/cluster) has them.
+const (
+	// DefaultClusterTTL is the TTL of a node's lease when the spec gives
+	// none: cluster.DefaultTTL.
+	DefaultClusterTTL = 10 * time.Second
+	// MinClusterTTL is etcd's smallest lease TTL with its default ticks
+	// (1.5 election timeouts of 1s, rounded up to whole seconds): etcd
+	// raises a smaller one to it.
+	MinClusterTTL = 2 * time.Second
+	// MaxClusterTTL is etcd's largest lease TTL (MaxLeaseTTL).
+	MaxClusterTTL = 9_000_000_000 * time.Second
+	// DefaultMaxMoves and DefaultMoveBackoff are a cluster supervisor's
+	// max_moves and move_backoff when the spec gives none:
+	// cluster.DefaultMaxMoves and cluster.DefaultMoveBackoff.
+	DefaultMaxMoves    = 3
+	DefaultMoveBackoff = time.Second
+)
+
+// Cluster is the cluster section of a spec: the name of the cluster, the
+// TTL of each node's lease and OTP's mandatory nodes. Where etcd is (its
+// endpoints) and which node this process is come from the program, never
+// from the spec, so that one program runs against any etcd.
+type Cluster struct {
+	Pos Pos // of its mapping
+	// Name names the cluster: its keys live under /arbor/<name>/ in etcd.
+	Name Value[string]
+	// TTL is the TTL of each node's lease, whole seconds;
+	// DefaultClusterTTL when the spec gives none.
+	TTL Value[time.Duration]
+	// SyncNodesMandatory are the nodes that must be up before the program
+	// starts its applications, OTP's sync_nodes_mandatory.
+	SyncNodesMandatory []Value[string]
+	// SyncNodesTimeout bounds the wait for them, OTP's sync_nodes_timeout;
+	// InfiniteWait, the default, waits as long as the program's context
+	// allows (a model built in Go may leave it zero for that).
+	SyncNodesTimeout Value[time.Duration]
+}
+
+// InfiniteWait is the SyncNodesTimeout of infinity.
+const InfiniteWait time.Duration = -1
 
 // Dep is a dependency of the tree: a value of a Go type that the program
 // gives the generated NewDeps, and that arguments pass on with {dep: name}.
@@ -171,6 +218,21 @@ type Supervisor struct {
 	ChildrenPos Pos
 	// Template is the child template of a dynamic supervisor, or nil.
 	Template *Template
+	// Cluster is set, with Dynamic, on a cluster supervisor (dynamic:
+	// cluster): a dynamic supervisor and registry of keyed children, each
+	// of which runs on exactly one live node of the spec's cluster.
+	Cluster bool
+	// Key is the Go type of a cluster supervisor's keys; a nil Val means
+	// string.
+	Key Value[*TypeExpr]
+	// MaxMoves bounds how often a cluster supervisor's child is moved to
+	// another node after exhausting its restart intensity before it is
+	// marked failed; DefaultMaxMoves when the spec gives none.
+	MaxMoves Value[int]
+	// MoveBackoff is how long a moved child waits before another node
+	// starts it, doubled at each move; DefaultMoveBackoff when the spec
+	// gives none.
+	MoveBackoff Value[time.Duration]
 }
 
 // Child is one child of a static supervisor.
@@ -269,15 +331,16 @@ type ArgKind uint8
 
 // The kinds of arguments.
 const (
-	IntArg      ArgKind = iota // an integer literal: Int
-	FloatArg                   // a finite floating-point literal: Float
-	StringArg                  // a string literal: String
-	BoolArg                    // true or false: Bool
-	NullArg                    // nil
-	RefArg                     // a typed handle to an earlier sibling: Name
-	DurationArg                // a time.Duration: Duration
-	RegistryArg                // a declared registry: Name
-	DepArg                     // a declared dependency: Name
+	IntArg        ArgKind = iota // an integer literal: Int
+	FloatArg                     // a finite floating-point literal: Float
+	StringArg                    // a string literal: String
+	BoolArg                      // true or false: Bool
+	NullArg                      // nil
+	RefArg                       // a typed handle to an earlier sibling: Name
+	DurationArg                  // a time.Duration: Duration
+	RegistryArg                  // a declared registry: Name
+	DepArg                       // a declared dependency: Name
+	SupervisorArg                // a cluster supervisor of the spec: Name
 )
 
 // Arg is one argument of a start function, in order after the context.
@@ -289,8 +352,8 @@ type Arg struct {
 	String   string
 	Bool     bool
 	Duration time.Duration
-	// Name is the sibling id of a RefArg, the registry of a RegistryArg or
-	// the dependency of a DepArg.
+	// Name is the sibling id of a RefArg, the registry of a RegistryArg,
+	// the dependency of a DepArg or the supervisor of a SupervisorArg.
 	Name string
 }
 
@@ -316,6 +379,8 @@ func (a Arg) Literal() string {
 		return "{registry: " + a.Name + "}"
 	case DepArg:
 		return "{dep: " + a.Name + "}"
+	case SupervisorArg:
+		return "{supervisor: " + a.Name + "}"
 	}
 	return "?"
 }
@@ -334,6 +399,31 @@ type Application struct {
 	PrepStopArgs []Arg
 	Stop         Value[Func]
 	StopArgs     []Arg
+	// Distributed makes the application run on exactly one node of the
+	// spec's cluster at a time, or is nil.
+	Distributed *Distributed
+}
+
+// Distributed is a distributed application's entry, OTP's kernel
+// distributed: the priority list of its nodes, how long to wait before it
+// fails over, whether a node of higher priority takes it back.
+type Distributed struct {
+	Pos Pos // of the mapping
+	// Nodes is the priority list: groups of equals, best first; OTP's
+	// [a, {b, c}] is [[a], [b, c]].
+	Nodes    [][]Value[string]
+	NodesPos Pos // of the list; zero when the spec gives none
+	// FailoverDelay is how long to wait after the application's node went
+	// down before it starts elsewhere, OTP's Timeout.
+	FailoverDelay Value[time.Duration]
+	// Takeover makes a node of higher priority that comes up take the
+	// application back, as OTP does; true when the spec says nothing.
+	Takeover Value[bool]
+	// Handoff is called on the old node during a takeover, with a context
+	// and then HandoffArgs, and what it returns reaches the new node's
+	// start; a zero Val means none.
+	Handoff     Value[Func]
+	HandoffArgs []Arg
 }
 
 // Registry returns the registry called name, or nil.
@@ -357,8 +447,14 @@ func (s *Spec) Dep(name string) *Dep {
 }
 
 // HasDeps reports whether the generated code has a Deps value: whether the
-// spec declares dependencies or registries.
-func (s *Spec) HasDeps() bool { return len(s.Deps) > 0 || len(s.Registries) > 0 }
+// spec declares dependencies or registries, or has a cluster section (Deps
+// then holds the node and the cluster supervisors).
+func (s *Spec) HasDeps() bool { return len(s.Deps) > 0 || len(s.Registries) > 0 || s.Cluster != nil }
+
+// ClusterArgs returns the name of the type that generated code declares for
+// the extra arguments of cluster supervisor sup: its name camel-cased and
+// Args.
+func ClusterArgs(sup string) string { return CamelCase(sup) + "Args" }
 
 // Supervisor returns the supervisor called name, or nil.
 func (s *Spec) Supervisor(name string) *Supervisor {

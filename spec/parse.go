@@ -288,6 +288,8 @@ func (d *decoder) document(src []byte) *Spec {
 					s.Applications = append(s.Applications, app)
 				}
 			})
+		case "cluster":
+			s.Cluster = d.cluster(k, v)
 		}
 	})
 	return s
@@ -303,16 +305,18 @@ func isEmptyDocument(doc *yaml.Node) bool {
 
 // The keys each mapping allows, in the order docs/spec.md lists them.
 var (
-	rootKeys        = []string{"version", "package", "deps", "registries", "supervisors", "applications"}
+	rootKeys        = []string{"version", "package", "deps", "registries", "supervisors", "applications", "cluster"}
 	registryKeys    = []string{"keys", "key", "value", "pubsub", "partitions", "partition_by", "meta", "listeners"}
-	supervisorKeys  = []string{"dynamic", "strategy", "max_restarts", "max_seconds", "auto_shutdown", "children", "max_children", "template"}
+	supervisorKeys  = []string{"dynamic", "strategy", "max_restarts", "max_seconds", "auto_shutdown", "children", "max_children", "template", "key", "max_moves", "move_backoff"}
 	childKeys       = []string{"id", "start", "supervisor", "args", "restart", "shutdown", "type", "significant", "name", "backoff"}
 	templateKeys    = []string{"id", "start", "args", "extra_args", "restart", "shutdown", "type", "significant", "backoff"}
 	nameKeys        = []string{"registry", "key", "value"}
 	backoffKeys     = []string{"min", "max", "jitter"}
-	argKeys         = []string{"ref", "duration", "registry", "dep"}
-	applicationKeys = []string{"supervisor", "start_type", "depends_on", "prep_stop", "stop"}
+	argKeys         = []string{"ref", "duration", "registry", "dep", "supervisor"}
+	applicationKeys = []string{"supervisor", "start_type", "depends_on", "prep_stop", "stop", "distributed"}
 	callbackKeys    = []string{"func", "args"}
+	clusterKeys     = []string{"name", "ttl", "sync_nodes_mandatory", "sync_nodes_timeout"}
+	distributedKeys = []string{"nodes", "failover_delay", "takeover", "handoff"}
 )
 
 // resolve follows aliases, charging the expansion budget, and rejects
@@ -855,6 +859,8 @@ func (d *decoder) supervisor(name string, k, v *yaml.Node) *Supervisor {
 		MaxSeconds:   Value[int]{Val: DefaultMaxSeconds},
 		AutoShutdown: Value[AutoShutdown]{Val: Never},
 		MaxChildren:  Value[int]{Val: Infinity},
+		MaxMoves:     Value[int]{Val: DefaultMaxMoves},
+		MoveBackoff:  Value[time.Duration]{Val: DefaultMoveBackoff},
 	}
 	what := fmt.Sprintf("supervisor %+q", truncate(name))
 	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
@@ -865,8 +871,28 @@ func (d *decoder) supervisor(name string, k, v *yaml.Node) *Supervisor {
 		p := d.pos(v)
 		switch key {
 		case "dynamic":
+			if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
+				if v.Value != "cluster" {
+					d.errorf(v, "dynamic %+q is invalid; allowed: true, false, cluster", truncate(v.Value))
+					sup.Dynamic = Value[bool]{false, p}
+					return
+				}
+				sup.Dynamic, sup.Cluster = Value[bool]{true, p}, true
+				return
+			}
+			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!bool" {
+				d.errorf(v, "dynamic must be true, false or cluster, got %s", describe(v))
+				return
+			}
 			b, _ := d.boolean(v, "dynamic")
 			sup.Dynamic = Value[bool]{b, p}
+		case "key":
+			sup.Key = d.goType(v, "key")
+		case "max_moves":
+			sup.MaxMoves, _ = d.bounded(v, "max_moves")
+		case "move_backoff":
+			dur, _ := d.duration(v, "move_backoff")
+			sup.MoveBackoff = Value[time.Duration]{dur, p}
 		case "strategy":
 			s, _ := d.str(v, "strategy")
 			sup.Strategy = Value[Strategy]{Strategy(s), p}
@@ -1038,7 +1064,7 @@ func (d *decoder) args(n *yaml.Node) []Arg {
 	return args
 }
 
-const argForms = "an integer, a float, a string, true, false, null, {ref: id}, {duration: d}, {registry: name} or {dep: name}"
+const argForms = "an integer, a float, a string, true, false, null, {ref: id}, {duration: d}, {registry: name}, {dep: name} or {supervisor: name}"
 
 func (d *decoder) arg(n *yaml.Node) (Arg, bool) {
 	p := d.pos(n)
@@ -1079,8 +1105,8 @@ func (d *decoder) arg(n *yaml.Node) (Arg, bool) {
 		d.mapping(n, "argument", argKeys, func(key string, k, v *yaml.Node) {
 			count++
 			switch key {
-			case "ref", "registry", "dep":
-				a.Kind = map[string]ArgKind{"ref": RefArg, "registry": RegistryArg, "dep": DepArg}[key]
+			case "ref", "registry", "dep", "supervisor":
+				a.Kind = map[string]ArgKind{"ref": RefArg, "registry": RegistryArg, "dep": DepArg, "supervisor": SupervisorArg}[key]
 				a.Name, ok = d.str(v, key)
 				a.Pos = d.pos(v)
 			case "duration":
@@ -1090,7 +1116,7 @@ func (d *decoder) arg(n *yaml.Node) (Arg, bool) {
 		})
 		if count != 1 {
 			if count > 1 {
-				d.errorf(n, "argument mapping must have exactly one key of ref, duration, registry, dep; got %d", count)
+				d.errorf(n, "argument mapping must have exactly one key of ref, duration, registry, dep, supervisor; got %d", count)
 			} else if len(n.Content) == 0 {
 				d.errorf(n, "argument must be %s, got an empty mapping", argForms)
 			}
@@ -1195,7 +1221,87 @@ func (d *decoder) application(name string, k, v *yaml.Node) *Application {
 			app.PrepStop, app.PrepStopArgs = d.callback(v, "prep_stop")
 		case "stop":
 			app.Stop, app.StopArgs = d.callback(v, "stop")
+		case "distributed":
+			app.Distributed = d.distributed(v, what)
 		}
 	})
 	return app
+}
+
+// cluster reads the cluster section, whose key is k.
+func (d *decoder) cluster(k, v *yaml.Node) *Cluster {
+	c := &Cluster{Pos: d.pos(k), TTL: Value[time.Duration]{Val: DefaultClusterTTL}, SyncNodesTimeout: Value[time.Duration]{Val: InfiniteWait}}
+	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+		// At the key: that the name is missing is all there is to say.
+		d.errorf(k, "cluster must be a mapping with at least name, got null")
+		return c
+	}
+	c.Pos = d.pos(v)
+	d.mapping(v, "cluster", clusterKeys, func(key string, k, v *yaml.Node) {
+		p := d.pos(v)
+		switch key {
+		case "name":
+			s, _ := d.str(v, "name")
+			c.Name = Value[string]{s, p}
+		case "ttl":
+			dur, _ := d.duration(v, "ttl")
+			c.TTL = Value[time.Duration]{dur, p}
+		case "sync_nodes_mandatory":
+			d.list(v, "sync_nodes_mandatory", func(item *yaml.Node) {
+				if s, ok := d.str(item, "node"); ok {
+					c.SyncNodesMandatory = append(c.SyncNodesMandatory, Value[string]{s, d.pos(item)})
+				}
+			})
+		case "sync_nodes_timeout":
+			if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" && v.Value == "infinity" {
+				c.SyncNodesTimeout = Value[time.Duration]{InfiniteWait, p}
+				return
+			}
+			dur, _ := d.duration(v, "sync_nodes_timeout")
+			c.SyncNodesTimeout = Value[time.Duration]{dur, p}
+		}
+	})
+	return c
+}
+
+// distributed reads the distributed entry of an application, which what
+// names.
+func (d *decoder) distributed(n *yaml.Node, what string) *Distributed {
+	ds := &Distributed{Pos: d.pos(n), Takeover: Value[bool]{Val: true}}
+	d.mapping(n, "distributed", distributedKeys, func(key string, k, v *yaml.Node) {
+		p := d.pos(v)
+		switch key {
+		case "nodes":
+			ds.NodesPos = p
+			d.list(v, "nodes", func(item *yaml.Node) {
+				if item.Kind == yaml.SequenceNode {
+					var group []Value[string]
+					d.list(item, "a group of nodes", func(node *yaml.Node) {
+						if s, ok := d.str(node, "a node of a group"); ok {
+							group = append(group, Value[string]{s, d.pos(node)})
+						}
+					})
+					if len(group) == 0 && len(item.Content) == 0 {
+						d.errorf(item, "a group of the nodes of %s is empty; a group lists nodes of equal priority, such as [b, c]", what)
+					}
+					if len(group) > 0 {
+						ds.Nodes = append(ds.Nodes, group)
+					}
+					return
+				}
+				if s, ok := d.str(item, "a node"); ok {
+					ds.Nodes = append(ds.Nodes, []Value[string]{{s, d.pos(item)}})
+				}
+			})
+		case "failover_delay":
+			dur, _ := d.duration(v, "failover_delay")
+			ds.FailoverDelay = Value[time.Duration]{dur, p}
+		case "takeover":
+			b, _ := d.boolean(v, "takeover")
+			ds.Takeover = Value[bool]{b, p}
+		case "handoff":
+			ds.Handoff, ds.HandoffArgs = d.callback(v, "handoff")
+		}
+	})
+	return ds
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 // The JSON Schema of the language (schema/arbor.schema.json, which arbor
@@ -75,6 +76,8 @@ func TestSchemaKeys(t *testing.T) {
 		{"a backoff", node(t, defs, "backoff", "properties"), backoffKeys},
 		{"an argument", node(t, defs, "arg", "anyOf").([]any)[1].(map[string]any)["properties"], argKeys},
 		{"an application", node(t, defs, "application", "properties"), applicationKeys},
+		{"the cluster", node(t, defs, "cluster", "properties"), clusterKeys},
+		{"distributed", node(t, defs, "distributed", "properties"), distributedKeys},
 	} {
 		if got, want := keysOf(t, tc.props), sorted(tc.keys); !slices.Equal(got, want) {
 			t.Errorf("the schema's keys of %s are %v; the parser's %v", tc.what, got, want)
@@ -124,6 +127,9 @@ func TestSchemaValues(t *testing.T) {
 		{"args maxItems", node(t, defs, "args", "maxItems"), MaxArgs},
 		{"template args maxItems", node(t, defs, "templateArgs", "maxItems"), MaxArgs},
 		{"extra_args maxItems", node(t, defs, "extraArgs", "maxItems"), MaxArgs},
+		{"max_moves default", node(t, sup, "max_moves", "default"), DefaultMaxMoves},
+		{"max_moves maximum", node(t, sup, "max_moves", "maximum"), MaxIntensity},
+		{"ttl minimum, in ms", node(t, defs, "cluster", "properties", "ttl", "anyOf").([]any)[1].(map[string]any)["minimum"], float64(MinClusterTTL / time.Millisecond)},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("the schema's %s is %v, want %v", tc.what, tc.got, tc.want)

@@ -99,8 +99,13 @@ func validateFor(s *Spec, pkg string, e *errs) {
 		}
 	}
 	fields := map[string]string{}
+	if s.Cluster != nil {
+		fields["Node"] = "the node of the cluster"
+	}
+	c.checkCluster()
 	c.checkDeps(fields)
 	c.checkRegistries(fields)
+	c.clusterFields(fields)
 	c.indexSupervisors()
 	for _, sup := range s.Supervisors {
 		c.checkSupervisor(sup)
@@ -108,6 +113,7 @@ func validateFor(s *Spec, pkg string, e *errs) {
 	c.checkSupervisorCycles()
 	c.checkListeners()
 	c.checkApplications()
+	c.checkClusterUses()
 	c.checkUnusedDeps()
 }
 
@@ -142,6 +148,8 @@ func (c *checker) checkDeps(fields map[string]string) {
 			c.add(p, "%s would shadow go's predeclared %s in NewDeps, which takes it as a parameter", what, name)
 		case slices.Contains(reservedParams, name):
 			c.add(p, "%s has the name of a parameter of the generated functions (%s); rename it", what, strings.Join(reservedParams, ", "))
+		case c.spec.Cluster != nil && slices.Contains(clusterParams, name):
+			c.add(p, "%s has a name that the generated NewDeps and Run use with a cluster (%s); rename it", what, strings.Join(clusterParams, ", "))
 		default:
 			g, ok := c.generated[name]
 			if ok {
@@ -279,6 +287,19 @@ func (c *checker) checkRegistries(fields map[string]string) {
 	if c.spec.HasDeps() {
 		c.idents["Deps"] = "the deps"
 		c.idents["NewDeps"] = "the deps"
+	}
+}
+
+// notClusterKeys reports the keys of a cluster supervisor on supervisor
+// sup, which is not one.
+func (c *checker) notClusterKeys(sup *Supervisor, what string) {
+	for _, k := range []struct {
+		key string
+		pos Pos
+	}{{"key", sup.Key.Pos}, {"max_moves", sup.MaxMoves.Pos}, {"move_backoff", sup.MoveBackoff.Pos}} {
+		if k.pos.IsValid() {
+			c.add(k.pos, "%s is only for cluster supervisors; %s is not one (dynamic: cluster makes it one)", k.key, what)
+		}
 	}
 }
 
@@ -498,6 +519,9 @@ func (c *checker) checkSupervisor(sup *Supervisor) {
 	case sup.Dynamic.Val && a != Never:
 		c.add(at(sup.AutoShutdown.Pos, p), "auto_shutdown %+q is invalid for dynamic %s; allowed: never", a, what)
 	}
+	if !sup.Cluster {
+		c.notClusterKeys(sup, what)
+	}
 	if !sup.Dynamic.Val {
 		if sup.MaxChildren.Pos.IsValid() {
 			c.add(sup.MaxChildren.Pos, "max_children is only for dynamic supervisors; %s is static (add dynamic: true)", what)
@@ -515,6 +539,9 @@ func (c *checker) checkSupervisor(sup *Supervisor) {
 	}
 	if sup.ChildrenPos.IsValid() || len(sup.Children) > 0 {
 		c.add(at(sup.ChildrenPos, p), "dynamic %s cannot list children; it starts them at run time from its template", what)
+	}
+	if sup.Cluster {
+		c.checkClusterSupervisor(sup, "cluster "+what, p)
 	}
 	if sup.Template != nil {
 		c.checkTemplate(sup, sup.Template)
@@ -696,6 +723,9 @@ func generatedNames(s *Spec) map[string]generatedName {
 		add("Deps", "the deps", genType)
 		add("NewDeps", "the deps", genFunc)
 	}
+	if s.Cluster != nil {
+		add("NewNode", "the cluster", genFunc)
+	}
 	for _, sup := range s.Supervisors {
 		if !IsName(sup.Name) {
 			continue
@@ -705,6 +735,9 @@ func generatedNames(s *Spec) map[string]generatedName {
 		add(camel+"Supervisor", by, genType)
 		add(camel+"SupervisorSpec", by, genFunc)
 		add("New"+camel+"Supervisor", by, genStart)
+		if sup.Cluster {
+			add(ClusterArgs(sup.Name), by, genType)
+		}
 		if sup.Dynamic.Val {
 			continue
 		}
@@ -782,6 +815,13 @@ func (c *checker) checkArgs(args []Arg, p Pos, ref func(Arg)) {
 			if _, ok := c.deps[a.Name]; !ok {
 				c.unknown(ap, "argument names", a.Name, "dependency", c.depNameList())
 			}
+		case SupervisorArg:
+			switch sup := c.supervisors[a.Name]; {
+			case sup == nil:
+				c.unknown(ap, "argument names", a.Name, "cluster supervisor", c.clusterSupervisorNames())
+			case !sup.Cluster:
+				c.add(ap, "argument %s names %s, which is not a cluster supervisor; {supervisor: name} passes a cluster supervisor (dynamic: cluster), which exists before it runs", a.Literal(), describeSupervisor(sup))
+			}
 		default:
 			c.add(ap, "argument has the unknown kind %d", a.Kind)
 		}
@@ -827,7 +867,7 @@ func (c *checker) checkName(ch *Child, what string, p Pos) {
 	if v := n.Value; v != nil {
 		vp := at(v.Pos, np)
 		switch {
-		case v.Kind == RefArg || v.Kind == RegistryArg:
+		case v.Kind == RefArg || v.Kind == RegistryArg || v.Kind == SupervisorArg:
 			c.add(vp, "name value %s of %s is not a value; want a literal, {duration: d} or {dep: name}", v.Literal(), what)
 		case r != nil && r.Value.Val == nil && r.PubSub.Val == nil && !r.Value.Pos.IsValid():
 			c.add(vp, "name of %s gives the value %s, but registry %+q declares no value type; add value: <go type> to it", what, v.Literal(), regName)
@@ -896,25 +936,37 @@ var reservedParams = []string{"ctx", "s", "deps"}
 func (c *checker) checkTemplate(sup *Supervisor, t *Template) {
 	p := at(t.Pos, at(sup.Pos, c.spec.Pos))
 	what := fmt.Sprintf("the template of supervisor %+q", truncate(sup.Name))
+	key := 0 // the key of a cluster supervisor's child, its first extra argument
+	if sup.Cluster {
+		key = 1
+		what = fmt.Sprintf("the template of cluster supervisor %+q", truncate(sup.Name))
+	}
 	if t.Start.Val.IsZero() && !t.Start.Pos.IsValid() {
 		c.addMissing(p, []string{"start"}, "template has no start; want start: NewWorker")
 	} else {
 		c.checkFunc(t.Start, "start", p)
-		c.checkGeneratedStart(t.Start, len(t.Args)+len(t.ExtraArgs), p)
+		c.checkGeneratedStart(t.Start, len(t.Args)+key+len(t.ExtraArgs), p)
 	}
-	if total := len(t.Args) + len(t.ExtraArgs); total > MaxArgs {
+	if total := len(t.Args) + key + len(t.ExtraArgs); total > MaxArgs {
 		var ninth Pos
-		if len(t.Args) > MaxArgs {
+		switch {
+		case len(t.Args) > MaxArgs:
 			ninth = t.Args[MaxArgs].Pos
-		} else {
-			ninth = t.ExtraArgs[MaxArgs-len(t.Args)].Pos
+		case len(t.Args)+key > MaxArgs:
+			ninth = sup.Key.Pos
+		default:
+			ninth = t.ExtraArgs[MaxArgs-len(t.Args)-key].Pos
 		}
-		c.add(at(ninth, p), "the start function of %s takes %d arguments with its extra arguments; at most %d are supported", what, total, MaxArgs)
+		with := "with its extra arguments"
+		if key > 0 {
+			with = "with the key and its extra arguments"
+		}
+		c.add(at(ninth, p), "the start function of %s takes %d arguments %s; at most %d are supported", what, total, with, MaxArgs)
 	}
 	c.checkArgs(t.Args, p, func(a Arg) {
 		c.add(at(a.Pos, p), "ref %+q is not allowed in a template: a child started at run time has no siblings", a.Name)
 	})
-	if t.ID.Val != "" || t.ID.Pos.IsValid() {
+	if (t.ID.Val != "" || t.ID.Pos.IsValid()) && !sup.Cluster {
 		c.checkIDPattern(t, what, at(t.ID.Pos, p))
 	}
 	names := map[string]Pos{}
@@ -1019,6 +1071,9 @@ func (c *checker) checkApplications() {
 		}
 		c.apps[app.Name] = app
 		c.identsOf(what, p, CamelCase(app.Name)+"Application")
+		if app.Distributed != nil {
+			c.checkDistributed(app, what, p)
+		}
 	}
 	if len(c.spec.Applications) > 0 {
 		c.identsOf("the applications", c.spec.Pos, "Applications", "Run", "StartApplications")

@@ -37,6 +37,22 @@
 // the goroutine profile, which walks every goroutine: the page reads it
 // only while a node is selected, every two seconds.
 //
+// # Clusters
+//
+// A program that is a node of a cluster (the module
+// github.com/arborgo/arbor/cluster, on etcd) shows it beside its tree with
+// WithCluster and the node's Observe method, a ClusterSource:
+//
+//	observer.New(observer.WithCluster(observer.Applications(apps), node.Observe))
+//
+// The page then has a Cluster panel: the live nodes, and which node runs
+// each distributed application and each keyed child of a cluster
+// supervisor, under which fencing token, with the moves and failures of the
+// children, as etcd has them; this node's name stands out. This package
+// defines what is shown and imports nothing of etcd: the cluster module
+// fills it. When etcd cannot be read, the tree is shown all the same and
+// the panel says why.
+//
 // # Control
 //
 // By default the observer only reads: it cannot stop, restart or start

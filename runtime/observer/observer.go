@@ -23,6 +23,9 @@ import (
 type Tree struct {
 	Applications []runtime.ApplicationSnapshot `json:"applications"`
 	Supervisors  []runtime.SupervisorSnapshot  `json:"supervisors"`
+	// Cluster is the cluster the program is a node of, when the Source
+	// shows one (WithCluster); nil and absent from the JSON otherwise.
+	Cluster *Cluster `json:"cluster,omitempty"`
 }
 
 // Source yields the tree to show. The handler calls it once per JSON request

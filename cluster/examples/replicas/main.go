@@ -11,8 +11,11 @@
 //	go run ./examples/replicas -etcd host:2379    # against a real etcd
 //
 // The lines starting with "|" are what the replicas print, as they happen;
-// the rest is the story the driver reads from them.
+// the rest is the story the driver reads from them. Each replica's tree is
+// replicas.arbor.yaml, from which arbor generates replicas_arbor.go.
 package main
+
+//go:generate go run github.com/arborgo/arbor/cmd/arbor generate replicas.arbor.yaml
 
 import (
 	"bufio"

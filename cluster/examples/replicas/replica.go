@@ -14,11 +14,11 @@ import (
 	"github.com/arborgo/arbor/runtime"
 )
 
-// The replica: one of three identical processes. Each runs two
-// applications: "billing", distributed over the three nodes (node-a first,
-// then node-b and node-c as equals), and "shop", which runs everywhere and
-// holds the node's part of the cluster-wide supervisor "carts". node-a
-// starts nine carts once all three are up; each runs on exactly one node.
+// The replica: one of three identical processes, whose tree is
+// replicas.arbor.yaml, generated into replicas_arbor.go: each runs the
+// distributed application "billing" and "shop", which holds the node's part
+// of the cluster supervisor "carts". node-a starts nine carts once all three
+// are up; each runs on exactly one node.
 
 var nodes = []string{"node-a", "node-b", "node-c"}
 
@@ -40,14 +40,16 @@ func replica(ctx context.Context, args []string, stdout io.Writer) error {
 	name := fs.String("replica", "", "this replica's node name")
 	endpoints := fs.String("etcd", "", "etcd endpoints, comma-separated")
 	clusterName := fs.String("cluster", "replicas", "cluster name")
-	ttl := fs.Duration("ttl", time.Second, "lease TTL")
+	ttl := fs.Duration("ttl", 0, "lease TTL; 0 is the spec's")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	out := &lineWriter{w: stdout}
-	node, err := cluster.NewNode(ctx, cluster.Config{
+	// The spec gives the cluster's name, its TTL and the nodes to wait
+	// for; the program, where etcd is and which node this is (and here, a
+	// cluster name per run and the TTL of the -ttl flag).
+	node, err := NewNode(ctx, cluster.Config{
 		Endpoints: strings.Split(*endpoints, ","), Cluster: *clusterName, Node: *name, TTL: *ttl,
-		WaitFor: nodes, WaitTimeout: 30 * time.Second, // OTP's sync_nodes_mandatory
 		Events: func(e cluster.Event) {
 			if e.Kind == cluster.LeaseLost {
 				out.printf("%s: lease lost: %v", *name, e.Reason)
@@ -60,38 +62,17 @@ func replica(ctx context.Context, args []string, stdout io.Writer) error {
 	defer node.Close(context.Background())
 	out.printf("%s: up; all of %s are members", *name, strings.Join(nodes, ", "))
 
-	carts, err := cluster.NewSupervisor(node, cluster.SupervisorSpec[string, CartArgs]{
-		Name: "carts",
-		Start: func(ctx context.Context, key string, args CartArgs) (runtime.Service, error) {
-			return newCart(ctx, out, *name, key, args)
-		},
-		Restart: runtime.Permanent,
-	})
+	deps, err := NewDeps(node, out, *name)
 	if err != nil {
 		return err
 	}
-	shop := runtime.ApplicationSpec{
-		Name: "shop",
-		Start: func(ctx context.Context) (runtime.Service, error) {
-			return runtime.NewSupervisor(ctx, runtime.SupervisorSpec{Name: "shop", Children: []runtime.ChildSpec{
-				{ID: "carts", Start: carts.Start, Type: runtime.TypeSupervisor},
-			}})
-		},
-	}
-	billing := node.Distributed(cluster.DistributedSpec{
-		App: runtime.ApplicationSpec{Name: "billing", DependsOn: []string{"shop"}, Start: func(ctx context.Context) (runtime.Service, error) {
-			return newBilling(ctx, out, *name)
-		}},
-		Nodes:    [][]string{{"node-a"}, {"node-b", "node-c"}},
-		Takeover: true,
-	})
 	ctx = runtime.WithEventHook(ctx, nil)
-	apps, err := runtime.StartApplications(ctx, shop, billing)
+	apps, err := StartApplications(ctx, deps)
 	if err != nil {
 		return err
 	}
 	if *name == "node-a" {
-		if err := seed(ctx, carts); err != nil {
+		if err := seed(ctx, deps.Carts); err != nil {
 			apps.StopAll(context.Background())
 			return err
 		}
@@ -105,7 +86,7 @@ func replica(ctx context.Context, args []string, stdout io.Writer) error {
 
 // seed starts the nine carts once the three nodes run the carts supervisor,
 // so that they spread over all three.
-func seed(ctx context.Context, carts *cluster.Supervisor[string, CartArgs]) error {
+func seed(ctx context.Context, carts *CartsSupervisor) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		got, err := carts.Nodes(ctx)
@@ -119,18 +100,12 @@ func seed(ctx context.Context, carts *cluster.Supervisor[string, CartArgs]) erro
 	}
 	for i := 1; i <= 9; i++ {
 		key := fmt.Sprintf("cart-%d", i)
-		_, err := carts.StartChild(ctx, key, CartArgs{Customer: fmt.Sprintf("customer-%d", i)})
+		_, err := carts.StartChild(ctx, key, fmt.Sprintf("customer-%d", i))
 		if err != nil && !errors.Is(err, cluster.ErrAlreadyStarted) {
 			return err
 		}
 	}
 	return nil
-}
-
-// CartArgs are what StartChild gives a cart; they travel through etcd as
-// JSON.
-type CartArgs struct {
-	Customer string
 }
 
 // cart is a keyed child: one shopping cart, on one node of the cluster.
@@ -140,9 +115,11 @@ type cart struct {
 	key  string
 }
 
-func newCart(ctx context.Context, out *lineWriter, node, key string, args CartArgs) (*cart, error) {
+// newCart starts a cart; the customer came through etcd from the node that
+// called StartChild.
+func newCart(ctx context.Context, out *lineWriter, node, key, customer string) (*cart, error) {
 	f, _ := cluster.FenceFrom(ctx)
-	out.printf("%s: started %s for %s (token %d)", node, key, args.Customer, f.Token())
+	out.printf("%s: started %s for %s (token %d)", node, key, customer, f.Token())
 	return &cart{out: out, node: node, key: key}, nil
 }
 
@@ -152,7 +129,8 @@ func (c *cart) Serve(ctx context.Context) error {
 	return nil
 }
 
-// billing is the distributed application's tree: one service, on one node.
+// billing is the distributed application's one child, on one node at a
+// time.
 type billing struct {
 	out  *lineWriter
 	node string
