@@ -65,6 +65,7 @@ func (s *core) init(ctx context.Context, name string, maxRestarts, maxSeconds in
 		// Every child of an exited supervisor has exited, so none reads the
 		// old mailbox again.
 		ext.mailbox = &s.mbox
+		s.self.initLabelBase()
 		s.self.mu.Unlock()
 	} else {
 		// Another supervisor already runs in this process: give this one a
@@ -74,6 +75,9 @@ func (s *core) init(ctx context.Context, name string, maxRestarts, maxSeconds in
 		outer := s.self
 		inner := newRoot(ctx, outer, name)
 		inner.ext.mailbox = &s.mbox
+		inner.mu.Lock()
+		inner.initLabelBase()
+		inner.mu.Unlock()
 		stopCancel := outer.AfterFunc(func() { inner.cancel(Shutdown(outer.cancelCause())) })
 		outer.addSubRoot(inner)
 		s.self = inner

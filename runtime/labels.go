@@ -55,36 +55,47 @@ func ApplicationOf(ctx context.Context) (string, bool) {
 }
 
 // labelBase is what the labels of a supervisor's children share: its
-// application and its path. It is made once per supervisor process, on
-// the first child's start.
+// application, its path, and the labels of the context the tree was
+// started with. The supervisor makes it in core.init, before it has a
+// child, and it never changes after: its children's goroutines read it
+// without a lock, as they read the supervisor's mailbox.
 type labelBase struct {
 	application string
 	hasApp      bool
 	path        string
 	off         bool // WithoutProfileLabels
+	// inherited holds only the labels of the tree's context (pprof.WithLabels
+	// on it), or is context.Background when there are none: a child's
+	// labels are merged onto it, so that no child walks the whole chain of
+	// its own context to find them.
+	inherited context.Context
 }
 
-// labelBase returns the shared part of the labels of p's children; p runs
-// a supervisor.
-func (p *process) labelBase() *labelBase {
-	p.mu.Lock()
+// initLabelBase makes the labels that the children of supervisor process
+// p share, unless p has them already (a supervisor that runs again in the
+// process of one that exited). The caller holds p.mu, and p has no child.
+func (p *process) initLabelBase() {
 	ext := p.extLocked()
-	base := ext.labels
-	p.mu.Unlock()
-	if base != nil {
-		return base
+	if ext.labels != nil {
+		return
 	}
 	app, hasApp := ApplicationOf(p)
 	off, _ := p.Value(noLabelsKey{}).(bool)
-	base = &labelBase{application: app, hasApp: hasApp, path: p.path(), off: off}
-	p.mu.Lock()
-	if ext.labels == nil { // another child may have made it meanwhile
-		ext.labels = base
+	base := &labelBase{application: app, hasApp: hasApp, path: p.path(), off: off, inherited: context.Background()}
+	var inherited []string
+	pprof.ForLabels(p, func(key, value string) bool {
+		inherited = append(inherited, key, value)
+		return true
+	})
+	if len(inherited) > 0 {
+		base.inherited = pprof.WithLabels(base.inherited, pprof.Labels(inherited...))
 	}
-	base = ext.labels
-	p.mu.Unlock()
-	return base
+	ext.labels = base
 }
+
+// labelBase returns the shared part of the labels of p's children; p runs
+// a supervisor, whose init made it before its first child.
+func (p *process) labelBase() *labelBase { return p.ext.labels }
 
 // profileLabels returns the labels of child process p.
 func profileLabels(p *process) pprof.LabelSet {
@@ -103,10 +114,11 @@ func profileLabels(p *process) pprof.LabelSet {
 // (pprof.WithLabels) are kept beside them, so a program, or a test, can
 // tell its trees apart.
 func setProfileLabels(p *process) {
-	if p.parent.labelBase().off {
+	base := p.parent.labelBase()
+	if base.off {
 		return
 	}
-	pprof.SetGoroutineLabels(pprof.WithLabels(p, profileLabels(p)))
+	pprof.SetGoroutineLabels(pprof.WithLabels(base.inherited, profileLabels(p)))
 }
 
 // setApplicationLabels gives the calling goroutine, an application

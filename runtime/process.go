@@ -173,7 +173,7 @@ type procExt struct {
 	// goroutines of the processes below it that were killed but have not
 	// returned yet; made on first use.
 	lingering *lingerSet
-	labels    *labelBase // a supervisor's process: what its children's profile labels share; made on first use
+	labels    *labelBase // a supervisor's process: what its children's profile labels share; made by core.init before its first child, never changed after
 	queue     queued     // a server's process: its queue, for Info; set by NewServer
 	api       any        // a supervisor's process: its *Supervisor or *DynamicSupervisor, for SupervisorOf
 }
