@@ -755,3 +755,250 @@ func TestCallbackEventHook(t *testing.T) {
 		})
 	}
 }
+
+// The handlers that a server runs from its queue as it runs a Cast
+// handler: Server.Monitor's onDown, a registry Listener's handler and a
+// Subscribe handler. Each, made to end every way, does what the Cast
+// handler's row of the table says.
+func TestCallbackServerQueuedHandlers(t *testing.T) {
+	type queue func(t *testing.T, tr *tree, srv *runtime.Server[int], handler func(*int) error)
+	queues := []struct {
+		name string
+		run  queue
+	}{
+		{"monitor_ondown", func(t *testing.T, tr *tree, srv *runtime.Server[int], handler func(*int) error) {
+			other := startServer(t, tr, runtime.ServerSpec[int]{})
+			srv.Monitor(other.Handle(), func(s *int, _ runtime.Down) error { return handler(s) })
+			if err := other.Stop(tr.ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"listener", func(t *testing.T, tr *tree, srv *runtime.Server[int], handler func(*int) error) {
+			reg := runtime.NewUniqueRegistry[string, int](runtime.RegistryOptions{})
+			reg.Listen(runtime.NewListener(srv, func(s *int, _ runtime.RegistryEvent[string, int]) error { return handler(s) }))
+			other := startServer(t, tr, runtime.ServerSpec[int]{})
+			if err := reg.Register("k", other.Handle()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"subscribe", func(t *testing.T, tr *tree, srv *runtime.Server[int], handler func(*int) error) {
+			reg := runtime.NewDuplicateRegistry[string, runtime.Subscriber[int]](runtime.RegistryOptions{})
+			if err := runtime.Subscribe(reg, "topic", srv, func(s *int, _ int) error { return handler(s) }); err != nil {
+				t.Fatal(err)
+			}
+			if n := runtime.Publish(reg, "topic", 1); n != 1 {
+				t.Fatalf("published to %d subscribers", n)
+			}
+		}},
+	}
+	for _, q := range queues {
+		for _, e := range endings {
+			t.Run(q.name+"/"+e.String(), func(t *testing.T) {
+				tr := newTree(t)
+				release := releaser(t)
+				tm := newTerminated()
+				srv := startServer(t, tr, runtime.ServerSpec[int]{Terminate: tm.terminate})
+				ran := make(chan struct{}, 10) // a listener hears of the unregistration too
+				q.run(t, tr, srv, func(s *int) error {
+					*s = 1
+					ran <- struct{}{}
+					return e.end(release)
+				})
+				waitRan(t, ran)
+				if e == endReturn || e == endNever {
+					if e == endNever { // the server is stuck: its callers time out
+						advanceWhenArmed(tr, time.Second)
+					}
+					v, err := runtime.CallTimeout(tr.ctx, srv, time.Second, func(s *int) (int, error) { return *s, nil })
+					if e == endReturn && (v != 1 || err != nil) {
+						t.Fatalf("after the handler: %v, %v", v, err)
+					}
+					if e == endNever && !errors.Is(err, runtime.ErrTimeout) {
+						t.Fatalf("a call behind a stuck handler: %v, want timeout", err)
+					}
+					return
+				}
+				waitDone(t, srv.Handle())
+				<-tm.called
+				reason := srv.Handle().Reason()
+				switch e {
+				case endError: // there is no caller: the error stops the server
+					if !errors.Is(reason, errCallback) {
+						t.Fatalf("exit %v", reason)
+					}
+				case endGoexit:
+					if reason != runtime.ErrGoexit {
+						t.Fatalf("exit %v", reason)
+					}
+				default:
+					wantPanic(t, e, reason)
+				}
+			})
+		}
+	}
+}
+
+// waitRan waits until a callback says on c that it has been called.
+func waitRan(t *testing.T, c <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-c:
+	case <-time.After(waitLimit):
+		t.Fatal("the handler did not run")
+	}
+}
+
+// The registry's callbacks run in the caller's goroutine, holding none of
+// the registry's locks: Dispatch's f, Match's and Select's predicates,
+// UpdateValue's update. Whatever they do, the registry stays usable by
+// everyone else; a panic or a Goexit goes on in the caller; one that never
+// returns blocks its caller alone (and, for an update, the other updates
+// of the same entry).
+func TestCallbackRegistryFunctions(t *testing.T) {
+	type op func(ctx context.Context, r *runtime.UniqueRegistry[string, int], end func()) (result int)
+	ops := []struct {
+		name string
+		run  op
+	}{
+		{"dispatch", func(_ context.Context, r *runtime.UniqueRegistry[string, int], end func()) int {
+			return r.Dispatch("k", func(runtime.Entry[string, int]) { end() })
+		}},
+		{"match", func(_ context.Context, r *runtime.UniqueRegistry[string, int], end func()) int {
+			return len(r.Match("k", func(int) bool { end(); return true }))
+		}},
+		{"select", func(_ context.Context, r *runtime.UniqueRegistry[string, int], end func()) int {
+			return len(r.Select(func(runtime.Entry[string, int]) bool { end(); return true }))
+		}},
+		{"update", func(ctx context.Context, r *runtime.UniqueRegistry[string, int], end func()) int {
+			v, _, ok := r.UpdateValue(ctx, "k", func(old int) int { end(); return old + 1 })
+			if !ok {
+				return -1
+			}
+			return v
+		}},
+	}
+	want := map[string]int{"dispatch": 1, "match": 1, "select": 1, "update": 6}
+	for _, o := range ops {
+		for _, e := range endings {
+			if e == endError { // these callbacks return no error
+				continue
+			}
+			t.Run(o.name+"/"+e.String(), func(t *testing.T) {
+				ctx := context.Background()
+				r := runtime.NewUniqueRegistry[string, int](runtime.RegistryOptions{Partitions: 2})
+				a := spawn(t, ctx, "a")
+				defer a.exit(t, nil)
+				if err := r.RegisterValue("k", a.h, 5); err != nil {
+					t.Fatal(err)
+				}
+				var owner context.Context // a's context, for UpdateValue from another goroutine
+				a.run(t, func(ctx context.Context) { owner = ctx })
+
+				release := make(chan struct{})
+				released := false
+				defer func() {
+					if !released {
+						close(release)
+					}
+				}()
+				entered := make(chan struct{}, 10)
+				returned := make(chan struct{})
+				var result int
+				finished := false
+				var recovered any
+				go func() {
+					defer close(returned)
+					defer func() { recovered = recover() }()
+					result = o.run(owner, r, func() {
+						entered <- struct{}{}
+						e.end(release)
+					})
+					finished = true
+				}()
+
+				usable := func() {
+					t.Helper()
+					if en, ok := r.LookupEntry("k"); !ok || en.Handle != a.h {
+						t.Fatalf("LookupEntry(k) = %+v, %v", en, ok)
+					}
+					if err := r.Register("other", a.h); err != nil {
+						t.Fatalf("Register: %v", err)
+					}
+					r.Unregister("other")
+					if n := r.Dispatch("k", func(runtime.Entry[string, int]) {}); n != 1 {
+						t.Fatalf("Dispatch from another goroutine reached %d entries", n)
+					}
+				}
+				if e == endNever {
+					// Only the caller is blocked, in its callback.
+					waitRan(t, entered)
+					usable()
+					if o.name == "update" {
+						if err := r.RegisterValue("k2", a.h, 0); err != nil {
+							t.Fatal(err)
+						}
+						if v, _, ok := r.UpdateValue(owner, "k2", func(old int) int { return old + 1 }); !ok || v != 1 {
+							t.Fatalf("an update of another entry: %v, %v", v, ok)
+						}
+						// A second update of the same entry waits for the first.
+						second := make(chan int)
+						go func() {
+							v, _, _ := r.UpdateValue(owner, "k", func(old int) int { return old * 10 })
+							second <- v
+						}()
+						close(release)
+						released = true
+						waitClosed(t, returned)
+						if v := <-second; v != 60 {
+							t.Fatalf("the second update saw %d, want 60: it did not wait for the first", v)
+						}
+						return
+					}
+					close(release)
+					released = true
+					waitClosed(t, returned)
+					return
+				}
+				waitClosed(t, returned)
+				switch {
+				case e == endReturn:
+					if !finished || result != want[o.name] {
+						t.Fatalf("finished %v, result %d, want %d", finished, result, want[o.name])
+					}
+				case e == endGoexit: // goes on in the caller: its goroutine ends
+					if finished || recovered != nil {
+						t.Fatalf("after Goexit: finished %v, recovered %v", finished, recovered)
+					}
+				default: // the panic goes on in the caller
+					if finished {
+						t.Fatal("the caller finished after a panic")
+					}
+					switch e {
+					case endPanicError:
+						if recovered != errCallback {
+							t.Fatalf("recovered %v", recovered)
+						}
+					case endPanicValue:
+						if recovered != "boom" {
+							t.Fatalf("recovered %v", recovered)
+						}
+					case endPanicNil:
+						if _, ok := recovered.(*goruntime.PanicNilError); !ok {
+							t.Fatalf("recovered %T %v", recovered, recovered)
+						}
+					}
+				}
+				usable()
+				if e != endReturn && o.name == "update" {
+					// The value is left as it was, and the entry takes updates.
+					if en, _ := r.LookupEntry("k"); en.Value != 5 {
+						t.Fatalf("value %d after an update that ended by %v", en.Value, e)
+					}
+					if v, _, ok := r.UpdateValue(owner, "k", func(old int) int { return old + 1 }); !ok || v != 6 {
+						t.Fatalf("a later update: %v, %v", v, ok)
+					}
+				}
+			})
+		}
+	}
+}
