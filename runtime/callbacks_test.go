@@ -381,46 +381,6 @@ func TestCallbackServerCallHandler(t *testing.T) {
 	}
 }
 
-func TestCallbackServerCastHandler(t *testing.T) {
-	for _, e := range endings {
-		t.Run(e.String(), func(t *testing.T) {
-			tr := newTree(t)
-			release := releaser(t)
-			tm := newTerminated()
-			srv := startServer(t, tr, runtime.ServerSpec[int]{Terminate: tm.terminate})
-			srv.Cast(func(s *int) error { *s = 1; return e.end(release) })
-			if e == endNever { // the server is stuck: its callers time out
-				advanceWhenArmed(tr, time.Second)
-			}
-			if e == endReturn || e == endNever {
-				v, err := runtime.CallTimeout(tr.ctx, srv, time.Second, func(s *int) (int, error) { return *s, nil })
-				if e == endReturn && (v != 1 || err != nil) {
-					t.Fatalf("after the cast: %v, %v", v, err)
-				}
-				if e == endNever && !errors.Is(err, runtime.ErrTimeout) {
-					t.Fatalf("a call behind a stuck cast: %v, want timeout", err)
-				}
-				return
-			}
-			waitDone(t, srv.Handle())
-			<-tm.called
-			reason := srv.Handle().Reason()
-			switch e {
-			case endError: // there is no caller: the cast's error stops the server
-				if !errors.Is(reason, errCallback) {
-					t.Fatalf("exit %v", reason)
-				}
-			case endGoexit:
-				if reason != runtime.ErrGoexit {
-					t.Fatalf("exit %v", reason)
-				}
-			default:
-				wantPanic(t, e, reason)
-			}
-		})
-	}
-}
-
 func TestCallbackServerTerminate(t *testing.T) {
 	for _, e := range endings {
 		if e == endError {
@@ -756,16 +716,19 @@ func TestCallbackEventHook(t *testing.T) {
 	}
 }
 
-// The handlers that a server runs from its queue as it runs a Cast
-// handler: Server.Monitor's onDown, a registry Listener's handler and a
-// Subscribe handler. Each, made to end every way, does what the Cast
-// handler's row of the table says.
-func TestCallbackServerQueuedHandlers(t *testing.T) {
+// The handlers that a server runs from its queue, with no caller waiting:
+// a Cast handler, and those run as one is, Server.Monitor's onDown, a
+// registry Listener's handler and a Subscribe handler. Each, made to end
+// every way, does what the table's row for them says.
+func TestCallbackServerCastHandler(t *testing.T) {
 	type queue func(t *testing.T, tr *tree, srv *runtime.Server[int], handler func(*int) error)
 	queues := []struct {
 		name string
 		run  queue
 	}{
+		{"cast", func(t *testing.T, tr *tree, srv *runtime.Server[int], handler func(*int) error) {
+			srv.Cast(handler)
+		}},
 		{"monitor_ondown", func(t *testing.T, tr *tree, srv *runtime.Server[int], handler func(*int) error) {
 			other := startServer(t, tr, runtime.ServerSpec[int]{})
 			srv.Monitor(other.Handle(), func(s *int, _ runtime.Down) error { return handler(s) })
