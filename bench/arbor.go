@@ -6,14 +6,19 @@ import (
 	"sync/atomic"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/arborgo/arbor/otelarbor"
 	"github.com/arborgo/arbor/runtime"
 )
 
 // arborPeer runs the work on arbor's runtime: Supervisor for static
 // children, DynamicSupervisor for dynamic ones, Server for calls. Reports
 // are off (a nil hook; OTP's logger and suture's hook are silenced too).
-// Profile labels are on, as by default, unless noLabels.
-type arborPeer struct{ noLabels bool }
+// Profile labels are on, as by default, unless noLabels. With metrics,
+// otelarbor records into the OpenTelemetry SDK (a manual reader, never
+// collected: what the measured work pays is the recording).
+type arborPeer struct{ noLabels, metrics bool }
 
 // arborFlags let a supervisor restart as often as the measurement needs,
 // with a window of an hour: every restart made stays in it.
@@ -23,6 +28,16 @@ func (a arborPeer) ctx(ctx context.Context) context.Context {
 	ctx = runtime.WithEventHook(ctx, nil)
 	if a.noLabels {
 		ctx = runtime.WithoutProfileLabels(ctx)
+	}
+	if a.metrics {
+		// The provider lives as long as the worker's process, which
+		// measures one item and exits.
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		m, err := otelarbor.New(mp)
+		if err != nil {
+			panic(fmt.Sprintf("otelarbor.New: %v", err))
+		}
+		ctx = runtime.WithMetrics(ctx, m)
 	}
 	return ctx
 }

@@ -47,7 +47,7 @@ func supervisionItem(item string) bool {
 // itemPeers are the peers that do each item. "go" and "go-ctx" are the
 // Go floor (bare goroutines), "otp-floor" the Erlang one.
 var itemPeers = map[string][]string{
-	"restart-few":      {"arbor", "arbor-nolabels", "suture", "otp", "go"},
+	"restart-few":      {"arbor", "arbor-nolabels", "arbor-otel", "suture", "otp", "go"},
 	"restart-window":   {"arbor", "suture", "otp"},
 	"restart-siblings": {"arbor", "suture", "otp"},
 	"static":           {"arbor", "arbor-nolabels", "suture", "otp"},

@@ -100,7 +100,7 @@ type row struct {
 	item, work, key string
 	unit            unit
 	// peer is whose figure the arbor column shows: "arbor" (default
-	// settings) or "arbor-nolabels".
+	// settings), "arbor-nolabels" or "arbor-otel".
 	peer string
 	// floor and floorKey name the Go floor's figure for the same work,
 	// measured in the same run; empty when there is none.
@@ -169,6 +169,14 @@ func rows(cfg config) []row {
 		)
 	}
 	out = append(out,
+		row{"restart-few", "restart latency p50, few restarts in window, OpenTelemetry metrics on (otelarbor into the SDK)", keyRestartFew, micro, "arbor-otel", "go", keyRestartFew,
+			"— (what metrics cost: the ratio to arbor without them)", func(d *driver) (string, string) {
+				r := d.ratio("arbor-otel", keyRestartFew, "arbor", keyRestartFew)
+				if math.IsNaN(r) {
+					return "n/a", ""
+				}
+				return "n/a", "is " + formatRatio(r) + " arbor's"
+			}},
 		row{"restart-window", "restart latency p50, " + fill + " restarts in window (a setting no OTP system uses: it shows that arbor's bookkeeping costs O(1) where OTP's list grows)",
 			keyRestartWindow, micro, "arbor", "", "", fmt.Sprintf("no worse than today: ≤ %.2f× suture", todayWindowSuture),
 			ratioAtMost("suture", todayWindowSuture, keyRestartWindow)},
@@ -310,7 +318,7 @@ func (d *driver) report(w io.Writer, selected []string) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| peer | figure | median | min–max |")
 	fmt.Fprintln(w, "|---|---|--:|--:|")
-	for _, peer := range []string{"arbor", "arbor-nolabels", "arbor-1p", "suture", "otp", "go", "go-ctx", "go-reply", "otp-floor"} {
+	for _, peer := range []string{"arbor", "arbor-nolabels", "arbor-otel", "arbor-1p", "suture", "otp", "go", "go-ctx", "go-reply", "otp-floor"} {
 		keys := map[string]bool{}
 		for _, res := range d.data[peer] {
 			for k := range res {

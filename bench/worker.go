@@ -94,6 +94,7 @@ var errUnsupported = errors.New("not supported by this peer")
 var peers = map[string]peer{
 	"arbor":          arborPeer{},
 	"arbor-nolabels": arborPeer{noLabels: true},
+	"arbor-otel":     arborPeer{metrics: true},
 	"suture":         suturePeer{},
 	"go":             floorPeer{},
 	"go-ctx":         floorPeer{ownCtx: true},
