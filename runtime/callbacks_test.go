@@ -804,11 +804,7 @@ func TestCallbackServerCastHandler(t *testing.T) {
 // waitRan waits until a callback says on c that it has been called.
 func waitRan(t *testing.T, c <-chan struct{}) {
 	t.Helper()
-	select {
-	case <-c:
-	case <-time.After(waitLimit):
-		t.Fatal("the handler did not run")
-	}
+	waitRecv(t, c, "the callback did not run")
 }
 
 // The registry's callbacks run in the caller's goroutine, holding none of

@@ -202,9 +202,16 @@ func TestStopTimeout(t *testing.T) {
 
 func waitClosed(t *testing.T, c <-chan struct{}) {
 	t.Helper()
+	waitRecv(t, c, "channel was not closed")
+}
+
+// waitRecv waits for c to be closed or to deliver a value, and fails the
+// test with failure if neither happens within waitLimit.
+func waitRecv(t *testing.T, c <-chan struct{}, failure string) {
+	t.Helper()
 	select {
 	case <-c:
 	case <-time.After(waitLimit):
-		t.Fatal("channel was not closed")
+		t.Fatal(failure)
 	}
 }
