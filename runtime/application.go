@@ -245,9 +245,8 @@ func (a *Applications) master(app *runningApp, started chan<- error) {
 	defer func() {
 		switch stage {
 		case stageStart:
-			p.cancel(ErrShutdown)
-			p.exit(ErrGoexit)
-			started <- ErrGoexit
+			p.startFailed(reason)
+			started <- reason
 		case stageServe:
 			p.exit(reason)
 			a.exits <- appExit{app: app, reason: reason}
@@ -255,10 +254,7 @@ func (a *Applications) master(app *runningApp, started chan<- error) {
 	}()
 	svc, err := callStart(app.spec.Start, p)
 	if err != nil {
-		stage = stageDone
-		p.cancel(ErrShutdown)
-		p.exit(err)
-		started <- err
+		reason = err // the deferred function ends the start with it
 		return
 	}
 	p.setService(svc)

@@ -52,6 +52,14 @@ func (c *child) exited(p *process, reason error) {
 	x.last, x.lastExit, x.exited = p, reason, true
 }
 
+// lastExitReason is the reason of c's latest exit; nil before its first.
+func (c *child) lastExitReason() error {
+	if c.extra == nil {
+		return nil
+	}
+	return c.extra.lastExit
+}
+
 // name names c for people: its id or, for a child of a dynamic supervisor
 // without one, the handle of its latest incarnation.
 func (c *child) name() string {

@@ -87,7 +87,7 @@ func (s *core) init(ctx context.Context, name string, maxRestarts, maxSeconds in
 		}
 	}
 	s.epoch = s.clock.Now()
-	s.self.AfterFunc(s.interruptStart)
+	s.self.AfterFunc(s.mbox.interruptStart)
 }
 
 // serve runs the loop with handle for each message until handle or the
@@ -98,7 +98,7 @@ func (s *core) serve(ctx context.Context, handle func(any) (bool, error), termin
 	}
 	if ctx != context.Context(s.self) {
 		s.serveDone = ctx.Done()
-		stop := context.AfterFunc(ctx, s.interruptStart)
+		stop := context.AfterFunc(ctx, s.mbox.interruptStart)
 		defer stop()
 	}
 	reason := s.loop(ctx, handle)
@@ -138,6 +138,10 @@ func (s *core) exitRoot(reason error) {
 		s.self.exit(reason)
 	}
 }
+
+// path is the supervisor's path in the tree, such as "store/sessions",
+// made once by init (with what its children's labels share).
+func (s *core) path() string { return s.self.labelBase().path }
 
 // Done returns a channel that is closed once the supervisor has exited.
 func (s *core) Done() <-chan struct{} { return s.done }
@@ -208,17 +212,6 @@ func (s *core) startChild(c *child, external bool) (err error, ignored bool) {
 		s.mbox.letServe(p) // its Serve runs after its start is reported
 	}
 	return nil, false
-}
-
-// interruptStart wakes a wait for a start's answer (awaitStart), which
-// then sees that the supervisor must stop. It never blocks: a wake-up left
-// in the channel makes the next wait look at the stop conditions, which
-// do not go away.
-func (s *core) interruptStart() {
-	select {
-	case s.mbox.started <- nil:
-	default:
-	}
 }
 
 // stopPending reports whether the supervisor has been asked to stop: its
@@ -419,7 +412,7 @@ func (s *core) loop(ctx context.Context, handle func(any) (bool, error)) error {
 func (s *core) Stop(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		close(s.stopAsked)
-		s.interruptStart()
+		s.mbox.interruptStart()
 	})
 	err := exec(ctx, &s.mbox, s.done, func() { s.stopping = true })
 	if err == ErrNoProc {

@@ -81,7 +81,7 @@ func (r *eventRunner) report(e Event) {
 		return
 	}
 	if r.sink.inline {
-		r.sink.callInline(e)
+		r.sink.call(e) // the default sink runs in the reporting goroutine
 		return
 	}
 	if r.sink.stuck.Load() > 0 {
@@ -119,8 +119,7 @@ func (r *eventRunner) report(e Event) {
 			slog.Default().Error("arbor: an event hook did not return in time; its events are dropped until it does",
 				slog.Duration("timeout", r.timeout), slog.String("event", e.Kind.String()))
 		}
-		close(r.quit) // the stuck goroutine ends when its call returns
-		r.calls = nil
+		r.close() // the stuck goroutine ends when its call returns
 	}
 }
 
@@ -178,16 +177,6 @@ func (sink *eventSink) run(calls <-chan bool, ended chan<- bool, quit <-chan str
 
 // call runs the hook once; a panic drops the event and is reported.
 func (sink *eventSink) call(e Event) {
-	defer func() {
-		if v := recover(); v != nil {
-			sink.reportFailure("panicked", v)
-		}
-	}()
-	sink.hook(e)
-}
-
-// callInline runs the default sink in the reporting goroutine.
-func (sink *eventSink) callInline(e Event) {
 	defer func() {
 		if v := recover(); v != nil {
 			sink.reportFailure("panicked", v)

@@ -193,7 +193,7 @@ func (s *core) exitRecords(c *child) []ExitRecord {
 	h := c.extra.history
 	first := max(h.n-HistoryLength, 0)
 	out := make([]ExitRecord, 0, h.n-first)
-	prefix := s.self.path() + "/" + c.spec.ID + "#"
+	prefix := s.path() + "/" + c.spec.ID + "#"
 	for i := first; i < h.n; i++ {
 		e := h.ring[i%HistoryLength]
 		out = append(out, ExitRecord{

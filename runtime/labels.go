@@ -97,9 +97,9 @@ func (p *process) initLabelBase() {
 // a supervisor, whose init made it before its first child.
 func (p *process) labelBase() *labelBase { return p.ext.labels }
 
-// profileLabels returns the labels of child process p.
-func profileLabels(p *process) pprof.LabelSet {
-	base := p.parent.labelBase()
+// profileLabels returns the labels of child process p, whose supervisor's
+// children share base.
+func profileLabels(p *process, base *labelBase) pprof.LabelSet {
 	n := strconv.FormatUint(uint64(p.incarnation), 10)
 	// In the keys' sorted order: pprof.Labels sorts (and allocates) keys
 	// given in any other, which costs five times as much.
@@ -118,7 +118,7 @@ func setProfileLabels(p *process) {
 	if base.off {
 		return
 	}
-	pprof.SetGoroutineLabels(pprof.WithLabels(base.inherited, profileLabels(p)))
+	pprof.SetGoroutineLabels(pprof.WithLabels(base.inherited, profileLabels(p, base)))
 }
 
 // setApplicationLabels gives the calling goroutine, an application
@@ -133,11 +133,15 @@ func setApplicationLabels(p *process, name string) {
 // is no supervisor's child or whose supervisor runs WithoutProfileLabels.
 // Use them to find its goroutines in a goroutine profile.
 func (h Handle) ProfileLabels() map[string]string {
-	if h.p == nil || h.p.child == nil || h.p.parent.labelBase().off {
+	if h.p == nil || h.p.child == nil {
+		return nil
+	}
+	base := h.p.parent.labelBase()
+	if base.off {
 		return nil
 	}
 	m := make(map[string]string, 4)
-	pprof.ForLabels(pprof.WithLabels(context.Background(), profileLabels(h.p)), func(k, v string) bool {
+	pprof.ForLabels(pprof.WithLabels(context.Background(), profileLabels(h.p, base)), func(k, v string) bool {
 		m[k] = v
 		return true
 	})

@@ -146,6 +146,17 @@ func (mb *mailbox) childExited(p *process, notify bool) {
 	}
 }
 
+// interruptStart wakes a wait for a start's answer (core.awaitStart),
+// which then sees that the supervisor must stop. It never blocks: a
+// wake-up left in the channel makes the next wait look at the stop
+// conditions, which do not go away.
+func (mb *mailbox) interruptStart() {
+	select {
+	case mb.started <- nil:
+	default:
+	}
+}
+
 // kill marks the supervisor killed and returns its live children, which the
 // caller kills; the list is then empty, and addChild refuses new ones.
 func (mb *mailbox) kill() []*process {
@@ -157,12 +168,7 @@ func (mb *mailbox) kill() []*process {
 	mb.killed = true
 	close(mb.dead)
 	defer mb.ready.Broadcast()
-	defer func() { // wake a wait for a start's answer: see core.interruptStart
-		select {
-		case mb.started <- nil:
-		default:
-		}
-	}()
+	defer mb.interruptStart()
 	var out []*process
 	for p := mb.children; p != nil; p = p.next {
 		out = append(out, p)

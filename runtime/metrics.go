@@ -113,14 +113,13 @@ func metricsFrom(ctx context.Context) Metrics {
 type supMetrics struct {
 	m    Metrics
 	self StatsReader
-	path string // the supervisor's, made once
 }
 
 // startMetrics looks up the Metrics of ctx for the supervisor self, and
 // tells it the supervisor has started.
 func (s *core) startMetrics(ctx context.Context, self StatsReader) {
 	if m := metricsFrom(ctx); m != nil {
-		s.metrics = &supMetrics{m: m, self: self, path: s.self.path()}
+		s.metrics = &supMetrics{m: m, self: self}
 		m.SupervisorStarted(self)
 	}
 }
@@ -149,7 +148,7 @@ func (s *core) measureStart(c *child, begin time.Time, err error, ignored bool) 
 	if ignored {
 		err = ErrIgnore
 	}
-	s.metrics.m.ChildStarted(s.metrics.path, c.spec.ID, s.clock.Now().Sub(begin), err)
+	s.metrics.m.ChildStarted(s.path(), c.spec.ID, s.clock.Now().Sub(begin), err)
 }
 
 // measureStop reports that c, whose stop began at begin, has stopped; its
@@ -158,11 +157,7 @@ func (s *core) measureStop(c *child, begin time.Time) {
 	if s.metrics == nil {
 		return
 	}
-	var reason error
-	if c.extra != nil {
-		reason = c.extra.lastExit
-	}
-	s.metrics.m.ChildStopped(s.metrics.path, c.spec.ID, s.clock.Now().Sub(begin), reason)
+	s.metrics.m.ChildStopped(s.path(), c.spec.ID, s.clock.Now().Sub(begin), c.lastExitReason())
 }
 
 // countRestart counts a restart of c towards the intensity, as OTP's
@@ -172,13 +167,9 @@ func (s *core) countRestart(c *child) bool {
 	ok := s.restarts.add(s.second())
 	if s.metrics != nil {
 		if ok {
-			var reason error
-			if c.extra != nil {
-				reason = c.extra.lastExit
-			}
-			s.metrics.m.ChildRestarted(s.metrics.path, c.spec.ID, reason)
+			s.metrics.m.ChildRestarted(s.path(), c.spec.ID, c.lastExitReason())
 		} else {
-			s.metrics.m.IntensityReached(s.metrics.path, c.spec.ID)
+			s.metrics.m.IntensityReached(s.path(), c.spec.ID)
 		}
 	}
 	return ok

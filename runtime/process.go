@@ -218,8 +218,6 @@ func (p *process) id() string {
 	return p.ext.name
 }
 
-// startTime returns when the process started.
-
 // path names the process by the ids from its root down: "app/pool/conn".
 func (p *process) path() string {
 	if p.parent == nil {

@@ -69,19 +69,13 @@ func (r *UniqueRegistry[K, V]) RegisterValue(key K, h Handle, value V) error {
 	if h.p == nil {
 		return ErrNoProc
 	}
-	t := r.table()
-	pt := t.keyPart(key)
+	pt := r.table().keyPart(key)
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
 	if err := pt.takeLocked(key); err != nil {
 		return err
 	}
-	e, err := pt.addLocked(key, h.p, value)
-	if err != nil {
-		return err
-	}
-	t.notifyLocked(KeyRegistered, e.entry())
-	return nil
+	return pt.registerLocked(key, h.p, value)
 }
 
 // takeLocked makes key free to register: it returns an
@@ -332,11 +326,9 @@ func (pt *regPart[K, V]) runStart(ctx context.Context, pending *regEntry[K, V], 
 			return Handle{}, err
 		}
 	}
-	e, err := pt.addLocked(pending.key, h.p, pending.value)
-	if err != nil {
+	if err := pt.registerLocked(pending.key, h.p, pending.value); err != nil {
 		return Handle{}, err
 	}
-	pt.t.notifyLocked(KeyRegistered, e.entry())
 	return h, nil
 }
 

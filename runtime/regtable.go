@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -132,10 +133,7 @@ func (t *regTable[K, V]) setup(kind regKind, opts RegistryOptions) {
 		t.parts[i] = pt
 	}
 	if len(opts.Meta) > 0 {
-		t.meta = make(map[string]any, len(opts.Meta))
-		for k, v := range opts.Meta {
-			t.meta[k] = v
-		}
+		t.meta = maps.Clone(opts.Meta)
 	}
 }
 
@@ -183,6 +181,16 @@ func (t *regTable[K, V]) procParts(p *process) []*regPart[K, V] {
 	}
 	i := t.procIndex(p)
 	return t.parts[i : i+1]
+}
+
+// registerLocked records an entry of p under key and tells the listeners.
+func (pt *regPart[K, V]) registerLocked(key K, p *process, value V) error {
+	e, err := pt.addLocked(key, p, value)
+	if err != nil {
+		return err
+	}
+	pt.t.notifyLocked(KeyRegistered, e.entry())
+	return nil
 }
 
 // addLocked records an entry of p under key, watching p from this
@@ -343,12 +351,7 @@ func (t *regTable[K, V]) register(key K, p *process, value V) error {
 	pt := t.partFor(key, p)
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
-	e, err := pt.addLocked(key, p, value)
-	if err != nil {
-		return err
-	}
-	t.notifyLocked(KeyRegistered, e.entry())
-	return nil
+	return pt.registerLocked(key, p, value)
 }
 
 // unregister removes every entry of p under key, and tells the listeners

@@ -553,8 +553,12 @@ func CallTimeout[S, R any](ctx context.Context, srv *Server[S], timeout time.Dur
 	if h.IsZero() {
 		return zero, ErrNoProc
 	}
+	// The call's clock, read from ctx once: for the metrics and the timeout.
+	var clk clock.Clock
+	if srv.metrics != nil || timeout != InfiniteTimeout {
+		clk = clockFrom(ctx)
+	}
 	if srv.metrics != nil {
-		clk := clockFrom(ctx)
 		defer srv.measureCall(clk, clk.Now(), &err)
 	}
 	if Self(ctx) == h {
@@ -566,7 +570,7 @@ func CallTimeout[S, R any](ctx context.Context, srv *Server[S], timeout time.Dur
 	// with another clock, or a timeout of 0 or less, has a timer of its own.
 	var expired <-chan time.Time
 	if timeout != InfiniteTimeout {
-		if clk := clockFrom(ctx); timeout > 0 && clk == srv.clock {
+		if timeout > 0 && clk == srv.clock {
 			c.deadline = max(clock.Since(clk, srv.epoch)+timeout, 1)
 		} else {
 			t := srv.timer(clk, max(timeout, 0))
