@@ -156,7 +156,7 @@ func (g *generator) clusterSupervisor(sup *spec.Supervisor) {
 		jen.Line().Id("Name").Op(":").Lit(sup.Name),
 		jen.Line().Id("Start").Op(":").Add(start),
 	}
-	for _, f := range g.childFields(t.Restart.Val, t.Shutdown.Val, t.Type.Val, false, t.Backoff) {
+	for _, f := range g.childFields(t.Restart.Val, t.Shutdown.Val, t.Type.Val, t.Backoff) {
 		specFields = append(specFields, jen.Line().Add(f))
 	}
 	moves := sup.MaxMoves.Val

@@ -414,13 +414,13 @@ func (g *generator) staticSupervisor(sup *spec.Supervisor) {
 			note = "; started in " + specFn
 		case g.hasDeps:
 		default:
-			row = append(row, jen.Id("Start").Op(":").Id(g.names.childFuncs[c]))
+			row = append(row, jen.Id("Start").Op(":").Id(spec.ChildFunc(sup.Name, c.ID.Val)))
 		}
 		row = append(row, g.rowFields(c.Restart.Val, c.Shutdown.Val, c.Type.Val, c.Significant.Val, c.Backoff)...)
 		if g.hasDeps {
 			row = []jen.Code{jen.Id("ChildRow").Op(":").Add(g.rt("ChildRow")).Values(row...)}
 			if note == "" {
-				row = append(row, jen.Id("StartWith").Op(":").Id(g.names.childFuncs[c]))
+				row = append(row, jen.Id("StartWith").Op(":").Id(spec.ChildFunc(sup.Name, c.ID.Val)))
 			}
 			switch {
 			case c.Name == nil:
@@ -461,7 +461,7 @@ func (g *generator) staticSupervisor(sup *spec.Supervisor) {
 	}
 	rows = append(rows, jen.Line())
 
-	table := g.names.tables[sup]
+	table := spec.ChildTable(sup.Name)
 	g.f.Commentf("%s are the children of supervisor %q, in start order: constant data,", table, sup.Name)
 	g.f.Commentf("which %s makes into child specs.", specFn)
 	var body []jen.Code
@@ -508,7 +508,7 @@ func (g *generator) staticSupervisor(sup *spec.Supervisor) {
 		if g.inSpecFunc(c) {
 			continue
 		}
-		name := g.names.childFuncs[c]
+		name := spec.ChildFunc(sup.Name, c.ID.Val)
 		what := "child"
 		if c.Supervisor.Val != "" {
 			what = "nested supervisor"
@@ -638,7 +638,7 @@ func (g *generator) dynamicSupervisor(sup *spec.Supervisor) {
 		fieldsCS = append(fieldsCS, jen.Line().Id("ID").Op(":").Add(g.idExpr(t)))
 	}
 	fieldsCS = append(fieldsCS, jen.Line().Id("Start").Op(":").Add(start))
-	for _, f := range g.childFields(t.Restart.Val, t.Shutdown.Val, t.Type.Val, false, t.Backoff) {
+	for _, f := range g.childFields(t.Restart.Val, t.Shutdown.Val, t.Type.Val, t.Backoff) {
 		fieldsCS = append(fieldsCS, jen.Line().Add(f))
 	}
 	fieldsCS = append(fieldsCS, jen.Line())
@@ -722,16 +722,13 @@ func (g *generator) rowFields(restart spec.Restart, shutdown spec.Shutdown, typ 
 	return fields
 }
 
-// childFields renders Restart, Shutdown and Type, and Significant and Backoff
-// when set.
-func (g *generator) childFields(restart spec.Restart, shutdown spec.Shutdown, typ spec.ChildType, significant bool, b *spec.Backoff) []jen.Code {
+// childFields renders a template's Restart, Shutdown and Type, and its
+// Backoff when set (a template's children are never significant).
+func (g *generator) childFields(restart spec.Restart, shutdown spec.Shutdown, typ spec.ChildType, b *spec.Backoff) []jen.Code {
 	fields := []jen.Code{
 		jen.Id("Restart").Op(":").Add(g.rt(restartName(restart))),
 		jen.Id("Shutdown").Op(":").Add(g.shutdown(shutdown)),
 		jen.Id("Type").Op(":").Add(g.rt(typeName(typ))),
-	}
-	if significant {
-		fields = append(fields, jen.Id("Significant").Op(":").True())
 	}
 	if b != nil {
 		fields = append(fields, jen.Id("Backoff").Op(":").Op("&").Add(g.backoff(b)))

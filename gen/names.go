@@ -28,10 +28,8 @@ const (
 // the local variables holding refs and the names of imported packages, so
 // that no one of them hides another or a name the file uses.
 type namer struct {
-	taken      map[string]bool             // names an import must not take
-	refVars    map[*spec.Child]string      // child -> its Ref variable
-	childFuncs map[*spec.Child]string      // child -> the function that starts it
-	tables     map[*spec.Supervisor]string // static supervisor -> its table of children
+	taken   map[string]bool        // names an import must not take
+	refVars map[*spec.Child]string // child -> its Ref variable
 	// childrenVar is the local variable of a supervisor's spec function
 	// that holds its children.
 	childrenVar string
@@ -40,7 +38,7 @@ type namer struct {
 }
 
 func newNamer(s *spec.Spec) *namer {
-	n := &namer{taken: map[string]bool{}, refVars: map[*spec.Child]string{}, childFuncs: map[*spec.Child]string{}, tables: map[*spec.Supervisor]string{},
+	n := &namer{taken: map[string]bool{}, refVars: map[*spec.Child]string{},
 		imports: map[string]string{}}
 	for _, name := range []string{ctxName, depsName, recvName, supName, errName, svcName, listenerName} {
 		n.taken[name] = true
@@ -75,13 +73,11 @@ func newNamer(s *spec.Spec) *namer {
 			locals[id] = true
 		}
 		if !sup.Dynamic.Val {
-			n.tables[sup] = spec.ChildTable(sup.Name)
-			locals[n.tables[sup]] = true
+			locals[spec.ChildTable(sup.Name)] = true
 		}
 		for _, c := range sup.Children {
 			useFunc(c.Start.Val)
-			n.childFuncs[c] = spec.ChildFunc(sup.Name, c.ID.Val)
-			locals[n.childFuncs[c]] = true
+			locals[spec.ChildFunc(sup.Name, c.ID.Val)] = true
 		}
 		if t := sup.Template; t != nil {
 			if _, _, sprintf := idFormat(t); sprintf {

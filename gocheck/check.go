@@ -148,7 +148,7 @@ type universe struct {
 // cannot.
 func (c *checker) universe() (*universe, error) {
 	var pkgs [3]*types.Package
-	for i, path := range []string{"context", "time", RuntimePath} {
+	for i, path := range []string{"context", "time", runtimePath} {
 		p, why := c.l.importPkg(path)
 		if p == nil {
 			return nil, cannot("package %s cannot be loaded: %s", path, why)
@@ -156,7 +156,7 @@ func (c *checker) universe() (*universe, error) {
 		pkgs[i] = p
 	}
 	ctxPkg, timePkg, rt := pkgs[0], pkgs[1], pkgs[2]
-	broken := cannot("package %s does not declare what generated code uses", RuntimePath)
+	broken := cannot("package %s does not declare what generated code uses", runtimePath)
 	u := &universe{
 		ctx:      ctxPkg.Scope().Lookup("Context").Type(),
 		duration: timePkg.Scope().Lookup("Duration").Type(),

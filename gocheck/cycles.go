@@ -84,8 +84,11 @@ func (c *checker) checkCycles() {
 	}
 	onCycle := map[string]bool{} // tables on a cycle reported already
 	for _, table := range tables {
+		if onCycle[table] {
+			continue
+		}
 		path := g.cycle(table)
-		if path == nil || onCycle[table] {
+		if path == nil {
 			continue
 		}
 		for _, n := range path {

@@ -20,8 +20,8 @@ import (
 	"strings"
 )
 
-// RuntimePath is the import path of the runtime that generated code calls.
-const RuntimePath = "github.com/arborgo/arbor/runtime"
+// runtimePath is the import path of the runtime that generated code calls.
+const runtimePath = "github.com/arborgo/arbor/runtime"
 
 // Options say where the generated file goes.
 type Options struct {
@@ -32,8 +32,6 @@ type Options struct {
 	Output string
 	// Package is the name of the generated file's package.
 	Package string
-	// Go is the go command; "go" (from the PATH) when empty.
-	Go string
 	// Env is the environment of the go command, and where GOFLAGS' build
 	// tags are read; the process's environment when nil.
 	Env []string
@@ -86,7 +84,7 @@ func load(ctx context.Context, paths []string, opts Options) (*loaded, error) {
 	if err != nil {
 		return nil, cannot("%v", err)
 	}
-	imports := map[string]bool{"context": true, "time": true, RuntimePath: true}
+	imports := map[string]bool{"context": true, "time": true, runtimePath: true}
 	for _, p := range paths {
 		imports[p] = true
 	}
@@ -212,10 +210,7 @@ type listed struct {
 // export data file of each that loaded; it records the error of each that
 // did not.
 func (l *loaded) list(ctx context.Context, opts Options, env []string, dir string, imports map[string]bool) (map[string]string, error) {
-	goCmd := opts.Go
-	if goCmd == "" {
-		goCmd = "go"
-	}
+	const goCmd = "go" // from the PATH
 	paths := make([]string, 0, len(imports))
 	for p := range imports {
 		paths = append(paths, p)

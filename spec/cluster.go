@@ -269,8 +269,7 @@ func (c *checker) checkClusterUses() {
 	if c.spec.Cluster == nil {
 		return
 	}
-	uses := map[string][]clusterUse{}
-	refs := map[string][]clusterUse{} // every supervisor's uses, for counting runs
+	refs := map[string][]clusterUse{} // every supervisor's uses
 	for _, sup := range c.spec.Supervisors {
 		if c.supervisors[sup.Name] != sup || sup.Dynamic.Val {
 			continue
@@ -282,9 +281,6 @@ func (c *checker) checkClusterUses() {
 			}
 			u := clusterUse{at(ch.Supervisor.Pos, at(ch.Pos, sup.Pos)), fmt.Sprintf("child %+q of supervisor %+q", ch.ID.Val, sup.Name), sup.Name}
 			refs[target.Name] = append(refs[target.Name], u)
-			if target.Cluster {
-				uses[target.Name] = append(uses[target.Name], u)
-			}
 		}
 	}
 	for _, app := range c.spec.Applications {
@@ -294,9 +290,6 @@ func (c *checker) checkClusterUses() {
 		}
 		u := clusterUse{at(app.Supervisor.Pos, app.Pos), fmt.Sprintf("application %+q", app.Name), ""}
 		refs[target.Name] = append(refs[target.Name], u)
-		if target.Cluster {
-			uses[target.Name] = append(uses[target.Name], u)
-		}
 	}
 	// runs counts how often a supervisor runs on a node, capped at 2: once
 	// for each of its uses, times the runs of the supervisor of a child
@@ -328,9 +321,9 @@ func (c *checker) checkClusterUses() {
 		if !sup.Cluster || c.supervisors[sup.Name] != sup {
 			continue
 		}
-		for i, u := range uses[sup.Name] {
+		for i, u := range refs[sup.Name] {
 			if i > 0 {
-				first := uses[sup.Name][0]
+				first := refs[sup.Name][0]
 				c.add(u.pos, "%s runs cluster supervisor %+q, which %s runs already (at %s); a cluster supervisor runs once on a node", u.what, sup.Name, first.what, first.pos.short())
 				continue
 			}

@@ -122,12 +122,6 @@ func isPredeclaredType(s string) bool {
 	return false
 }
 
-// didYouMean returns the candidate closest to s when it is close enough to be
-// a likely typo, or "". It is for the short, fixed lists of keys.
-func didYouMean(s string, candidates []string) string {
-	return DidYouMean(s, candidates)
-}
-
 // DidYouMean returns the candidate closest to s when it is close enough to
 // be a likely typo of it, or "": within two edits (one for a name of four
 // characters or fewer), counting characters, not bytes. Its work is bounded

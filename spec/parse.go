@@ -492,7 +492,7 @@ func (d *decoder) field(m *yaml.Node, key string, k, v *yaml.Node, what string, 
 		return
 	}
 	if allowed != nil && !contains(allowed, key) {
-		if hint := didYouMean(key, allowed); hint != "" {
+		if hint := DidYouMean(key, allowed); hint != "" {
 			d.keyError(k, hint, "unknown key %+q in %s; did you mean %+q?", truncate(key), what, hint)
 		} else {
 			d.keyError(k, "", "unknown key %+q in %s; allowed: %s", truncate(key), what, strings.Join(allowed, ", "))
