@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,7 +59,7 @@ func Generate(s *spec.Spec, opts Options) ([]byte, error) {
 		spec:      s,
 		source:    commentSafe(source),
 		hasDeps:   s.HasDeps(),
-		listeners: listenersOf(s),
+		listeners: s.Listeners(),
 		names:     newNamer(s),
 		f:         jen.NewFile(pkg),
 	}
@@ -355,20 +354,6 @@ func registryMethod(name string) string { return "registry" + spec.CamelCase(nam
 // shares no namespace with the package's functions.
 func nameMethod(sup *spec.Supervisor, c *spec.Child) string {
 	return "name_" + spec.ChildFunc(sup.Name, c.ID.Val)
-}
-
-// listenersOf returns, for each child that listens to registries, those
-// registries, in the order of the spec.
-func listenersOf(s *spec.Spec) map[*spec.Child][]*spec.Registry {
-	m := map[*spec.Child][]*spec.Registry{}
-	for _, r := range s.Registries {
-		for _, l := range r.Listeners {
-			if ch, _ := s.ListenerChild(l.Val); ch != nil && !slices.Contains(m[ch], r) {
-				m[ch] = append(m[ch], r)
-			}
-		}
-	}
-	return m
 }
 
 // listen renders the calls that make svc a listener of regs.

@@ -159,11 +159,9 @@ func build(s *spec.Spec) *graph {
 		}
 	}
 	listens := map[*spec.Child][]string{}
-	for _, r := range s.Registries {
-		for _, l := range r.Listeners {
-			if ch, _ := s.ListenerChild(l.Val); ch != nil {
-				listens[ch] = append(listens[ch], r.Name)
-			}
+	for ch, regs := range s.Listeners() {
+		for _, r := range regs {
+			listens[ch] = append(listens[ch], r.Name)
 		}
 	}
 	for _, sup := range s.Supervisors {

@@ -342,13 +342,35 @@ func (c *checker) checkListeners() {
 // several do.
 func (s *Spec) ListenerChild(l string) (*Child, *Supervisor) {
 	var ids map[string][]*Supervisor
+	return s.supervisorIndex().listenerChild(l, &ids)
+}
+
+// Listeners returns, for each child that a registry of s names as a
+// listener, the registries it listens to, in the order of the spec.
+func (s *Spec) Listeners() map[*Child][]*Registry {
+	c := s.supervisorIndex()
+	var ids map[string][]*Supervisor
+	m := map[*Child][]*Registry{}
+	for _, r := range s.Registries {
+		for _, l := range r.Listeners {
+			if ch, _ := c.listenerChild(l.Val, &ids); ch != nil && !slices.Contains(m[ch], r) {
+				m[ch] = append(m[ch], r)
+			}
+		}
+	}
+	return m
+}
+
+// supervisorIndex returns a checker that knows s's supervisors by name (the
+// first of each name), for the lookups of listeners.
+func (s *Spec) supervisorIndex() *checker {
 	c := &checker{spec: s, supervisors: map[string]*Supervisor{}}
 	for _, sup := range s.Supervisors {
 		if _, ok := c.supervisors[sup.Name]; !ok {
 			c.supervisors[sup.Name] = sup
 		}
 	}
-	return c.listenerChild(l, &ids)
+	return c
 }
 
 func (c *checker) listenerChild(l string, ids *map[string][]*Supervisor) (*Child, *Supervisor) {
