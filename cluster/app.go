@@ -161,7 +161,6 @@ type distApp struct {
 	values context.Context // the standby's context, for its tree's values
 
 	owner, takeover, handoff, last, cands string
-	appsPrefix                            string
 
 	// Owned by Serve.
 	cache      cache     // the applications' keys
@@ -193,7 +192,7 @@ func newDistApp(n *Node, spec DistributedSpec, ctx context.Context) *distApp {
 		node: n, spec: spec, prio: priority(spec.Nodes), name: spec.App.Name,
 		values: context.WithoutCancel(ctx),
 		owner:  base + "owner", takeover: base + "takeover", handoff: base + "handoff",
-		last: base + "last", cands: base + "nodes/", appsPrefix: n.keys.apps(),
+		last: base + "last", cands: base + "nodes/",
 	}
 }
 
@@ -211,7 +210,7 @@ func (d *distApp) Serve(ctx context.Context) error {
 	fctx, stopFollow := context.WithCancel(ctx)
 	var followed sync.WaitGroup
 	followed.Add(2)
-	go func() { defer followed.Done(); follow(fctx, d.node.cli, d.appsPrefix, updates) }()
+	go func() { defer followed.Done(); follow(fctx, d.node.cli, d.node.keys.apps(), updates) }()
 	go func() { defer followed.Done(); follow(fctx, d.node.cli, d.node.keys.nodes(), nodeUpdates) }()
 	defer func() { stopFollow(); followed.Wait() }()
 
@@ -295,9 +294,15 @@ func (d *distApp) applyUpdate(u update) {
 	if _, handed := d.cache.kvs[d.handoff]; handed {
 		return
 	}
-	if _, alive := d.cache.kvs[d.cands+gone]; !alive {
+	if !d.alive(gone) {
 		d.failoverAt = d.node.clock.Now().Add(d.spec.FailoverDelay)
 	}
+}
+
+// alive reports whether node is a live candidate of the application.
+func (d *distApp) alive(node string) bool {
+	_, ok := d.cache.kvs[d.cands+node]
+	return ok
 }
 
 // live returns the nodes that run this application's standby.
@@ -360,7 +365,7 @@ func (d *distApp) reconcile(ctx context.Context, gen *generation) {
 		} else {
 			if tk := d.cache.kvs[d.takeover]; d.spec.Takeover && tk != nil {
 				to := string(tk.Value)
-				if r := d.prio.rank(to); r >= 0 && r < myRank && d.live()[to] {
+				if r := d.prio.rank(to); r >= 0 && r < myRank && d.alive(to) {
 					d.handOver(ctx, to)
 				}
 			}

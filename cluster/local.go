@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -330,7 +331,7 @@ func (lp *localPart[K, A]) decide(ctx context.Context, gen *generation, k string
 	if len(rec.Tried) > 0 {
 		var untried []string
 		for _, n := range live {
-			if !contains(rec.Tried, n) {
+			if !slices.Contains(rec.Tried, n) {
 				untried = append(untried, n)
 			}
 		}
@@ -369,15 +370,6 @@ func (lp *localPart[K, A]) wakeAtLatest(t time.Time) {
 	if lp.wakeAt.IsZero() || t.Before(lp.wakeAt) {
 		lp.wakeAt = t
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // claimAll claims keys with create-if-absent transactions, several at a
@@ -474,11 +466,9 @@ func (lp *localPart[K, A]) start(ctx context.Context, gen *generation, k string,
 	// local dynamic supervisor's child process: it carries the fence, and
 	// is cancelled by that process, by the end of the lease, or by r.cancel.
 	childStart := func(pctx context.Context) (runtime.Service, error) {
-		sctx, cancel := context.WithCancelCause(withFence(pctx, f))
-		stop := context.AfterFunc(gen.ctx, func() { cancel(context.Cause(gen.ctx)) })
-		r.ctx, r.cancel = sctx, func(cause error) { stop(); cancel(cause) }
-		f.done = sctx.Done()
-		sup, err := runtime.NewSupervisor(sctx, runtime.SupervisorSpec{
+		r.ctx, r.cancel = gen.bind(withFence(pctx, f))
+		f.done = r.ctx.Done()
+		sup, err := runtime.NewSupervisor(r.ctx, runtime.SupervisorSpec{
 			Name:  s.spec.Name + "[" + k + "]",
 			Flags: flags,
 			Children: []runtime.ChildSpec{{

@@ -11,11 +11,10 @@ import (
 // update is what follow sends: the whole prefix (after a listing) or the
 // events of one watch response.
 type update struct {
-	reset     bool
-	compacted bool // the listing follows a watch that was compacted away
-	kvs       []*mvccpb.KeyValue
-	events    []*clientv3.Event
-	rev       int64
+	reset  bool
+	kvs    []*mvccpb.KeyValue
+	events []*clientv3.Event
+	rev    int64
 }
 
 // follow mirrors a prefix of etcd into out: it lists the prefix, sends the
@@ -24,7 +23,6 @@ type update struct {
 // ends for any reason but ctx (compaction, a lost leader, an error) it lists
 // again and goes on from there. It returns when ctx ends.
 func follow(ctx context.Context, cli *clientv3.Client, prefix string, out chan<- update) {
-	compacted := false
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		if attempt > 0 {
 			select {
@@ -40,18 +38,16 @@ func follow(ctx context.Context, cli *clientv3.Client, prefix string, out chan<-
 			continue
 		}
 		select {
-		case out <- update{reset: true, compacted: compacted, kvs: resp.Kvs, rev: resp.Header.Revision}:
+		case out <- update{reset: true, kvs: resp.Kvs, rev: resp.Header.Revision}:
 		case <-ctx.Done():
 			return
 		}
-		compacted = false
 		wctx, stop := context.WithCancel(clientv3.WithRequireLeader(ctx))
 		wch := cli.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1),
 			clientv3.WithPrevKV(), clientv3.WithProgressNotify())
 		for w := range wch {
 			if w.CompactRevision != 0 {
-				compacted = true
-				break
+				break // compacted away: list again
 			}
 			if w.Canceled || w.Err() != nil {
 				break
