@@ -76,21 +76,15 @@ func (d *driver) setUpBuild() {
 
 // writeBuildModule writes the module of one shape and peer into dir.
 func (d *driver) writeBuildModule(dir string, s buildShape, peer string, sum []byte) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	mod := fmt.Sprintf("module example.com/build\n\ngo 1.26\n\nrequire github.com/arborgo/arbor v0.0.0\n\nreplace github.com/arborgo/arbor => %s\n", d.root)
-	files := map[string]string{"go.mod": mod, "go.sum": string(sum), "nonce.go": "package main\n"}
+	files := map[string]string{"nonce.go": "package main\n"}
 	if peer == "floor" {
 		files["main.go"] = floorProgram(s)
 	} else {
 		files["main.go"] = buildUser + generatedMain[s.kind]
 		files["bench.arbor.yaml"] = buildSpec(s)
 	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			return err
-		}
+	if err := d.writeModule(dir, "example.com/build", sum, files); err != nil {
+		return err
 	}
 	if peer == "floor" {
 		return nil

@@ -46,21 +46,28 @@ func (d *driver) setUpGenerate() {
 	d.specs = map[int]string{}
 	for _, n := range specSizes {
 		dir := filepath.Join(d.tmp, fmt.Sprintf("gen%d", n))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := d.writeModule(dir, "example.com/gen", sum, map[string]string{"bench.arbor.yaml": bigSpec(n), "worker.go": generateUser}); err != nil {
 			d.notes["generate"] = err.Error()
 			return
 		}
-		mod := fmt.Sprintf("module example.com/gen\n\ngo 1.26\n\nrequire github.com/arborgo/arbor v0.0.0\n\nreplace github.com/arborgo/arbor => %s\n", d.root)
-		for name, content := range map[string]string{
-			"go.mod": mod, "go.sum": string(sum), "bench.arbor.yaml": bigSpec(n), "worker.go": generateUser,
-		} {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-				d.notes["generate"] = err.Error()
-				return
-			}
-		}
 		d.specs[n] = filepath.Join(dir, "bench.arbor.yaml")
 	}
+}
+
+// writeModule writes a module named path into dir: a go.mod that requires
+// arbor from d.root, arbor's go.sum (sum), and files, by name.
+func (d *driver) writeModule(dir, path string, sum []byte, files map[string]string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	mod := fmt.Sprintf("module %s\n\ngo 1.26\n\nrequire github.com/arborgo/arbor v0.0.0\n\nreplace github.com/arborgo/arbor => %s\n", path, d.root)
+	files["go.mod"], files["go.sum"] = mod, string(sum)
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // generateUser is the Go code beside the generated specs.

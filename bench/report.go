@@ -126,14 +126,8 @@ const (
 
 func rows(cfg config) []row {
 	n, fill := thousands(cfg.N), thousands(cfg.Fill)
-	ratioAtMost := func(peer string, limit float64, key string) func(d *driver) (string, string) {
-		return func(d *driver) (string, string) {
-			r := d.ratio("arbor", key, peer, key)
-			return verdict(r <= limit, !math.IsNaN(r)), ""
-		}
-	}
 	// floorAtMost checks arbor's (or arbor-nolabels') figure against the
-	// floor's, and against OTP's too when otpLimit > 0.
+	// floor's (or a peer's), and against OTP's too when otpLimit > 0.
 	floorAtMost := func(peer, floor, floorKey string, limit, otpLimit float64, key string) func(d *driver) (string, string) {
 		return func(d *driver) (string, string) {
 			r := d.ratio(peer, key, floor, floorKey)
@@ -145,6 +139,10 @@ func rows(cfg config) []row {
 			return verdict(ok, known), ""
 		}
 	}
+	// ratioAtMost checks arbor's figure of key against peer's.
+	ratioAtMost := func(peer string, limit float64, key string) func(d *driver) (string, string) {
+		return floorAtMost("arbor", peer, key, limit, 0, key)
+	}
 	var out []row
 	for _, labels := range []struct {
 		peer, suffix string
@@ -154,10 +152,7 @@ func rows(cfg config) []row {
 			row{"restart-few", "restart latency p50, few restarts in window" + sfx, keyRestartFew, micro, p, "go", keyRestartFew,
 				"≤ 1.25× the floor (a bare respawn loop)", floorAtMost(p, "go", keyRestartFew, 1.25, 0, keyRestartFew)},
 			row{"static", "start " + n + " static children, per child" + sfx, keyStartStatic, micro, p, "go", keyStartDynamic,
-				fmt.Sprintf("no worse than today: ≤ %.2f× suture", todayStaticSuture), func(d *driver) (string, string) {
-					r := d.ratio(p, keyStartStatic, "suture", keyStartStatic)
-					return verdict(r <= todayStaticSuture, !math.IsNaN(r)), ""
-				}},
+				fmt.Sprintf("no worse than today: ≤ %.2f× suture", todayStaticSuture), floorAtMost(p, "suture", keyStartStatic, todayStaticSuture, 0, keyStartStatic)},
 			row{"static", "… the same, again in the same process (warm)" + sfx, keyStartStatic + warm, micro, p, "go", keyStartDynamic + warm,
 				"≤ 1.1× the floor (a bare spawn)", floorAtMost(p, "go", keyStartDynamic+warm, 1.1, 0, keyStartStatic+warm)},
 			row{"dynamic", n + " dynamic starts, per child" + sfx, keyStartDynamic, micro, p, "go-reply", keyStartDynamic,

@@ -194,8 +194,8 @@ func (m *Metrics) Close() error { return m.registration.Unregister() }
 
 // attrKey names one attribute set of one instrument.
 type attrKey struct {
-	inst       int
-	a, b, c, d string
+	inst    int
+	a, b, c string
 }
 
 const (
@@ -353,10 +353,9 @@ func (m *Metrics) ServerExited(s runtime.Queued) {
 
 // CallReturned implements runtime.Metrics.
 func (m *Metrics) CallReturned(s runtime.Queued, took time.Duration, err error) {
-	path := s.Handle().Path // made only for a server not seen starting
 	name, ok := m.srvs.Load(s)
-	if !ok {
-		name = path()
+	if !ok { // a server not seen starting
+		name = s.Handle().Path()
 	}
 	outcome := callOutcome(err)
 	server := name.(string)

@@ -56,15 +56,14 @@ package health
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"path"
-	"strconv"
 	"sync"
 	"time"
 
+	"github.com/arborgo/arbor/internal/jsonreply"
 	"github.com/arborgo/arbor/runtime"
 )
 
@@ -175,21 +174,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		rep, ok = h.Live()
 	}
-	body, _ := json.Marshal(rep)
-	body = append(body, '\n')
-	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	status := http.StatusOK
 	if !ok {
 		status = http.StatusServiceUnavailable
 	}
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		w.Write(body)
-	}
+	jsonreply.Write(w, r, status, rep)
 }
 
 // Live reports whether the program is live, and why not.

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arborgo/arbor/internal/jsonreply"
 	"github.com/arborgo/arbor/runtime"
 )
 
@@ -271,10 +272,10 @@ func (h *Handler) serveTree(w http.ResponseWriter, r *http.Request) {
 		if r.Context().Err() != nil {
 			return // the client has gone
 		}
-		writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+		jsonreply.Write(w, r, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 		return
 	}
-	writeJSON(w, r, http.StatusOK, tree)
+	jsonreply.Write(w, r, http.StatusOK, tree)
 }
 
 // snapshot calls the Source, or joins the call already under way, so that
@@ -299,10 +300,14 @@ func (h *Handler) snapshot(ctx context.Context) (Tree, error) {
 			f.err = fmt.Errorf("no snapshot within %v: a supervisor is busy (a start function or a shutdown runs in its loop)", timeout)
 		}
 		cancel()
+		var procs map[string]procRef
+		if f.err == nil {
+			procs = index(f.tree) // outside the lock: it walks the whole tree
+		}
 		h.mu.Lock()
 		h.flight = nil
 		if f.err == nil {
-			h.procs = index(f.tree)
+			h.procs = procs
 		}
 		h.mu.Unlock()
 		close(f.done)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/arborgo/arbor/internal/goroutines"
+	"github.com/arborgo/arbor/internal/jsonreply"
 	arbor "github.com/arborgo/arbor/runtime"
 )
 
@@ -112,12 +113,10 @@ func (h *Handler) system() System {
 
 // procRef is where a process sits in the latest tree.
 type procRef struct {
-	h        arbor.Handle
-	kind     string               // "child", "supervisor" or "application"
-	child    *arbor.ChildSnapshot // for a child
-	parent   arbor.Handle         // a child's supervisor's process
-	dynamic  bool                 // a child of a dynamic supervisor
-	hasStack bool                 // its goroutine carries labels to find it by
+	h       arbor.Handle
+	kind    string               // "child", "supervisor" or "application"
+	child   *arbor.ChildSnapshot // for a child
+	dynamic bool                 // a child of a dynamic supervisor
 }
 
 // index maps the handles of a tree's processes, and of its supervisors, to
@@ -132,7 +131,7 @@ func index(tree Tree) map[string]procRef {
 		for i := range s.Children {
 			c := &s.Children[i]
 			if c.Handle != "" && !c.Process.IsZero() {
-				idx[c.Handle] = procRef{h: c.Process, kind: "child", child: c, parent: s.Process, dynamic: s.Dynamic, hasStack: true}
+				idx[c.Handle] = procRef{h: c.Process, kind: "child", child: c, dynamic: s.Dynamic}
 			}
 			if c.Supervisor != nil {
 				walk(c.Supervisor)
@@ -141,7 +140,7 @@ func index(tree Tree) map[string]procRef {
 	}
 	for _, a := range tree.Applications {
 		if !a.Process.IsZero() {
-			idx[a.Handle] = procRef{h: a.Process, kind: "application", hasStack: true}
+			idx[a.Handle] = procRef{h: a.Process, kind: "application"}
 		}
 		if a.Tree != nil {
 			walk(a.Tree)
@@ -184,8 +183,7 @@ func (h *Handler) process(ref procRef) (Process, error) {
 	case "child":
 		want = ref.h.ProfileLabels()
 	case "application":
-		app := ref.h.String()
-		want = map[string]string{arbor.LabelApplication: app[:strings.LastIndexByte(app, '#')]}
+		want = map[string]string{arbor.LabelApplication: ref.h.Path()} // an application's process is named after it
 	}
 	if len(want) > 0 {
 		groups, err := goroutines.Profile()
@@ -226,7 +224,7 @@ func actions(ref procRef) []string {
 func (h *Handler) serveProcess(w http.ResponseWriter, r *http.Request) {
 	handle := r.URL.Query().Get("handle")
 	if handle == "" {
-		writeJSON(w, r, http.StatusBadRequest, map[string]string{"error": "api/process needs ?handle=, a process's handle such as store/cache#2"})
+		jsonreply.Write(w, r, http.StatusBadRequest, map[string]string{"error": "api/process needs ?handle=, a process's handle such as store/cache#2"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout())
@@ -235,26 +233,26 @@ func (h *Handler) serveProcess(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, errNoSuchProcess) {
 		// A process may exit between two looks at the tree: that is an
 		// answer, not an error.
-		writeJSON(w, r, http.StatusOK, Process{
+		jsonreply.Write(w, r, http.StatusOK, Process{
 			Info:       arbor.ProcessInfo{Handle: handle, Links: []string{}, MonitoredBy: []arbor.MonitorInfo{}, RegisteredNames: []string{}},
 			Goroutines: []Goroutine{}, Gone: errNoSuchProcess.Error(),
 		})
 		return
 	}
 	if err != nil {
-		writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+		jsonreply.Write(w, r, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 		return
 	}
 	p, err := h.process(ref)
 	if err != nil {
-		writeJSON(w, r, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		jsonreply.Write(w, r, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 		return
 	}
-	writeJSON(w, r, http.StatusOK, p)
+	jsonreply.Write(w, r, http.StatusOK, p)
 }
 
 func (h *Handler) serveSystem(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, r, http.StatusOK, h.system())
+	jsonreply.Write(w, r, http.StatusOK, h.system())
 }
 
 // ControlRequest is the body of POST api/control.
@@ -279,24 +277,24 @@ const ControlTimeout = time.Minute
 
 func (h *Handler) serveControl(w http.ResponseWriter, r *http.Request) {
 	if !h.Control {
-		writeJSON(w, r, http.StatusForbidden, map[string]string{"error": "control is off: the program has not set observer.Handler.Control"})
+		jsonreply.Write(w, r, http.StatusForbidden, map[string]string{"error": "control is off: the program has not set observer.Handler.Control"})
 		return
 	}
 	if err := controlHost(r, h.ControlHosts); err != nil {
-		writeJSON(w, r, http.StatusForbidden, map[string]string{"error": err.Error()})
+		jsonreply.Write(w, r, http.StatusForbidden, map[string]string{"error": err.Error()})
 		return
 	}
 	if err := sameOrigin(r); err != nil {
-		writeJSON(w, r, http.StatusForbidden, map[string]string{"error": err.Error()})
+		jsonreply.Write(w, r, http.StatusForbidden, map[string]string{"error": err.Error()})
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		writeJSON(w, r, http.StatusUnsupportedMediaType, map[string]string{"error": "api/control takes application/json"})
+		jsonreply.Write(w, r, http.StatusUnsupportedMediaType, map[string]string{"error": "api/control takes application/json"})
 		return
 	}
 	var req ControlRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
-		writeJSON(w, r, http.StatusBadRequest, map[string]string{"error": "bad request: " + err.Error()})
+		jsonreply.Write(w, r, http.StatusBadRequest, map[string]string{"error": "bad request: " + err.Error()})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), ControlTimeout)
@@ -308,10 +306,10 @@ func (h *Handler) serveControl(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &bad) {
 			status = http.StatusBadRequest
 		}
-		writeJSON(w, r, status, map[string]string{"error": err.Error()})
+		jsonreply.Write(w, r, status, map[string]string{"error": err.Error()})
 		return
 	}
-	writeJSON(w, r, http.StatusOK, map[string]string{"result": result})
+	jsonreply.Write(w, r, http.StatusOK, map[string]string{"result": result})
 }
 
 type badRequest string
@@ -393,23 +391,4 @@ func sameOrigin(r *http.Request) error {
 		}
 	}
 	return nil
-}
-
-// writeJSON answers with v as JSON.
-func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		status = http.StatusInternalServerError
-		body, _ = json.Marshal(map[string]string{"error": err.Error()})
-	}
-	body = append(body, '\n')
-	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Length", fmt.Sprint(len(body)))
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		w.Write(body)
-	}
 }
